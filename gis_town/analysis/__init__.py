@@ -1,0 +1,1 @@
+"""Analyses: pure functions over GeoDataFrames, one module per analysis."""

@@ -1,0 +1,136 @@
+"""The ``gis-town`` command line (also ``python -m gis_town``).
+
+Each subcommand lives in its own module under :mod:`gis_town.cli` and exposes
+``register(subparsers)``; the module names are listed in :data:`COMMANDS`.
+
+Exit codes: 0 success; 1 checks failed (e.g. plots that fail acceptance);
+2 bad input or usage (one clear message, no traceback unless ``--debug``);
+3 an internal error (a bug: please report it with ``--debug`` output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from gis_town import __version__
+from gis_town.errors import GisTownError, InputError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMANDS: tuple[str, ...] = (
+    "info",
+    "areas",
+    "patrol",
+    "risk",
+    "progress",
+    "check",
+    "map",
+    "demo",
+    "generate",
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+log = logging.getLogger("gis_town")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors: exit 2 with one line
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"{self.prog}: 用法错误 usage error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every available subcommand."""
+    parser = _Parser(
+        prog="gis-town",
+        description="乡镇国土空间规划工具箱 / township spatial planning toolkit",
+        epilog="退出码 exit codes: 0 成功 ok, 1 检查未通过 checks failed, 2 输入错误 bad input, 3 内部错误 internal error",
+    )
+    parser.add_argument("--version", action="version", version=f"gis-town {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="更多日志 more log output (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="count", default=0, help="只显示错误 only errors")
+    parser.add_argument("--debug", action="store_true", help="出错时显示完整堆栈 show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"gis_town.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"gis_town.cli.{name}":
+                continue  # command not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def _setup_console() -> None:
+    """Make Chinese text readable on a Windows console (UTF-8 output, no crash on cp936)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[attr-defined]
+        except (AttributeError, ValueError):
+            pass
+    if sys.platform == "win32":  # pragma: no cover - Windows only
+        try:
+            import ctypes
+
+            ctypes.windll.kernel32.SetConsoleOutputCP(65001)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _setup_logging(verbose: int, quiet: int) -> None:
+    level = logging.WARNING - 10 * verbose + 10 * quiet
+    level = min(max(level, logging.DEBUG), logging.CRITICAL)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger("gis_town")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    for noisy in ("pyogrio", "fiona", "rasterio", "matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    _setup_console()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose, args.quiet)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_INPUT if args.command is None and argv else EXIT_OK
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        if args.debug:
+            raise
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except GisTownError as exc:
+        if args.debug:
+            raise
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("已中断 interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if args.debug:
+            raise
+        print(
+            f"内部错误 internal error: {type(exc).__name__}: {exc}\n"
+            "请用 --debug 重试并报告 / rerun with --debug and report it",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

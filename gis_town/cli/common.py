@@ -1,0 +1,118 @@
+"""Shared pieces of the subcommands: options, loading the town, summaries, tables.
+
+Printing happens here and in the command modules only; the library logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+
+from gis_town.config import TownConfig, config_for
+from gis_town.io.town import Town, load_town
+from gis_town.io.write import write_csv
+
+__all__ = [
+    "add_command",
+    "add_town_args",
+    "config_from_args",
+    "echo",
+    "format_table",
+    "open_town",
+    "print_table",
+    "write_rejects",
+]
+
+
+def add_command(sub, name: str, help_text: str, description: str | None = None) -> argparse.ArgumentParser:
+    """Add a subcommand that also accepts -v/-q/--debug after its name."""
+    p = sub.add_parser(name, help=help_text, description=description or help_text)
+    p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="更多日志 more log output")
+    p.add_argument("-q", "--quiet", action="count", default=argparse.SUPPRESS, help="只显示错误 only errors")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="显示完整堆栈 show tracebacks")
+    return p
+
+
+def add_town_args(p: argparse.ArgumentParser, *, out: str | None = "reports", town_required: bool = True) -> None:
+    """Add the town path, ``--config`` and (optionally) ``--out``."""
+    p.add_argument(
+        "town", nargs=None if town_required else "?", type=Path,
+        help="乡镇数据 (GeoPackage 或文件夹) / the town GeoPackage or folder of layers",
+    )
+    p.add_argument("--config", type=Path, default=None, help="配置文件 town config (TOML/YAML); default: town.toml beside the town")
+    if out is not None:
+        p.add_argument("--out", type=Path, default=Path(out), help=f"输出目录 output folder (default: {out})")
+    p.add_argument("--format", dest="vector_format", choices=["gpkg", "shp"], default="gpkg",
+                   help="矢量输出格式 vector output format: gpkg (default) or shp (GBK, for ArcGIS 10.x/MapGIS/CASS)")
+
+
+def config_from_args(args: argparse.Namespace) -> TownConfig:
+    """The config named by ``--config``, or found beside the town, or defaults."""
+    return config_for(getattr(args, "town", None), getattr(args, "config", None))
+
+
+def open_town(args: argparse.Namespace, *, layers=None, required: tuple[str, ...] = ()) -> Town:
+    """Load the town named on the command line."""
+    return load_town(args.town, config_from_args(args), layers=layers, required=required)
+
+
+def echo(text: str = "") -> None:
+    """Print a line of user-facing output."""
+    print(text, file=sys.stdout, flush=True)
+
+
+def write_rejects(town: Town, out_dir: Path, *, extra: pd.DataFrame | None = None) -> Path:
+    """Write ``rejects.csv`` and print the read / used / repaired / rejected summary."""
+    problems = town.problems if extra is None or not len(extra) else pd.concat([town.problems, extra], ignore_index=True)
+    path = write_csv(problems, Path(out_dir) / "rejects.csv")
+    counts = town.counts.rename(columns={
+        "layer": "图层 layer", "read": "读入 read", "used": "使用 used",
+        "repaired": "修复 repaired", "rejected": "剔除 rejected",
+    })
+    echo(format_table(counts, title="要素统计 / feature accounting"))
+    n_rej = int(town.counts["rejected"].sum()) if len(town.counts) else 0
+    if n_rej:
+        echo(f"有 {n_rej} 个要素被剔除，原因见 / {n_rej} features rejected, reasons in {path}")
+    return path
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _fmt(v: object) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    return str(v)
+
+
+def format_table(df: pd.DataFrame, *, title: str | None = None, max_rows: int = 60) -> str:
+    """Format a DataFrame as an aligned text table (CJK characters count double)."""
+    frame = df.head(max_rows)
+    cols = [str(c) for c in frame.columns]
+    rows = [[_fmt(v) for v in r] for r in frame.itertuples(index=False, name=None)]
+    widths = [max([_width(c)] + [_width(r[j]) for r in rows]) for j, c in enumerate(cols)]
+
+    def line(cells: list[str]) -> str:
+        out = []
+        for cell, w in zip(cells, widths):
+            pad = " " * (w - _width(cell))
+            out.append(pad + cell if cell[:1].isdigit() or cell[:1] == "-" else cell + pad)
+        return "  ".join(out).rstrip()
+
+    parts = [title] if title else []
+    parts += [line(cols), "  ".join("-" * w for w in widths)] + [line(r) for r in rows]
+    if len(df) > max_rows:
+        parts.append(f"... ({len(df) - max_rows} more rows)")
+    return "\n".join(parts)
+
+
+def print_table(df: pd.DataFrame, *, title: str | None = None, max_rows: int = 60) -> None:
+    """Print :func:`format_table`."""
+    echo(format_table(df, title=title, max_rows=max_rows))

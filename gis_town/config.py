@@ -1,0 +1,390 @@
+"""The town config: one validated file with the town's numbers.
+
+A town config is a TOML (``town.toml``) or YAML (``town.yaml``) file. It holds
+the town's name and CRS, where its layers and rasters are, field mappings, the
+targets of the year's plan, and the thresholds and weights of every analysis.
+Every command takes ``--config FILE``; without it, ``town.toml`` /
+``town.yaml`` beside the town file is used, and failing that the defaults
+below (the plan's numbers where the plan gives them).
+
+Unknown keys and wrong types are errors (:class:`~gis_town.errors.ConfigError`)
+naming the key, what was expected and what came. Relative paths are relative
+to the config file's folder.
+
+See ``docs/config.md`` for every key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gis_town import settings
+from gis_town.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["TownConfig", "find_config", "load_config"]
+
+log = logging.getLogger(__name__)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _month_day(value: str, year: int) -> dt.date:
+    """Resolve "MM-DD" (or a full ISO date) against ``year``."""
+    value = str(value)
+    if len(value) == 5:
+        return dt.date.fromisoformat(f"{year}-{value}")
+    return dt.date.fromisoformat(value)
+
+
+class TownSection(_Model):
+    """``[town]``: name, CRS of outputs, plan year, data date."""
+
+    name: str = "示范镇"
+    name_en: str = "Demo town"
+    crs: str = settings.CGCS2000
+    year: int = 2023
+    data_date: dt.date | None = None
+
+    @field_validator("crs")
+    @classmethod
+    def _crs_ok(cls, v: str) -> str:
+        from pyproj import CRS
+
+        try:
+            CRS.from_user_input(v)
+        except Exception as exc:  # noqa: BLE001 - pyproj raises several kinds
+            raise ValueError(f"not a CRS pyproj knows: {v!r} (e.g. EPSG:4490)") from exc
+        return v
+
+
+class LayerSource(_Model):
+    """``[layers.NAME]``: where one layer comes from and how to read it."""
+
+    path: str | None = None
+    layer: str | None = None
+    encoding: str | None = None
+    crs: str | None = None
+    #: source column -> schema field (e.g. ``"地块编码" = "parcel_id"``)
+    fields: dict[str, str] = Field(default_factory=dict)
+    #: schema field -> value used when the source has no such column
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    #: a ready mapping shipped with the package ("tls": third land survey DLTB)
+    mapping: Literal["tls"] | None = None
+
+
+class RastersSection(_Model):
+    """``[rasters]``: the DEM and NDVI rasters (paths relative to the config)."""
+
+    dem: str | None = None
+    #: year -> NDVI raster
+    ndvi: dict[int, str] = Field(default_factory=dict)
+
+
+class PatrolSection(_Model):
+    """``[patrol]``: river-chief patrol rules (河长制巡河)."""
+
+    tolerance_m: float = Field(50.0, gt=0)
+    min_cover_share: float = Field(0.6, gt=0, le=1)
+    max_speed_kmh: float = Field(15.0, gt=0)
+    trip_gap_min: float = Field(30.0, gt=0)
+    min_trip_minutes: float = Field(10.0, ge=0)
+    min_trip_length_m: float = Field(300.0, ge=0)
+    #: annual patrols per chief level (county / town / village / grid)
+    targets: dict[str, int] = Field(
+        default_factory=lambda: {"county": 4, "town": 12, "village": 24, "grid": 52}
+    )
+    #: cumulative share of the year's target due by each date ("MM-DD", share): the plan's
+    milestones: list[tuple[str, float]] = Field(
+        default_factory=lambda: [("06-30", 0.7), ("09-30", 1.0)]
+    )
+
+    @field_validator("targets")
+    @classmethod
+    def _levels(cls, v: dict[str, int]) -> dict[str, int]:
+        unknown = set(v) - {"county", "town", "village", "grid"}
+        if unknown:
+            raise ValueError(f"unknown chief levels {sorted(unknown)}; expected county, town, village, grid")
+        return v
+
+
+#: Risk factors the abandonment score knows (see gis_town.analysis.risk).
+RISK_FACTORS: tuple[str, ...] = (
+    "slope_mean_deg",
+    "slope_gt25_share",
+    "elevation_m",
+    "road_distance_m",
+    "settlement_distance_m",
+    "area_mu",
+    "shape_index",
+    "years_idle",
+    "ndvi_mean",
+    "ndvi_change",
+    "monitored_share",
+)
+
+
+class RiskSection(_Model):
+    """``[risk]``: weights and class thresholds of the abandonment-risk score (撂荒风险)."""
+
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "slope_mean_deg": 0.20,
+            "slope_gt25_share": 0.10,
+            "road_distance_m": 0.15,
+            "settlement_distance_m": 0.10,
+            "area_mu": 0.10,
+            "shape_index": 0.05,
+            "years_idle": 0.15,
+            "ndvi_mean": 0.05,
+            "monitored_share": 0.10,
+        }
+    )
+    #: score thresholds (0-100): >= medium is medium, >= high is high
+    medium: float = Field(40.0, ge=0, le=100)
+    high: float = Field(60.0, ge=0, le=100)
+    visit_list_size: int = Field(20, gt=0)
+
+    @field_validator("weights")
+    @classmethod
+    def _known(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = set(v) - set(RISK_FACTORS)
+        if unknown:
+            raise ValueError(f"unknown risk factors {sorted(unknown)}; known: {', '.join(RISK_FACTORS)}")
+        if any(w < 0 for w in v.values()):
+            raise ValueError("weights must be >= 0")
+        if not sum(v.values()) > 0:
+            raise ValueError("at least one weight must be > 0")
+        return v
+
+    @model_validator(mode="after")
+    def _order(self) -> RiskSection:
+        if self.medium > self.high:
+            raise ValueError(f"medium ({self.medium}) must not exceed high ({self.high})")
+        return self
+
+
+class ResettlementMilestone(_Model):
+    """One dated milestone: by ``date`` (MM-DD), ``share`` of households have reached ``stage``."""
+
+    date: str
+    stage: str
+    share: float = Field(ge=0, le=1)
+
+
+class AfforestationTargets(_Model):
+    """Afforestation targets of the year (林长制): trees and mu per kind."""
+
+    four_sides_trees: int = Field(50000, ge=0)
+    hillside_mu: float = Field(1000.0, ge=0)
+    economic_mu: float = Field(500.0, ge=0)
+
+
+class VillageTargets(_Model):
+    """Per-village targets, where the town sets them (override town-wide ones)."""
+
+    four_sides_trees: int | None = None
+    hillside_mu: float | None = None
+    economic_mu: float | None = None
+    road_hardened_km: float | None = None
+
+
+class TargetsSection(_Model):
+    """``[targets]``: the year's targets from the plan."""
+
+    afforestation: AfforestationTargets = Field(default_factory=AfforestationTargets)
+    #: area tolerance (relative) for declared vs measured afforestation areas
+    afforestation_area_tolerance: float = Field(0.05, ge=0)
+    #: high-standard farmland project name -> planned mu (the plan: 3000, 2000, 1700)
+    high_standard: dict[str, float] = Field(default_factory=dict)
+    road_hardened_km: float = Field(10.0, ge=0)
+    collective_income_wan: float = Field(10.0, ge=0)
+    collective_income_share: float = Field(1.0, ge=0, le=1)
+    resettlement_households: int | None = None
+    resettlement_milestones: list[ResettlementMilestone] = Field(
+        default_factory=lambda: [
+            ResettlementMilestone(date="03-31", stage="agreement_signed", share=1.0),
+            ResettlementMilestone(date="03-31", stage="entered", share=1.0),
+            ResettlementMilestone(date="03-31", stage="filed", share=1.0),
+            ResettlementMilestone(date="03-31", stage="housing_confirmed", share=0.8),
+            ResettlementMilestone(date="03-31", stage="contract_signed", share=0.8),
+            ResettlementMilestone(date="06-30", stage="housing_confirmed", share=1.0),
+            ResettlementMilestone(date="06-30", stage="contract_signed", share=1.0),
+            ResettlementMilestone(date="06-30", stage="moved_in", share=0.7),
+            ResettlementMilestone(date="06-30", stage="demolished", share=0.4),
+            ResettlementMilestone(date="09-30", stage="moved_in", share=1.0),
+            ResettlementMilestone(date="09-30", stage="demolished", share=0.8),
+            ResettlementMilestone(date="09-30", stage="self_inspected", share=1.0),
+            ResettlementMilestone(date="12-31", stage="demolished", share=1.0),
+            ResettlementMilestone(date="12-31", stage="reclaimed", share=1.0),
+            ResettlementMilestone(date="12-31", stage="funds_paid", share=1.0),
+        ]
+    )
+    villages: dict[str, VillageTargets] = Field(default_factory=dict)
+
+
+class CheckSection(_Model):
+    """``[check]``: acceptance-check rule sets (验收前检查).
+
+    ``rule_sets`` maps a set name to a list of rules; the package ships
+    ``high_standard`` and ``reclamation``, and a town's entries override them.
+    Each rule is validated by :mod:`gis_town.analysis.check`.
+    """
+
+    rule_sets: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+
+
+class MapSection(_Model):
+    """``[map]``: web map defaults."""
+
+    basemap: Literal["osm", "tianditu", "gaode", "none"] = "osm"
+    tianditu_key: str | None = None
+    simplify_m: float = Field(0.0, ge=0)
+
+
+class DaskSection(_Model):
+    """``[dask]``: opt-in distributed runs."""
+
+    scheduler: str | None = None
+    workers: int | None = Field(None, gt=0)
+    partitions: int | None = Field(None, gt=0)
+
+
+class TownConfig(_Model):
+    """A validated town config. Build with :func:`load_config` or ``TownConfig()`` for defaults."""
+
+    town: TownSection = Field(default_factory=TownSection)
+    #: the town GeoPackage (relative to the config); layers not in ``layers`` come from it
+    town_file: str | None = None
+    layers: dict[str, LayerSource] = Field(default_factory=dict)
+    rasters: RastersSection = Field(default_factory=RastersSection)
+    patrol: PatrolSection = Field(default_factory=PatrolSection)
+    risk: RiskSection = Field(default_factory=RiskSection)
+    targets: TargetsSection = Field(default_factory=TargetsSection)
+    check: CheckSection = Field(default_factory=CheckSection)
+    map: MapSection = Field(default_factory=MapSection)
+    dask: DaskSection = Field(default_factory=DaskSection)
+    #: folder of the config file (paths resolve against it); not a key of the file
+    base_dir: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("layers")
+    @classmethod
+    def _known_layers(cls, v: dict[str, LayerSource]) -> dict[str, LayerSource]:
+        from gis_town.schema import LAYERS
+
+        unknown = set(v) - set(LAYERS)
+        if unknown:
+            raise ValueError(f"unknown layers {sorted(unknown)}; known: {', '.join(LAYERS)}")
+        return v
+
+    def resolve(self, path: str | Path | None) -> Path | None:
+        """Resolve a path from the config against the config's folder."""
+        if path is None:
+            return None
+        p = Path(path)
+        if not p.is_absolute() and self.base_dir is not None:
+            p = self.base_dir / p
+        return p
+
+    def milestone_date(self, month_day: str, year: int | None = None) -> dt.date:
+        """Turn a milestone's "MM-DD" into a date of the plan year."""
+        return _month_day(month_day, year or self.town.year)
+
+
+def _format_validation(err: ValidationError, path: Path | None) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "(top)"
+        got = e.get("input")
+        got_s = repr(got) if not isinstance(got, dict) else "a table"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"  {loc}: 未知的键 unknown key (check its spelling; see docs/config.md)")
+        else:
+            lines.append(f"  {loc}: {e['msg']} (得到 got {got_s[:80]})")
+    where = f"{path}" if path else "config"
+    return f"配置文件无效 / invalid town config {where}:\n" + "\n".join(lines)
+
+
+def parse_config(data: dict[str, Any], *, path: Path | None = None) -> TownConfig:
+    """Validate a config mapping (as read from TOML/YAML) into a :class:`TownConfig`."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"配置文件应为键值表 / expected a table of keys at the top, got {type(data).__name__}", path=str(path) if path else None)
+    try:
+        cfg = TownConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, path)) from None
+    if path is not None:
+        cfg.base_dir = path.resolve().parent
+    return cfg
+
+
+def load_config(path: str | Path) -> TownConfig:
+    """Read and validate a town config file (``.toml``, ``.yaml`` or ``.yml``).
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, unreadable, or has unknown keys or wrong types.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("配置文件不存在 / config file not found", path=str(path))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError("配置文件须为 UTF-8 编码 / the config must be UTF-8 text", path=str(path)) from None
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(text)
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError(
+                f"未知的配置文件类型 / unknown config type {path.suffix!r}: expected .toml, .yaml or .yml",
+                path=str(path),
+            )
+    except (tomllib.TOMLDecodeError, ValueError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"配置文件语法错误 / syntax error: {exc}", path=str(path)) from None
+    except Exception as exc:  # yaml.YAMLError
+        raise ConfigError(f"配置文件语法错误 / syntax error: {exc}", path=str(path)) from None
+    return parse_config(data, path=path)
+
+
+def find_config(town_path: str | Path | None) -> Path | None:
+    """Return ``town.toml`` / ``town.yaml`` beside ``town_path`` (file or folder), if any."""
+    if town_path is None:
+        return None
+    p = Path(town_path)
+    folder = p if p.is_dir() else p.parent
+    for name in settings.CONFIG_FILE_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def config_for(town_path: str | Path | None, config_path: str | Path | None = None) -> TownConfig:
+    """The config a command uses: ``config_path`` if given, else the one beside the town, else defaults."""
+    if config_path is not None:
+        return load_config(config_path)
+    found = find_config(town_path)
+    if found is not None:
+        log.info("使用配置 using config %s", found)
+        return load_config(found)
+    log.info("未找到 town.toml，使用默认配置 / no town.toml found: using defaults")
+    return TownConfig()

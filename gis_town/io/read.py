@@ -1,0 +1,213 @@
+"""Reading layers from GeoPackage, Shapefile (GBK or UTF-8, with or without .cpg),
+GeoJSON, GeoParquet, and patrol points from CSV and GPX.
+
+Thin and predictable, like pyogrio: one function, keyword-only options, errors
+that say what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from gis_town import settings
+from gis_town.errors import CRSError, LayerError
+from gis_town.schema import TLS_FIELD_MAP
+
+__all__ = ["detect_encoding", "list_layers", "read_layer"]
+
+log = logging.getLogger(__name__)
+
+_CPG_ALIASES = {
+    "936": "gbk", "cp936": "gbk", "gbk": "gbk", "gb2312": "gbk", "gb18030": "gb18030",
+    "65001": "utf-8", "utf-8": "utf-8", "utf8": "utf-8", "ansi 936": "gbk",
+}
+#: dBASE language-driver ids that name a code page
+_LDID = {0x4D: "gbk", 0x7A: "gbk", 0x57: None, 0x00: None}
+
+
+def _dbf_of(path: Path) -> Path | None:
+    for suf in (".dbf", ".DBF"):
+        p = path.with_suffix(suf)
+        if p.exists():
+            return p
+    return None
+
+
+def detect_encoding(path: str | Path) -> str | None:
+    """Detect the text encoding of a shapefile's attributes.
+
+    Order: the ``.cpg`` file; the dBASE header's language-driver byte (0x4D =
+    GBK); then the bytes themselves: strict UTF-8 decoding, else GBK (Chinese
+    GIS software's default). Returns None for formats that carry their
+    encoding (GeoPackage, GeoJSON: UTF-8).
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".shp", ".dbf"):
+        return None
+    for suf in (".cpg", ".CPG"):
+        cpg = path.with_suffix(suf)
+        if cpg.exists():
+            name = cpg.read_text(encoding="ascii", errors="ignore").strip().lower()
+            if name:
+                return _CPG_ALIASES.get(name, name)
+    dbf = _dbf_of(path)
+    if dbf is None:
+        return None
+    with open(dbf, "rb") as fh:
+        head = fh.read(32)
+        if len(head) < 32:
+            return None
+        ldid = head[29]
+        header_len = int.from_bytes(head[8:10], "little")
+        fh.seek(header_len)
+        body = fh.read(2_000_000)
+    if _LDID.get(ldid):
+        return _LDID[ldid]
+    if all(b < 0x80 for b in body):
+        return "utf-8"
+    try:
+        body.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # a cut multi-byte character at the end of the sample is not an error
+        if exc.start >= len(body) - 3:
+            return "utf-8"
+    try:
+        body.decode(settings.CHINESE_LEGACY_ENCODING)
+        return settings.CHINESE_LEGACY_ENCODING
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+def list_layers(path: str | Path) -> list[tuple[str, str]]:
+    """Return ``(layer name, geometry type)`` for every layer in a vector file."""
+    path = _existing(path)
+    if path.suffix.lower() in (".parquet", ".geoparquet"):
+        return [(path.stem, "?")]
+    if path.suffix.lower() in (".csv", ".gpx"):
+        return [(path.stem, "Point")]
+    try:
+        return [(str(n), str(g)) for n, g in pyogrio.list_layers(path)]
+    except Exception as exc:  # noqa: BLE001 - GDAL errors of many kinds
+        raise LayerError(f"无法读取文件（损坏或格式不支持）/ cannot read the file (corrupt or unsupported): {exc}", path=str(path)) from None
+
+
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise LayerError("文件不存在 / file not found: check the path", path=str(path))
+    return path
+
+
+def read_layer(
+    path: str | Path,
+    layer: str | None = None,
+    *,
+    encoding: str | None = None,
+    crs: str | None = None,
+    fields: dict[str, str] | None = None,
+    defaults: dict[str, Any] | None = None,
+    mapping: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read one layer into a GeoDataFrame, with readable Chinese text.
+
+    Parameters
+    ----------
+    path : path
+        GeoPackage, Shapefile, GeoJSON, GeoParquet (``.parquet``), or patrol
+        points as CSV (lon, lat, time) or GPX.
+    layer : str, optional
+        Layer name inside a multi-layer file.
+    encoding : str, optional
+        Attribute encoding; detected for shapefiles when omitted
+        (:func:`detect_encoding`), so GBK files without ``.cpg`` read correctly.
+    crs : str, optional
+        The CRS of the data when the file has none (or has a wrong one).
+    fields : dict, optional
+        Source column -> schema field (e.g. ``{"地块编码": "parcel_id"}``).
+    defaults : dict, optional
+        Schema field -> value for fields the source lacks.
+    mapping : {"tls"}, optional
+        A ready field mapping ("tls": third land survey DLTB layers).
+
+    Raises
+    ------
+    LayerError
+        Missing, unreadable or corrupt file; unknown layer.
+    """
+    path = _existing(path)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".gpx", ".txt"):
+        from gis_town.io.tracks import read_tracks
+
+        gdf = read_tracks(path, crs=crs, encoding=encoding)
+    elif suffix in (".parquet", ".geoparquet"):
+        try:
+            gdf = gpd.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001
+            raise LayerError(f"无法读取 GeoParquet / cannot read GeoParquet: {exc}", path=str(path)) from None
+    else:
+        if layer is not None:
+            names = [n for n, _ in list_layers(path)]
+            if layer not in names:
+                raise LayerError(
+                    f"文件中没有此图层 / no such layer; the file has: {', '.join(names) or '(none)'}",
+                    path=str(path), layer=layer,
+                )
+        enc = encoding or detect_encoding(path)
+        kwargs: dict[str, Any] = {"layer": layer}
+        if enc:
+            kwargs["encoding"] = enc
+        try:
+            gdf = pyogrio.read_dataframe(path, use_arrow=True, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            try:  # some drivers/encodings are not supported through Arrow
+                gdf = pyogrio.read_dataframe(path, **kwargs)
+            except Exception:  # noqa: BLE001
+                raise LayerError(
+                    f"无法读取（文件损坏或格式不支持）/ cannot read (corrupt or unsupported file): {exc}",
+                    path=str(path), layer=layer,
+                ) from None
+        if enc:
+            gdf.attrs["encoding"] = enc
+    if crs is not None:
+        if gdf.crs is not None and not gdf.crs.equals(crs):
+            log.warning("%s: 配置的坐标系 %s 取代文件的 %s / config CRS overrides the file's", path, crs, gdf.crs)
+        try:
+            gdf = gdf.set_crs(crs, allow_override=True)
+        except Exception as exc:  # noqa: BLE001
+            raise CRSError(f"无效的坐标系 / invalid CRS {crs!r}: {exc}", path=str(path), layer=layer) from None
+    gdf = apply_field_map(gdf, fields=fields, defaults=defaults, mapping=mapping)
+    gdf.attrs["source"] = str(path)
+    if layer:
+        gdf.attrs["source_layer"] = layer
+    return gdf
+
+
+def apply_field_map(
+    gdf: gpd.GeoDataFrame,
+    *,
+    fields: dict[str, str] | None = None,
+    defaults: dict[str, Any] | None = None,
+    mapping: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Rename source columns to schema fields and fill defaults (see :func:`read_layer`)."""
+    rename: dict[str, str] = {}
+    if mapping == "tls":
+        rename.update({k: v for k, v in TLS_FIELD_MAP.items() if k in gdf.columns})
+    if fields:
+        rename.update({k: v for k, v in fields.items() if k in gdf.columns})
+    if rename:
+        gdf = gdf.rename(columns=rename)
+    if mapping == "tls" and "declared_area_m2" in gdf.columns and "declared_area_mu" not in gdf.columns:
+        gdf["declared_area_mu"] = pd.to_numeric(gdf["declared_area_m2"], errors="coerce") * settings.MU_PER_M2
+    for key, value in (defaults or {}).items():
+        if key not in gdf.columns:
+            gdf[key] = value
+    return gdf

@@ -1,0 +1,178 @@
+"""Loading a whole town: every layer validated, with one problems table.
+
+A town is one GeoPackage, or a folder of files (one per layer, as county
+systems exchange them), or whatever the config's ``[layers]`` section names.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from pyproj import CRS
+
+from gis_town.config import TownConfig, config_for
+from gis_town.errors import LayerError
+from gis_town.geodesy import pick_gk_crs
+from gis_town.io.read import list_layers, read_layer
+from gis_town.io.validate import PROBLEM_COLUMNS, validate_layer
+from gis_town.schema import LAYERS
+
+__all__ = ["Town", "load_layer", "load_town"]
+
+log = logging.getLogger(__name__)
+
+_FOLDER_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".csv", ".gpx")
+
+
+@dataclass
+class Town:
+    """A loaded town: validated layers, the config, and the problems found.
+
+    Attributes
+    ----------
+    path : Path or None
+        The town file or folder.
+    config : TownConfig
+    layers : dict of str -> GeoDataFrame
+        Validated layers, as read (their own CRS); absent layers are missing.
+    problems : DataFrame
+        Rejected and repaired features of every layer (see ``rejects.csv``).
+    counts : DataFrame
+        Per layer: read, used, repaired, rejected.
+    """
+
+    path: Path | None
+    config: TownConfig
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
+    counts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["layer", "read", "used", "repaired", "rejected"]))
+    _gk: CRS | None = None
+
+    def layer(self, name: str) -> gpd.GeoDataFrame:
+        """Return a layer, or raise :class:`LayerError` naming what is missing."""
+        if name not in self.layers:
+            raise LayerError(
+                f"缺少图层 / the town has no layer {name!r} ({LAYERS[name].label}); "
+                f"it has: {', '.join(self.layers) or '(none)'}",
+                path=str(self.path) if self.path else None, layer=name,
+            )
+        return self.layers[name]
+
+    def has(self, name: str) -> bool:
+        """True when the layer is present."""
+        return name in self.layers
+
+    @property
+    def gk_crs(self) -> CRS:
+        """The one Gauss-Kruger zone used for lengths and distances in this run."""
+        if self._gk is None:
+            base = next((self.layers[n] for n in ("villages", "farmland", "rivers") if n in self.layers), None)
+            if base is None:
+                base = next(iter(self.layers.values()))
+            self._gk = pick_gk_crs(base)
+        return self._gk
+
+
+def _source(path: Path | None, name: str, cfg: TownConfig) -> tuple[Path | None, str | None, dict]:
+    """Where layer ``name`` comes from: (file, layer in file, read options)."""
+    src = cfg.layers.get(name)
+    opts: dict = {}
+    if src is not None:
+        opts = {"encoding": src.encoding, "crs": src.crs, "fields": src.fields, "defaults": src.defaults, "mapping": src.mapping}
+        if src.path:
+            return cfg.resolve(src.path), src.layer, opts
+    if path is None:
+        return None, None, opts
+    if path.is_dir():
+        for suf in _FOLDER_SUFFIXES:
+            cand = path / f"{name}{suf}"
+            if cand.exists():
+                return cand, None, opts
+        return None, None, opts
+    layer_name = src.layer if src is not None and src.layer else name
+    return path, layer_name, opts
+
+
+def load_layer(
+    path: str | Path,
+    name: str,
+    *,
+    layer: str | None = None,
+    config: TownConfig | None = None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Read and validate one layer; return (usable features, problems)."""
+    cfg = config or TownConfig()
+    src = cfg.layers.get(name)
+    opts = {}
+    if src is not None:
+        opts = {"encoding": src.encoding, "crs": src.crs, "fields": src.fields, "defaults": src.defaults, "mapping": src.mapping}
+    gdf = read_layer(path, layer, **opts)
+    return validate_layer(gdf, name, path=str(path))
+
+
+def load_town(
+    path: str | Path | None,
+    config: TownConfig | str | Path | None = None,
+    *,
+    layers: list[str] | tuple[str, ...] | None = None,
+    required: tuple[str, ...] = (),
+) -> Town:
+    """Load and validate a town's layers.
+
+    Parameters
+    ----------
+    path : path or None
+        The town GeoPackage or folder; None when the config names every layer
+        (or its ``town_file``).
+    config : TownConfig or path, optional
+        The config, or its file; found beside the town when omitted.
+    layers : list of str, optional
+        Layers to load (default: every schema layer present).
+    required : tuple of str
+        Layers without which the caller cannot run (a clear error if absent).
+
+    Raises
+    ------
+    LayerError, FieldError, CRSError
+        A file or layer that cannot be used.
+    """
+    cfg = config if isinstance(config, TownConfig) else config_for(path, config)
+    if path is None and cfg.town_file:
+        path = cfg.resolve(cfg.town_file)
+    town_path = Path(path) if path is not None else None
+    if town_path is not None and not town_path.exists():
+        raise LayerError("文件不存在 / town file or folder not found: check the path", path=str(town_path))
+    in_file: set[str] = set()
+    if town_path is not None and town_path.is_file():
+        in_file = {n for n, _ in list_layers(town_path)}
+    wanted = list(layers) if layers is not None else list(LAYERS)
+    town = Town(path=town_path, config=cfg)
+    problems, counts = [], []
+    for name in wanted:
+        fpath, lname, opts = _source(town_path, name, cfg)
+        if fpath is None or (fpath == town_path and town_path.is_file() and lname not in in_file):
+            if name in required:
+                raise LayerError(
+                    f"缺少必需图层 / required layer {name!r} ({LAYERS[name].label}) not found"
+                    + (f"; the file has: {', '.join(sorted(in_file))}" if in_file else ""),
+                    path=str(town_path) if town_path else None, layer=name,
+                )
+            continue
+        gdf = read_layer(fpath, lname, **opts)
+        used, prob = validate_layer(gdf, name, path=str(fpath))
+        used.attrs.update(gdf.attrs)
+        town.layers[name] = used
+        problems.append(prob)
+        counts.append({
+            "layer": name, "read": len(gdf), "used": len(used),
+            "repaired": int((prob.action == "repaired").sum()),
+            "rejected": int((prob.action == "rejected").sum()),
+        })
+    if problems:
+        town.problems = pd.concat([p for p in problems if len(p)] or [problems[0]], ignore_index=True)
+    town.counts = pd.DataFrame(counts, columns=["layer", "read", "used", "repaired", "rejected"])
+    return town

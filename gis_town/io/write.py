@@ -1,0 +1,285 @@
+"""Atomic, Excel-safe, exchange-friendly outputs.
+
+Every output is written beside its target under a temporary name and renamed
+into place (:func:`atomic_path`), so an interrupted run leaves the old file or
+the new one, never half a file. CSV files are UTF-8 with a BOM (Excel opens
+Chinese text correctly) and cells that Excel would run as a formula
+(starting with ``=``, ``+``, ``-``, ``@``, tab or CR) are written as text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gis_town import settings
+from gis_town.errors import InputError, OutputError
+
+__all__ = [
+    "atomic_path",
+    "excel_safe",
+    "safe_output_path",
+    "write_csv",
+    "write_text",
+    "write_vector",
+    "write_xlsx",
+]
+
+log = logging.getLogger(__name__)
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SHP_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+def safe_output_path(out_dir: str | Path, name: str) -> Path:
+    """Join ``name`` to ``out_dir`` and refuse anything that escapes it.
+
+    Names that come from config or data (a village name used as a file name)
+    cannot write outside the output folder: ``..``, absolute paths and drive
+    letters raise :class:`~gis_town.errors.InputError`.
+    """
+    base = Path(out_dir).resolve()
+    target = (base / name).resolve()
+    if target != base and base not in target.parents:
+        raise InputError(
+            f"输出文件名越出输出目录 / output name {name!r} would write outside the output folder {base}",
+        )
+    return target
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, *, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` when the block succeeds.
+
+    On error the temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix if suffix is None else suffix
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)  # let the writer create it (GDAL refuses to overwrite some formats)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        raise
+
+
+def excel_safe(value: object) -> object:
+    """Return ``value`` with a leading apostrophe if Excel would run it as a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _excel_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            out[col] = s.map(excel_safe)
+    out.columns = [excel_safe(str(c)) for c in out.columns]
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> Path:
+    """Write ``df`` as UTF-8-with-BOM CSV, formula-safe, atomically. Geometry columns are dropped."""
+    path = Path(path)
+    frame = pd.DataFrame(df.drop(columns=df.geometry.name)) if isinstance(df, gpd.GeoDataFrame) else df
+    frame = _excel_safe_frame(frame)
+    try:
+        with atomic_path(path) as tmp:
+            frame.to_csv(tmp, index=index, encoding="utf-8-sig", lineterminator="\r\n")
+    except OSError as exc:
+        raise OutputError(f"无法写出 / cannot write: {exc}", path=str(path)) from exc
+    log.info("写出 wrote %s (%d rows)", path, len(frame))
+    return path
+
+
+def write_text(text: str, path: str | Path, *, encoding: str = "utf-8") -> Path:
+    """Write text atomically."""
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_text(text, encoding=encoding)
+    except OSError as exc:
+        raise OutputError(f"无法写出 / cannot write: {exc}", path=str(path)) from exc
+    return path
+
+
+def write_xlsx(
+    sheets: Mapping[str, pd.DataFrame],
+    path: str | Path,
+    *,
+    highlight: Mapping[str, pd.Series] | None = None,
+    titles: Mapping[str, str] | None = None,
+    footer_lines: Mapping[str, list[str]] | None = None,
+) -> Path:
+    """Write several tables to one xlsx workbook, atomically.
+
+    Headers are bold, columns sized to their content, numbers formatted with
+    two decimals, strings written as text (never formulas).
+
+    Parameters
+    ----------
+    sheets : mapping of sheet name -> DataFrame
+        Sheet names are cut to Excel's 31 characters.
+    highlight : mapping of sheet name -> boolean Series, optional
+        Rows to highlight (e.g. behind schedule) in light red.
+    titles : mapping of sheet name -> str, optional
+        A title line written above the table.
+    footer_lines : mapping of sheet name -> list of str, optional
+        Lines written below the table (e.g. sign-off lines 检查人/审核人/日期).
+    """
+    path = Path(path)
+    highlight = highlight or {}
+    titles = titles or {}
+    footer_lines = footer_lines or {}
+    try:
+        with atomic_path(path) as tmp:
+            with pd.ExcelWriter(
+                tmp, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}
+            ) as xw:
+                wb = xw.book
+                head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+                num = wb.add_format({"num_format": "#,##0.00"})
+                intf = wb.add_format({"num_format": "#,##0"})
+                red = wb.add_format({"bg_color": "#F8CBAD"})
+                title_f = wb.add_format({"bold": True, "font_size": 14})
+                for name, df in sheets.items():
+                    sheet = name[:31]
+                    frame = pd.DataFrame(df.drop(columns=df.geometry.name)) if isinstance(df, gpd.GeoDataFrame) else df
+                    frame = frame.reset_index(drop=True)
+                    start = 2 if name in titles else 0
+                    frame.to_excel(xw, sheet_name=sheet, index=False, startrow=start)
+                    ws = xw.sheets[sheet]
+                    if name in titles:
+                        ws.write_string(0, 0, titles[name], title_f)
+                    for j, col in enumerate(frame.columns):
+                        ws.write_string(start, j, str(col), head)
+                        s = frame[col]
+                        width = max([len(str(col))] + [len(str(v)) for v in s.head(500)]) + 2
+                        fmt = None
+                        if pd.api.types.is_float_dtype(s):
+                            fmt = num
+                        elif pd.api.types.is_integer_dtype(s):
+                            fmt = intf
+                        ws.set_column(j, j, min(max(width * 1.2, 8), 60), fmt)
+                    if name in highlight:
+                        mask = np.asarray(highlight[name], dtype=bool)
+                        for i in np.flatnonzero(mask):
+                            ws.set_row(start + 1 + int(i), None, red)
+                    ws.freeze_panes(start + 1, 0)
+                    for k, line in enumerate(footer_lines.get(name, [])):
+                        ws.write_string(start + len(frame) + 2 + k, 0, line)
+    except OSError as exc:
+        raise OutputError(f"无法写出 / cannot write: {exc}", path=str(path)) from exc
+    log.info("写出 wrote %s", path)
+    return path
+
+
+def _shp_field_names(columns: list[str]) -> dict[str, str]:
+    """Map column names to unique dBASE names of at most 10 bytes (GBK)."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for col in columns:
+        name = col
+        while len(name.encode(settings.CHINESE_LEGACY_ENCODING, "replace")) > 10:
+            name = name[:-1]
+        base, k = name, 1
+        while name.upper() in used:
+            suffix = f"_{k}"
+            name = base
+            while len((name + suffix).encode(settings.CHINESE_LEGACY_ENCODING, "replace")) > 10:
+                name = name[:-1]
+            name = name + suffix
+            k += 1
+        used.add(name.upper())
+        out[col] = name
+    return out
+
+
+def write_vector(
+    gdf: gpd.GeoDataFrame,
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    fmt: str | None = None,
+    crs: str | None = None,
+) -> Path:
+    """Write a GeoDataFrame as GeoPackage (default) or Shapefile, atomically.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+    path : path
+        Target file. For GeoPackage, other layers already in the file are kept
+        (the file is copied, the layer written into the copy, and renamed back).
+    layer : str, optional
+        Layer name (GeoPackage).
+    fmt : {"gpkg", "shp"}, optional
+        From the suffix when omitted. Shapefiles are written for ArcGIS 10.x,
+        MapGIS and CASS: GBK attributes with a ``.cpg``, a CGCS2000 ``.prj``,
+        field names of at most 10 bytes.
+    crs : str, optional
+        Output CRS (the town config's ``town.crs``); the data's own when omitted.
+    """
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".") or settings.DEFAULT_VECTOR_FORMAT).lower()
+    if crs is not None and gdf.crs is not None:
+        gdf = gdf.to_crs(crs)
+    gdf = _writable(gdf)
+    try:
+        if fmt == "gpkg":
+            layer = layer or path.stem
+            with atomic_path(path) as tmp:
+                if path.exists():
+                    shutil.copy2(path, tmp)
+                gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
+        elif fmt == "shp":
+            path = path.with_suffix(".shp")
+            names = _shp_field_names([c for c in gdf.columns if c != gdf.geometry.name])
+            renamed = gdf.rename(columns=names)
+            tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", dir=path.parent))
+            try:
+                tmp = tmpdir / path.name
+                renamed.to_file(tmp, driver="ESRI Shapefile", engine="pyogrio", encoding=settings.CHINESE_LEGACY_ENCODING)
+                (tmpdir / path.with_suffix(".cpg").name).write_text("GBK", encoding="ascii")
+                for ext in _SHP_SIDECARS:
+                    src = tmp.with_suffix(ext)
+                    if src.exists():
+                        os.replace(src, path.with_suffix(ext))
+            finally:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+        else:
+            raise InputError(f"未知的输出格式 / unknown output format {fmt!r}: expected gpkg or shp")
+    except OSError as exc:
+        raise OutputError(f"无法写出 / cannot write: {exc}", path=str(path)) from exc
+    log.info("写出 wrote %s (%d features)", path, len(gdf))
+    return path
+
+
+def _writable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Convert columns GDAL cannot store (lists, dicts, tz-aware mixed objects) to text."""
+    out = gdf
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        s = gdf[col]
+        if s.dtype == object and s.map(lambda v: isinstance(v, (list, dict, tuple, set))).any():
+            out = out.copy() if out is gdf else out
+            out[col] = s.map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else (str(v) if isinstance(v, dict) else v))
+    return out

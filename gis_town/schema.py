@@ -1,0 +1,180 @@
+"""The town's layers: one documented schema.
+
+A town is one GeoPackage whose layers have the names below and at least their
+required fields (or a set of files named in the town config). Field names are
+English; :data:`FIELD_LABELS` gives each one's Chinese label for reports and
+maps. Coded values (status, kind, ...) accept English codes and the Chinese
+words planners type; :func:`normalize_codes` maps both to the English code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "CODE_VALUES",
+    "FIELD_LABELS",
+    "LAYERS",
+    "TLS_FIELD_MAP",
+    "LayerSchema",
+    "code_label",
+]
+
+
+@dataclass(frozen=True)
+class LayerSchema:
+    """One layer of the town: geometry family, id field, required and optional fields."""
+
+    name: str
+    label: str  #: Chinese name
+    geometry: tuple[str, ...]  #: accepted geometry types (multi-part variants included)
+    id_field: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    #: field -> kind of values: "str", "int", "float", "bool", "date", "datetime", or a code list name
+    types: dict[str, str] = field(default_factory=dict)
+    #: True when an analysis cannot run without the layer
+    core: bool = False
+
+
+POLY = ("Polygon", "MultiPolygon")
+LINE = ("LineString", "MultiLineString")
+POINT = ("Point", "MultiPoint")
+
+#: Coded fields: code -> accepted spellings (the Chinese label comes first).
+CODE_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
+    "status": {
+        "cultivated": ("耕种", "在耕", "种植", "cultivated"),
+        "abandoned": ("撂荒", "弃耕", "abandoned"),
+        "fallow": ("休耕", "轮作休耕", "fallow"),
+    },
+    "chief_level": {
+        "county": ("县级", "区级", "县", "区", "county", "district"),
+        "town": ("乡镇级", "镇级", "乡级", "镇", "乡", "town", "township"),
+        "village": ("村级", "村", "village"),
+        "grid": ("网格", "网格员", "巡河员", "grid"),
+    },
+    "afforestation_kind": {
+        "four_sides": ("四旁植树", "四旁", "four_sides"),
+        "hillside": ("面山绿化", "面山", "hillside"),
+        "economic": ("经济林", "economic"),
+    },
+    "zone_kind": {
+        "valley": ("一川", "川区", "valley"),
+        "corridor": ("两线", "沿线", "corridor"),
+        "basin": ("三流域", "流域", "basin"),
+    },
+    "destination": {
+        "city": ("进城", "进城安置", "城区", "city"),
+        "town": ("乡镇", "乡镇安置", "集镇", "town"),
+    },
+}
+
+
+def code_label(code_list: str, code: str) -> str:
+    """Return the Chinese label of a code, e.g. ``code_label("status", "abandoned") == "撂荒"``."""
+    return CODE_VALUES[code_list].get(code, (code,))[0]
+
+
+LAYERS: dict[str, LayerSchema] = {
+    s.name: s
+    for s in [
+        LayerSchema(
+            "villages", "行政村", POLY, "village_id", ("village_id", "name"),
+            ("population", "households", "monitored_households", "leader", "collective_income_wan"),
+            {"population": "int", "households": "int", "monitored_households": "int",
+             "collective_income_wan": "float"},
+            core=True,
+        ),
+        LayerSchema(
+            "settlements", "居民点", POINT, "settlement_id", ("settlement_id",), ("village_id", "name"),
+        ),
+        LayerSchema(
+            "farmland", "耕地地块", POLY, "parcel_id", ("parcel_id", "village_id", "status"),
+            ("land_use", "crop", "declared_area_mu", "project", "last_cultivated_year", "film_mulch",
+             "group", "contractor", "ridge_coef"),
+            {"status": "status", "declared_area_mu": "float", "last_cultivated_year": "int",
+             "film_mulch": "bool", "ridge_coef": "float"},
+            core=True,
+        ),
+        LayerSchema(
+            "rivers", "河段", LINE, "segment_id", ("segment_id", "river_name", "chief", "chief_level"),
+            ("chief_id", "village_id", "basin", "annual_patrol_target"),
+            {"chief_level": "chief_level", "annual_patrol_target": "int"},
+        ),
+        LayerSchema(
+            "patrols", "巡河轨迹", POINT + LINE, "point_id", ("chief",),
+            ("chief_id", "time", "start_time", "end_time", "trip_id"),
+            {"time": "datetime", "start_time": "datetime", "end_time": "datetime"},
+        ),
+        LayerSchema(
+            "afforestation", "造林地块", POLY + POINT, "plot_id", ("plot_id", "village_id", "kind"),
+            ("trees", "year", "planted_date", "declared_area_mu"),
+            {"kind": "afforestation_kind", "trees": "int", "year": "int", "planted_date": "date",
+             "declared_area_mu": "float"},
+        ),
+        LayerSchema(
+            "resettlement", "搬迁户", POINT, "household_id", ("household_id", "village_id", "destination"),
+            ("head", "cohort", "agreement_signed", "entered", "filed", "housing_confirmed",
+             "contract_signed", "moved_in", "demolished", "self_inspected", "reclaimed", "funds_paid"),
+            {"destination": "destination", "cohort": "int", "agreement_signed": "date",
+             "entered": "date", "filed": "date", "housing_confirmed": "date",
+             "contract_signed": "date", "moved_in": "date", "demolished": "date",
+             "self_inspected": "date", "reclaimed": "date", "funds_paid": "date"},
+        ),
+        LayerSchema(
+            "reclamation", "拆旧复垦地块", POLY, "plot_id", ("plot_id", "household_id"),
+            ("declared_area_mu", "reclaimed_date", "ridge_coef"),
+            {"declared_area_mu": "float", "reclaimed_date": "date", "ridge_coef": "float"},
+        ),
+        LayerSchema(
+            "zones", "规划分区", POLY, "zone_id", ("zone_id", "kind", "name"), ("planned_demo_mu",),
+            {"kind": "zone_kind", "planned_demo_mu": "float"},
+        ),
+        LayerSchema(
+            "roads", "道路", LINE, "road_id", ("road_id",), ("name", "road_class", "hardened", "hardened_year"),
+            {"hardened": "bool", "hardened_year": "int"},
+        ),
+        LayerSchema("redline", "生态保护红线", POLY, "zone_id", ("zone_id",), ("name",)),
+        LayerSchema("basic_farmland", "永久基本农田", POLY, "zone_id", ("zone_id",), ("name",)),
+        LayerSchema("dev_boundary", "城镇开发边界", POLY, "zone_id", ("zone_id",), ("name",)),
+    ]
+}
+
+#: Chinese labels of every field, for report headers, map tooltips and popups.
+FIELD_LABELS: dict[str, str] = {
+    "village_id": "村代码", "name": "名称", "village_name": "村名", "population": "人口",
+    "households": "户数", "monitored_households": "三类户户数", "leader": "包村领导",
+    "collective_income_wan": "村集体经济收入(万元)", "settlement_id": "居民点编号",
+    "parcel_id": "地块编码", "status": "耕种状态", "land_use": "地类", "crop": "作物",
+    "declared_area_mu": "申报面积(亩)", "project": "项目", "last_cultivated_year": "最后耕种年份",
+    "film_mulch": "全膜双垄沟播", "group": "村民小组(社)", "contractor": "承包户",
+    "ridge_coef": "田坎系数", "segment_id": "河段编码", "river_name": "河流名称", "chief": "河长",
+    "chief_id": "河长编号", "chief_level": "河长级别", "basin": "流域",
+    "annual_patrol_target": "年度巡河任务(次)", "time": "时间", "start_time": "开始时间",
+    "end_time": "结束时间", "trip_id": "巡河编号", "plot_id": "地块编号", "kind": "类型",
+    "trees": "株数", "year": "年度", "planted_date": "栽植日期", "household_id": "户编号",
+    "head": "户主", "destination": "安置方式", "cohort": "搬迁年度",
+    "agreement_signed": "协议签订", "entered": "系统录入", "filed": "档案建立",
+    "housing_confirmed": "房源确定", "contract_signed": "购房合同签订", "moved_in": "入住",
+    "demolished": "拆旧", "self_inspected": "自验", "reclaimed": "复垦", "funds_paid": "资金拨付",
+    "reclaimed_date": "复垦日期", "zone_id": "分区编码", "planned_demo_mu": "计划示范面积(亩)",
+    "road_id": "道路编码", "road_class": "道路等级", "hardened": "已硬化",
+    "hardened_year": "硬化年度", "parcels": "地块数", "area_m2": "面积(平方米)",
+    "area_mu": "面积(亩)", "area_ha": "面积(公顷)", "net_area_mu": "净面积(亩)",
+    "net_area_ha": "净面积(公顷)",
+}
+
+#: Ready field mapping for third-land-survey (三调) parcel layers (DLTB) -> farmland schema.
+#: TBMJ (图斑面积, m²) is converted to ``declared_area_mu`` by the loader.
+TLS_FIELD_MAP: dict[str, str] = {
+    "BSM": "parcel_id",       # 标识码
+    "DLBM": "land_class_code",  # 地类编码 (0101 水田, 0102 水浇地, 0103 旱地)
+    "DLMC": "land_use",       # 地类名称
+    "TBMJ": "declared_area_m2",  # 图斑面积 (m²)
+    "KCXS": "ridge_coef",     # 扣除地类系数 (田坎系数)
+    "KCMJ": "ridge_area_m2",  # 扣除地类面积
+    "TBDLMJ": "net_area_m2_declared",  # 图斑地类面积 (扣除田坎后)
+    "ZLDWDM": "village_id",   # 坐落单位代码
+    "ZLDWMC": "village_name",  # 坐落单位名称
+}

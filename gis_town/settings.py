@@ -1,0 +1,41 @@
+"""Package-wide constants and defaults.
+
+Everything a town may want to change lives in the town config
+(:mod:`gis_town.config`); this module holds physical constants and the
+defaults of the toolkit itself (as ``osmnx.settings`` does).
+"""
+
+from __future__ import annotations
+
+#: Square metres in one mu (亩): 1 mu = 10000/15 m², exactly.
+M2_PER_MU: float = 10000.0 / 15.0
+#: Square metres in one hectare (公顷).
+M2_PER_HA: float = 10000.0
+#: Mu in one square metre (= 0.0015 exactly).
+MU_PER_M2: float = 15.0 / 10000.0
+
+#: CGCS2000 geographic CRS (国家2000坐标系).
+CGCS2000: str = "EPSG:4490"
+#: CGCS2000 ellipsoid semi-major axis (m) and inverse flattening.
+CGCS2000_A: float = 6378137.0
+CGCS2000_RF: float = 298.257222101
+
+#: Local time zone for times that carry none (river-chief app, village records).
+LOCAL_TZ: str = "Asia/Shanghai"
+
+#: Default names of the town's files.
+DEFAULT_TOWN_FILE: str = "demo_town.gpkg"
+CONFIG_FILE_NAMES: tuple[str, ...] = ("town.toml", "town.yaml", "town.yml")
+
+#: Encoding assumed for shapefiles written by Chinese GIS software without ``.cpg``.
+CHINESE_LEGACY_ENCODING: str = "gbk"
+
+#: Default output vector format ("gpkg" or "shp").
+DEFAULT_VECTOR_FORMAT: str = "gpkg"
+
+#: Longitude distance (degrees) beyond a Gauss-Kruger zone's central meridian
+#: past which a warning is logged (a 3-degree zone spans +-1.5 degrees).
+GK_ZONE_WARN_DEG: float = 2.0
+
+#: Coordinates are rounded to this many decimals of a degree in web maps (~0.1 m).
+MAP_COORD_DECIMALS: int = 6
