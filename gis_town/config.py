@@ -65,7 +65,7 @@ class TownSection(_Model):
 
         try:
             CRS.from_user_input(v)
-        except Exception as exc:  # noqa: BLE001 - pyproj raises several kinds
+        except Exception as exc:
             raise ValueError(f"not a CRS pyproj knows: {v!r} (e.g. EPSG:4490)") from exc
         return v
 

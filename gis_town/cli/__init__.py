@@ -80,7 +80,7 @@ def _setup_console() -> None:
             import ctypes
 
             ctypes.windll.kernel32.SetConsoleOutputCP(65001)
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
 
 
@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已中断 interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:
         if args.debug:
             raise
         print(

@@ -94,7 +94,7 @@ def list_layers(path: str | Path) -> list[tuple[str, str]]:
         return [(path.stem, "Point")]
     try:
         return [(str(n), str(g)) for n, g in pyogrio.list_layers(path)]
-    except Exception as exc:  # noqa: BLE001 - GDAL errors of many kinds
+    except Exception as exc:
         raise LayerError(f"无法读取文件（损坏或格式不支持）/ cannot read the file (corrupt or unsupported): {exc}", path=str(path)) from None
 
 
@@ -150,7 +150,7 @@ def read_layer(
     elif suffix in (".parquet", ".geoparquet"):
         try:
             gdf = gpd.read_parquet(path)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise LayerError(f"无法读取 GeoParquet / cannot read GeoParquet: {exc}", path=str(path)) from None
     else:
         if layer is not None:
@@ -166,10 +166,10 @@ def read_layer(
             kwargs["encoding"] = enc
         try:
             gdf = pyogrio.read_dataframe(path, use_arrow=True, **kwargs)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             try:  # some drivers/encodings are not supported through Arrow
                 gdf = pyogrio.read_dataframe(path, **kwargs)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 raise LayerError(
                     f"无法读取（文件损坏或格式不支持）/ cannot read (corrupt or unsupported file): {exc}",
                     path=str(path), layer=layer,
@@ -181,7 +181,7 @@ def read_layer(
             log.warning("%s: 配置的坐标系 %s 取代文件的 %s / config CRS overrides the file's", path, crs, gdf.crs)
         try:
             gdf = gdf.set_crs(crs, allow_override=True)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise CRSError(f"无效的坐标系 / invalid CRS {crs!r}: {exc}", path=str(path), layer=layer) from None
     gdf = apply_field_map(gdf, fields=fields, defaults=defaults, mapping=mapping)
     gdf.attrs["source"] = str(path)

@@ -1,0 +1,239 @@
+"""Area totals (面积统计): farmland per village and status, in mu and hectares.
+
+Areas are ellipsoidal on CGCS2000 (:func:`gis_town.geodesy.area_m2`), as the
+land surveys compute them. Gross area is the parcel (图斑面积); when parcels
+carry a terrace-ridge coefficient (田坎系数 ``ridge_coef``) the net area is
+
+    net_area = gross_area * (1 - ridge_coef)
+
+Totals are *balanced* (强制调平): each column is rounded so that the rows add
+up exactly to the rounded total (largest-remainder rounding, :func:`balance`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gis_town.errors import FieldError
+from gis_town.geodesy import area_m2, m2_to_ha, m2_to_mu
+from gis_town.schema import code_label
+
+__all__ = [
+    "TOTAL_LABEL",
+    "area_totals",
+    "balance",
+    "basic_farmland_totals",
+    "group_totals",
+    "parcel_areas",
+    "zone_totals",
+]
+
+log = logging.getLogger(__name__)
+
+#: Label of the total row (合计).
+TOTAL_LABEL = "合计"
+
+
+def parcel_areas(farmland: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Add ``area_m2``, ``area_mu``, ``area_ha`` (and ``net_*`` with ``ridge_coef``) to each parcel.
+
+    Parameters
+    ----------
+    farmland : GeoDataFrame
+        Parcels in any CRS.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy with gross areas, and net areas (m², mu, ha) when the layer has
+        a ``ridge_coef`` column (a missing coefficient counts as 0).
+    """
+    out = farmland.copy()
+    a = area_m2(out, layer="farmland")
+    out["area_m2"] = a
+    out["area_mu"] = m2_to_mu(a)
+    out["area_ha"] = m2_to_ha(a)
+    if "ridge_coef" in out.columns:
+        coef = pd.to_numeric(out["ridge_coef"], errors="coerce").fillna(0.0).to_numpy(dtype="float64")
+        bad = (coef < 0) | (coef >= 1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise FieldError(
+                f"田坎系数应在 0 到 1 之间 / ridge_coef must be in [0, 1), got {coef[i]}",
+                layer="farmland", feature_id=out.iloc[i].get("parcel_id"), field="ridge_coef",
+            )
+        net = a * (1.0 - coef)
+        out["net_area_m2"] = net
+        out["net_area_mu"] = m2_to_mu(net)
+        out["net_area_ha"] = m2_to_ha(net)
+    return out
+
+
+def balance(values: Sequence[float] | np.ndarray, decimals: int = 2) -> tuple[np.ndarray, float]:
+    """Round ``values`` so that they add up exactly to their rounded sum (强制调平).
+
+    Largest-remainder method: round every value down to ``decimals``, then add
+    one unit of the last decimal to the values with the largest remainders
+    until the sum equals the rounded total.
+
+    Parameters
+    ----------
+    values : array-like of float
+        Non-rounded values (e.g. village areas in mu).
+    decimals : int
+        Decimals to keep.
+
+    Returns
+    -------
+    (numpy.ndarray, float)
+        The balanced values and the rounded total.
+    """
+    v = np.asarray(values, dtype="float64")
+    if v.size == 0:
+        return v, 0.0
+    scale = 10.0**decimals
+    total_units = int(round(v.sum() * scale))
+    scaled = v * scale
+    floor = np.floor(scaled)
+    rem = scaled - floor
+    short = total_units - int(floor.sum())
+    units = floor.astype(np.int64)
+    if short > 0:
+        order = np.argsort(-rem, kind="stable")[:short]
+        units[order] += 1
+    elif short < 0:  # only for negative values
+        order = np.argsort(rem, kind="stable")[: -short]
+        units[order] -= 1
+    return units / scale, total_units / scale
+
+
+def group_totals(
+    parcels: pd.DataFrame,
+    by: Sequence[str],
+    *,
+    decimals: int = 2,
+    total_label: str = TOTAL_LABEL,
+) -> pd.DataFrame:
+    """Sum parcel areas by the ``by`` columns, balanced, with a 合计 (total) row.
+
+    Parameters
+    ----------
+    parcels : DataFrame
+        Output of :func:`parcel_areas` (needs ``area_m2``; ``net_area_m2`` optional).
+    by : sequence of str
+        Grouping columns.
+
+    Returns
+    -------
+    DataFrame
+        ``by`` columns, ``parcels``, ``area_mu``, ``area_ha`` (and ``net_area_mu``,
+        ``net_area_ha``), the last row the total.
+    """
+    cols = ["area_m2"] + (["net_area_m2"] if "net_area_m2" in parcels.columns else [])
+    frame = pd.DataFrame(parcels[list(by) + cols]).copy()
+    for col in by:
+        frame[col] = frame[col].astype("object").where(frame[col].notna(), "(空 blank)")
+    g = frame.groupby(list(by), sort=True, dropna=False)
+    out = g.size().rename("parcels").to_frame().join(g[cols].sum()).reset_index()
+    result = out[list(by) + ["parcels"]].copy()
+    total_row = {c: "" for c in by}
+    total_row[by[0]] = total_label
+    total_row["parcels"] = int(out["parcels"].sum())
+    for col in cols:
+        prefix = "net_" if col.startswith("net_") else ""
+        mu, mu_total = balance(m2_to_mu(out[col].to_numpy()), decimals)
+        ha, ha_total = balance(m2_to_ha(out[col].to_numpy()), decimals + 2)
+        result[f"{prefix}area_mu"] = mu
+        result[f"{prefix}area_ha"] = ha
+        total_row[f"{prefix}area_mu"] = mu_total
+        total_row[f"{prefix}area_ha"] = ha_total
+    return pd.concat([result, pd.DataFrame([total_row])], ignore_index=True)
+
+
+def area_totals(
+    farmland: gpd.GeoDataFrame,
+    villages: pd.DataFrame | None = None,
+    *,
+    by: Sequence[str] = ("status",),
+    decimals: int = 2,
+) -> pd.DataFrame:
+    """Farmland area per village and status (or other fields), balanced, in mu and ha.
+
+    Parameters
+    ----------
+    farmland : GeoDataFrame
+        Validated farmland layer (``status`` as codes).
+    villages : DataFrame, optional
+        Villages layer, for ``village_name``.
+    by : sequence of str
+        Fields after ``village_id`` to group by: ``status`` (default), or
+        e.g. ``land_use`` or ``crop`` (the plan's wheat ledger 小麦到户台账).
+    decimals : int
+        Decimals of mu (ha get two more).
+
+    Returns
+    -------
+    DataFrame
+        ``village_id, village_name, <by>, parcels, area_mu, area_ha`` (plus
+        ``net_area_mu, net_area_ha`` with ridge coefficients), then
+        ``status_zh`` labels when grouping by status; last row 合计.
+    """
+    for col in by:
+        if col not in farmland.columns:
+            raise FieldError(
+                f"耕地图层没有此字段 / farmland has no field {col!r} to group by",
+                layer="farmland", field=col,
+            )
+    parcels = farmland if "area_m2" in farmland.columns else parcel_areas(farmland)
+    table = group_totals(parcels, ["village_id", *by], decimals=decimals)
+    names = {}
+    if villages is not None and "name" in villages.columns:
+        names = dict(zip(villages["village_id"], villages["name"]))
+    table.insert(1, "village_name", table["village_id"].map(names).fillna(""))
+    if "status" in by:
+        table["status_zh"] = [code_label("status", s) if s in ("cultivated", "abandoned", "fallow") else "" for s in table["status"]]
+    return table
+
+
+def zone_totals(farmland: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, decimals: int = 2) -> pd.DataFrame:
+    """Farmland area inside each planning zone (true intersection), per zone, by kind.
+
+    Zones of different kinds may overlap, so there is one total per kind
+    (never summed across kinds).
+    """
+    from gis_town.analysis.overlay import area_by_zone
+
+    pieces = area_by_zone(farmland, zones, zone_id="zone_id")
+    pieces = pieces.merge(zones[["zone_id", "kind", "name"]], on="zone_id", how="left")
+    tables = []
+    for kind, part in pieces.groupby("kind", sort=True):
+        t = group_totals(part, ["zone_id"], decimals=decimals, total_label=f"{TOTAL_LABEL}({code_label('zone_kind', kind)})")
+        t.insert(1, "kind", [kind] * (len(t) - 1) + [kind])
+        t.insert(2, "name", t["zone_id"].map(dict(zip(zones["zone_id"], zones["name"]))).fillna(""))
+        tables.append(t)
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def basic_farmland_totals(
+    farmland: gpd.GeoDataFrame, basic_farmland: gpd.GeoDataFrame, *, decimals: int = 2
+) -> pd.DataFrame:
+    """Farmland area inside and outside permanent basic farmland (永久基本农田), per village."""
+    from gis_town.analysis.overlay import area_by_zone
+
+    parcels = farmland if "area_m2" in farmland.columns else parcel_areas(farmland)
+    bf = basic_farmland.dissolve()[["geometry"]].assign(zone_id="basic_farmland")
+    inside = area_by_zone(parcels, bf, zone_id="zone_id")
+    inside_m2 = inside.groupby("parcel_id")["area_m2"].sum()
+    p = pd.DataFrame(parcels[["parcel_id", "village_id", "area_m2"]]).copy()
+    a_in = p["parcel_id"].map(inside_m2).fillna(0.0).clip(upper=p["area_m2"])
+    rows = pd.concat([
+        p.assign(area_m2=a_in, inside="inside 基本农田内"),
+        p.assign(area_m2=p["area_m2"] - a_in, inside="outside 基本农田外"),
+    ])
+    rows = rows[rows["area_m2"] > 0]
+    return group_totals(rows, ["village_id", "inside"], decimals=decimals)

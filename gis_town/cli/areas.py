@@ -1,0 +1,80 @@
+"""``gis-town areas``: farmland area totals per village and status (面积统计)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from gis_town.analysis.areas import (
+    area_totals,
+    basic_farmland_totals,
+    group_totals,
+    parcel_areas,
+    zone_totals,
+)
+from gis_town.cli.common import (
+    add_command,
+    add_town_args,
+    echo,
+    open_town,
+    print_table,
+    write_rejects,
+)
+from gis_town.io.write import write_csv, write_xlsx
+from gis_town.schema import FIELD_LABELS
+
+#: Chinese headers for the xlsx.
+_HEADERS = {**FIELD_LABELS, "status": "耕种状态", "status_zh": "状态", "inside": "基本农田内外"}
+
+
+def register(sub) -> None:
+    p = add_command(sub, "areas", "耕地面积统计 farmland area totals (mu, ha), balanced")
+    add_town_args(p, out=None)
+    p.add_argument("--out", type=Path, default=Path("reports/areas.csv"),
+                   help="输出 CSV output CSV (an .xlsx and the other tables are written beside it)")
+    p.add_argument("--by", choices=["status", "land_use", "crop"], default="status",
+                   help="按状态/地类/作物分组 group villages by status (default), land use or crop")
+    p.set_defaults(func=run)
+
+
+def _zh(df: pd.DataFrame) -> pd.DataFrame:
+    return df.rename(columns={c: f"{_HEADERS.get(c, c)} {c}" for c in df.columns})
+
+
+def run(args: argparse.Namespace) -> int:
+    town = open_town(args, layers=["villages", "farmland", "zones", "basic_farmland"], required=("farmland",))
+    farmland = parcel_areas(town.layer("farmland"))
+    villages = town.layers.get("villages")
+    out_csv: Path = args.out
+    if out_csv.suffix.lower() != ".csv":
+        out_csv = out_csv / "areas.csv"
+    base = out_csv.with_suffix("")
+    sheets: dict[str, pd.DataFrame] = {}
+
+    main = area_totals(farmland, villages, by=[args.by])
+    write_csv(main, out_csv)
+    sheets["村-状态 villages"] = _zh(main)
+    print_table(main, title=f"耕地面积 farmland area by village and {args.by} (亩 mu, 公顷 ha)")
+
+    if "project" in farmland.columns:
+        proj = farmland[farmland["project"].notna() & (farmland["project"].astype(str).str.strip() != "")]
+        if len(proj):
+            t = group_totals(proj, ["project"])
+            write_csv(t, base.with_name(base.name + "_by_project.csv"))
+            sheets["项目 projects"] = _zh(t)
+            print_table(t, title="按项目 by project")
+    if town.has("zones"):
+        t = zone_totals(farmland, town.layer("zones"))
+        write_csv(t, base.with_name(base.name + "_by_zone.csv"))
+        sheets["分区 zones"] = _zh(t)
+        print_table(t, title="按规划分区 by planning zone (每类单独合计 one total per kind)")
+    if town.has("basic_farmland"):
+        t = basic_farmland_totals(farmland, town.layer("basic_farmland"))
+        write_csv(t, base.with_name(base.name + "_basic_farmland.csv"))
+        sheets["基本农田 basic farmland"] = _zh(t)
+    xlsx = write_xlsx(sheets, out_csv.with_suffix(".xlsx"), titles={k: f"{town.config.town.name} 耕地面积统计 ({k})" for k in sheets})
+    write_rejects(town, out_csv.parent)
+    echo(f"已写出 wrote {out_csv} and {xlsx}")
+    return 0
