@@ -169,6 +169,8 @@ def read_layer(
         except Exception as exc:
             try:  # some drivers/encodings are not supported through Arrow
                 gdf = pyogrio.read_dataframe(path, **kwargs)
+            except UnicodeDecodeError:
+                gdf = _read_lenient(path, layer, enc or "utf-8")
             except Exception:
                 raise LayerError(
                     f"无法读取（文件损坏或格式不支持）/ cannot read (corrupt or unsupported file): {exc}",
@@ -187,6 +189,25 @@ def read_layer(
     gdf.attrs["source"] = str(path)
     if layer:
         gdf.attrs["source_layer"] = layer
+    return gdf
+
+
+def _read_lenient(path: Path, layer: str | None, encoding: str) -> gpd.GeoDataFrame:
+    """Read with byte-transparent latin-1, then decode text with ``encoding``, replacing bad bytes.
+
+    Shapefile writers cut long Chinese field names at 10 bytes, sometimes in
+    the middle of a character; GDAL then cannot decode the header at all.
+    """
+    gdf = pyogrio.read_dataframe(path, layer=layer, encoding="ISO-8859-1")
+
+    def fix(v):
+        return v.encode("latin-1").decode(encoding, errors="replace") if isinstance(v, str) else v
+
+    gdf = gdf.rename(columns={c: fix(c) for c in gdf.columns if c != gdf.geometry.name})
+    for col in gdf.columns:
+        if col != gdf.geometry.name and (gdf[col].dtype == object or pd.api.types.is_string_dtype(gdf[col])):
+            gdf[col] = gdf[col].map(fix)
+    log.warning("%s: 部分文本无法按 %s 解码，已替换 / some text could not be decoded as %s and was replaced", path, encoding, encoding)
     return gdf
 
 

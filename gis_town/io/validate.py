@@ -62,6 +62,13 @@ def check_coordinates(gdf: gpd.GeoDataFrame, *, layer: str, path: str | None = N
             path=path, layer=layer,
         )
     if gdf.crs.is_geographic:
+        if 73 <= miny and maxy <= 136 and 3 <= minx and maxx <= 54:
+            raise CRSError(
+                f"经纬度颠倒 / latitude and longitude look swapped (x {minx:.4f}..{maxx:.4f} "
+                f"looks like latitude, y {miny:.4f}..{maxy:.4f} like longitude): swap the columns "
+                "or re-export with lon/lat (x = longitude) axis order",
+                path=path, layer=layer,
+            )
         if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90:
             raise CRSError(
                 f"坐标系为经纬度，但坐标像是米 / the CRS is geographic ({gdf.crs.to_string()}) but "
@@ -71,13 +78,6 @@ def check_coordinates(gdf: gpd.GeoDataFrame, *, layer: str, path: str | None = N
             )
         if 73 <= minx and maxx <= 136 and 3 <= miny and maxy <= 54:
             return
-        if 73 <= miny and maxy <= 136 and 3 <= minx and maxx <= 54:
-            raise CRSError(
-                f"经纬度颠倒 / latitude and longitude look swapped (x {minx:.4f}..{maxx:.4f} "
-                f"looks like latitude, y {miny:.4f}..{maxy:.4f} like longitude): swap the columns "
-                "or re-export with lon/lat (x = longitude) axis order",
-                path=path, layer=layer,
-            )
         log.warning("%s: 坐标不在中国境内 / coordinates outside China (%.3f, %.3f, %.3f, %.3f)", layer, minx, miny, maxx, maxy)
     else:
         if max(abs(minx), abs(maxx)) <= 180 and max(abs(miny), abs(maxy)) <= 90:
@@ -206,8 +206,22 @@ def validate_layer(
     null = geom.isna() | geom.is_empty
     add(null, "geometry", "rejected", "空几何 / null or empty geometry")
     reject |= null
+    nonfinite = pd.Series(False, index=gdf.index)
+    coords, owner = shapely.get_coordinates(geom.values, return_index=True)
+    bad_owner = np.unique(owner[~np.isfinite(coords).all(axis=1)])
+    nonfinite.iloc[bad_owner] = True
+    add(nonfinite & ~null, "geometry", "rejected", "坐标含 NaN 或无穷大 / coordinates contain NaN or infinity")
+    reject |= nonfinite
+    null = null | nonfinite
     gtypes = geom.geom_type.fillna("")
     allowed = set(schema.geometry)
+    if allowed & _LINE:
+        lines = ~null & gtypes.isin(_LINE)
+        zero = pd.Series(False, index=gdf.index)
+        zero[lines] = shapely.length(geom[lines].values) == 0
+        add(zero, "geometry", "rejected", "零长度线 / zero-length line")
+        reject |= zero
+        null = null | zero
     wrong = ~null & ~gtypes.isin(allowed)
     valid = pd.Series(True, index=gdf.index)
     valid[~null] = shapely.is_valid(geom[~null].values)
@@ -245,12 +259,6 @@ def validate_layer(
         wrong = ~null & ~gtypes.isin(allowed)
     add(wrong & ~reject, "geometry", "rejected", [f"几何类型应为 {'/'.join(schema.geometry)} / expected {'/'.join(schema.geometry)}, got {t}" for t in gtypes[wrong & ~reject]])
     reject |= wrong
-    if allowed & _LINE:
-        lines = ~reject & gtypes.isin(_LINE)
-        zero = pd.Series(False, index=gdf.index)
-        zero[lines] = shapely.length(gdf.geometry[lines].values) == 0
-        add(zero, "geometry", "rejected", "零长度线 / zero-length line")
-        reject |= zero
 
     # id
     if schema.id_field in gdf.columns:

@@ -1,0 +1,65 @@
+"""Area totals: rectangles of known size, balanced rounding, net areas."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import box
+
+from gis_town.analysis.areas import TOTAL_LABEL, area_totals, balance, parcel_areas
+
+GEOD = pyproj.Geod(a=6378137.0, rf=298.257222101)
+
+
+def _farmland():
+    # rectangles in Gauss-Kruger metres near CM 105E (tiny scale error at x=500 km: k0 = 1)
+    rects = [box(500_000, 3_940_000, 500_100, 3_940_100),      # 10000 m2 = 15 mu
+             box(500_200, 3_940_000, 500_300, 3_940_050),      # 5000 m2 = 7.5 mu
+             box(500_400, 3_940_000, 500_400 + 200 / 3, 3_940_010),  # 666.67 m2 = 1 mu
+             box(500_600, 3_940_000, 500_700, 3_940_100)]      # 15 mu
+    return gpd.GeoDataFrame(
+        {"parcel_id": ["a", "b", "c", "d"], "village_id": ["V1", "V1", "V2", "V2"],
+         "status": ["cultivated", "abandoned", "cultivated", "cultivated"], "ridge_coef": [0.1, 0.0, None, 0.2]},
+        geometry=rects, crs="EPSG:4544",
+    )
+
+
+def test_parcel_areas_of_known_rectangles():
+    p = parcel_areas(_farmland().to_crs("EPSG:4490"))
+    ref = np.array([abs(GEOD.geometry_area_perimeter(g)[0]) for g in p.geometry])
+    np.testing.assert_allclose(p["area_m2"], ref, rtol=1e-6)
+    np.testing.assert_allclose(p["area_mu"], [15, 7.5, 1, 15], rtol=2e-4)  # GK at the CM: k0 = 1
+    np.testing.assert_allclose(p["net_area_mu"], [13.5, 7.5, 1, 12], rtol=2e-4)
+    np.testing.assert_allclose(p["area_ha"], [1, 0.5, 1 / 15, 1], rtol=2e-4)
+
+
+def test_area_totals_by_village_and_status():
+    t = area_totals(_farmland(), None)
+    assert list(t.columns[:6]) == ["village_id", "village_name", "status", "parcels", "area_mu", "area_ha"]
+    rows = {(r.village_id, r.status): r for r in t.itertuples()}
+    assert rows[("V1", "abandoned")].area_mu == pytest.approx(7.5, abs=0.01)
+    assert rows[("V2", "cultivated")].parcels == 2
+    assert rows[("V2", "cultivated")].area_mu == pytest.approx(16, abs=0.01)
+    total = t.iloc[-1]
+    assert total.village_id == TOTAL_LABEL and total.parcels == 4
+    assert t["area_mu"].iloc[:-1].sum() == pytest.approx(total.area_mu, abs=1e-9)
+    assert "net_area_mu" in t.columns and rows[("V2", "cultivated")].status_zh == "耕种"
+
+
+def test_balance_example():
+    # plain rounding gives 0.3 + 0.3 + 0.3 = 0.9, not the total 1.0; balancing gives the unit to the largest remainder
+    vals, total = balance([0.333, 0.333, 0.334], 1)
+    assert total == 1.0 and vals.tolist() == [0.3, 0.3, 0.4]
+
+
+@settings(deadline=None, derandomize=True, max_examples=200)
+@given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=40), st.integers(0, 4))
+def test_balance_adds_up_exactly(values, decimals):
+    vals, total = balance(values, decimals)
+    units = np.round(vals * 10**decimals).astype(np.int64)
+    assert units.sum() == round(total * 10**decimals)
+    assert np.all(np.abs(vals - np.asarray(values)) <= 10.0**-decimals + 1e-9)

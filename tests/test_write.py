@@ -1,0 +1,100 @@
+"""Outputs: atomic, Excel-safe, exchange-friendly."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+from shapely.geometry import box
+
+from gis_town.errors import InputError
+from gis_town.io.read import read_layer
+from gis_town.io.write import atomic_path, safe_output_path, write_csv, write_vector, write_xlsx
+
+
+def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old")
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), atomic_path(target) as tmp:
+        tmp.write_text("half a fi")
+        raise Boom
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_failed_dataframe_write_midway_leaves_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "t.csv"
+    write_csv(pd.DataFrame({"a": [1]}), target)
+    before = target.read_bytes()
+    original = pd.DataFrame.to_csv
+
+    def half_then_fail(self, path, *args, **kwargs):
+        original(self.head(1), path, *args, **kwargs)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
+    with pytest.raises(OSError):
+        write_csv(pd.DataFrame({"a": range(100)}), target)
+    assert target.read_bytes() == before
+
+
+def test_csv_is_utf8_bom_and_formula_safe(tmp_path):
+    df = pd.DataFrame({"村名": ["将台村", "=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "ok"], "n": range(6)})
+    path = write_csv(df, tmp_path / "x.csv")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    back = pd.read_csv(path, encoding="utf-8-sig")
+    assert back["村名"][0] == "将台村"
+    for v in back["村名"][1:5]:
+        assert v.startswith("'")
+    assert back["n"].tolist() == list(range(6))  # numbers are not touched
+
+
+def test_xlsx_never_holds_formulas(tmp_path):
+    from openpyxl import load_workbook
+
+    df = pd.DataFrame({"名称": ["=1+1", "将台村"], "面积": [1.5, 2.25]})
+    path = write_xlsx({"表": df}, tmp_path / "x.xlsx", titles={"表": "标题"}, footer_lines={"表": ["检查人：", "日期："]})
+    ws = load_workbook(path).active
+    values = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
+    assert "=1+1" in values  # stored as a string cell
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+    assert "检查人：" in values
+
+
+def test_shapefile_output_for_chinese_gis(tmp_path):
+    gdf = gpd.GeoDataFrame(
+        {"village_name": ["将台村"], "collective_income_wan": [12.5], "村集体经济收入": [1.0]},
+        geometry=[box(104.6, 35.6, 104.61, 35.61)], crs="EPSG:4490",
+    )
+    path = write_vector(gdf, tmp_path / "out.shp", fmt="shp")
+    assert (tmp_path / "out.cpg").read_text() == "GBK"
+    assert "2000" in (tmp_path / "out.prj").read_text()
+    info = pyogrio.read_info(path, encoding="gbk")
+    assert all(len(f.encode("gbk")) <= 10 for f in info["fields"])
+    assert len(set(info["fields"])) == 3
+    back = read_layer(path)
+    assert "将台村" in back.iloc[0].tolist()
+
+
+def test_gpkg_output_keeps_other_layers(tmp_path):
+    gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4544")
+    path = tmp_path / "o.gpkg"
+    write_vector(gdf, path, layer="one")
+    write_vector(gdf, path, layer="two")
+    assert {n for n, _ in pyogrio.list_layers(path)} == {"one", "two"}
+
+
+@pytest.mark.parametrize("name", ["../escape.csv", "/etc/passwd", "a/../../b.csv"])
+def test_output_names_cannot_escape_the_folder(tmp_path, name):
+    with pytest.raises(InputError):
+        safe_output_path(tmp_path / "out", name)
+
+
+def test_output_name_inside_folder_ok(tmp_path):
+    assert safe_output_path(tmp_path, "将台村.csv") == (tmp_path / "将台村.csv").resolve()
