@@ -232,3 +232,16 @@ def test_null_geometry_and_touching_only():
     res = area_by_zone(parcels, zones)
     assert list(res["parcel_id"]) == ["I"]  # touching-only T dropped, null N skipped
     assert res["whole"].iloc[0]
+
+
+def test_id_shorthand_carries_only_the_ids(layout):
+    parcels, zones = layout
+    res = area_by_zone(parcels, zones, zone_id="zone_id", parcel_id="parcel_id")
+    assert [
+        c
+        for c in res.columns
+        if c not in {"parcel_row", "zone_row", "area_m2", "parcel_area_m2", "share", "whole"}
+    ] == [
+        "parcel_id",
+        "zone_id",
+    ]

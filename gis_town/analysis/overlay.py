@@ -142,6 +142,8 @@ def area_by_zone(
     *,
     parcel_columns: Sequence[str] | None = None,
     zone_columns: Sequence[str] | None = None,
+    parcel_id: str | None = None,
+    zone_id: str | None = None,
     pieces: bool = False,
     min_area_m2: float = 0.0,
     parcels_layer: str = "farmland",
@@ -164,6 +166,10 @@ def area_by_zone(
         Zone columns copied onto each piece (default: those of ``zone_id``,
         ``kind``, ``name`` present). A zone column whose name is also a parcel
         column is renamed ``zone_<name>``.
+    parcel_id, zone_id : str, optional
+        Shorthand: the id column to carry when ``parcel_columns`` /
+        ``zone_columns`` are not given (then only that column is carried),
+        e.g. ``area_by_zone(farmland, basic_farmland, zone_id="zone_id")``.
     pieces : bool, default False
         If True, return a GeoDataFrame with each piece's geometry (the parcel
         itself for whole pairs, the intersection otherwise; polygonal parts
@@ -207,6 +213,10 @@ def area_by_zone(
     >>> pieces.groupby("zone_id")["area_m2"].sum()          # doctest: +SKIP
     """
     zones = _same_crs(parcels, zones, parcels_layer, zones_layer)
+    if parcel_columns is None and parcel_id is not None:
+        parcel_columns = [parcel_id]
+    if zone_columns is None and zone_id is not None:
+        zone_columns = [zone_id]
     pcols = _pick_columns(parcels, parcel_columns, _DEFAULT_PARCEL_COLUMNS, parcels_layer)
     zcols = _pick_columns(zones, zone_columns, _DEFAULT_ZONE_COLUMNS, zones_layer)
     pg = _geoms(parcels)
