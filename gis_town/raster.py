@@ -47,7 +47,7 @@ import rasterio.warp
 import rasterio.windows
 import shapely
 from affine import Affine
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
 from gis_town.errors import CRSError, RasterError
 
@@ -261,7 +261,9 @@ def open_raster(
             if crs is not None and not the_crs.equals(CRS.from_user_input(crs)):
                 log.warning(
                     "%s 自带坐标系 %s，忽略给定的 %s / the raster's own CRS is used, not the one given",
-                    path, _crs_name(the_crs), crs,
+                    path,
+                    _crs_name(the_crs),
+                    crs,
                 )
         tr = ds.transform
         if tr.b != 0 or tr.d != 0:
@@ -297,8 +299,12 @@ def open_raster(
         mask = mask | (data == nodata)
     data[mask | ~np.isfinite(data)] = np.nan
     out = RasterData(
-        array=data, transform=win_tr, crs=the_crs,
-        nodata=nodata if nodata is not None else src_nodata, name=name, path=path,
+        array=data,
+        transform=win_tr,
+        crs=the_crs,
+        nodata=nodata if nodata is not None else src_nodata,
+        name=name,
+        path=path,
     )
     out = _north_up(out)
     if not allow_empty and not np.isfinite(out.array).any():
@@ -316,7 +322,7 @@ def _fmt_bounds(bounds: Sequence[float], crs: Any) -> str:
     try:
         w, s, e, n = _bounds_to(bounds, CRS.from_user_input(crs), CRS.from_epsg(4490))
         return f"{w:.4f}-{e:.4f}E {s:.4f}-{n:.4f}N"
-    except Exception:  # noqa: BLE001 - only for messages
+    except Exception:
         return ", ".join(f"{b:.3f}" for b in bounds)
 
 
@@ -381,10 +387,14 @@ def as_raster(
     if nodata is not None:
         data[data == nodata] = np.nan
     data[~np.isfinite(data)] = np.nan
-    return _north_up(RasterData(array=data, transform=tr, crs=CRS.from_user_input(crs), nodata=nodata, name=name))
+    return _north_up(
+        RasterData(array=data, transform=tr, crs=CRS.from_user_input(crs), nodata=nodata, name=name)
+    )
 
 
-def write_raster(raster: RasterData, path: str | Path, *, dtype: str | None = None, nodata: float = -9999.0) -> Path:
+def write_raster(
+    raster: RasterData, path: str | Path, *, dtype: str | None = None, nodata: float = -9999.0
+) -> Path:
     """Write a RasterData as a compressed GeoTIFF, atomically (``NaN`` -> ``nodata``).
 
     Parameters
@@ -406,9 +416,16 @@ def write_raster(raster: RasterData, path: str | Path, *, dtype: str | None = No
     if np.issubdtype(np.dtype(dtype), np.integer):
         arr = np.rint(arr)
     profile = {
-        "driver": "GTiff", "height": raster.shape[0], "width": raster.shape[1], "count": 1,
-        "dtype": dtype, "crs": raster.crs.to_wkt(), "transform": raster.transform,
-        "nodata": nodata, "compress": "deflate", "tiled": raster.shape[0] >= 256 and raster.shape[1] >= 256,
+        "driver": "GTiff",
+        "height": raster.shape[0],
+        "width": raster.shape[1],
+        "count": 1,
+        "dtype": dtype,
+        "crs": raster.crs.to_wkt(),
+        "transform": raster.transform,
+        "nodata": nodata,
+        "compress": "deflate",
+        "tiled": raster.shape[0] >= 256 and raster.shape[1] >= 256,
     }
     try:
         with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
@@ -450,10 +467,19 @@ def reproject_raster(
     )
     out = np.full((height, width), np.nan, dtype=raster.array.dtype)
     rasterio.warp.reproject(
-        raster.array, out, src_transform=raster.transform, src_crs=raster.crs, src_nodata=np.nan,
-        dst_transform=tr, dst_crs=dst, dst_nodata=np.nan, resampling=Resampling[resampling],
+        raster.array,
+        out,
+        src_transform=raster.transform,
+        src_crs=raster.crs,
+        src_nodata=np.nan,
+        dst_transform=tr,
+        dst_crs=dst,
+        dst_nodata=np.nan,
+        resampling=Resampling[resampling],
     )
-    return RasterData(array=out, transform=tr, crs=dst, nodata=raster.nodata, name=raster.name, path=raster.path)
+    return RasterData(
+        array=out, transform=tr, crs=dst, nodata=raster.nodata, name=raster.name, path=raster.path
+    )
 
 
 # --------------------------------------------------------------------------- slope
@@ -508,16 +534,22 @@ def _gradients(
 
     ``z`` has one halo row above and below (NaN outside the raster); the
     result covers ``z[1:-1]``. ``dx``, ``dy`` are per inner row. Missing
-    neighbours (edges, nodata) are extrapolated linearly from the opposite
-    neighbour (``2*centre - opposite``; exact on a plane), or the centre value
-    when both are missing; with ``edges="nodata"`` such cells become NaN.
+    neighbours (edges, nodata) are extrapolated linearly: an edge neighbour
+    from the opposite one (``2*centre - opposite``, or the centre when both
+    are missing), a corner from its two edge neighbours (``a = b + d - e``);
+    exact on a plane. With ``edges="nodata"`` such cells become NaN.
     """
     zp = np.pad(z, ((0, 0), (1, 1)), constant_values=np.nan)
     c = zp[1:-1, 1:-1]
     sl = {
-        "a": zp[:-2, :-2], "b": zp[:-2, 1:-1], "c": zp[:-2, 2:],
-        "d": zp[1:-1, :-2], "f": zp[1:-1, 2:],
-        "g": zp[2:, :-2], "h": zp[2:, 1:-1], "i": zp[2:, 2:],
+        "a": zp[:-2, :-2],
+        "b": zp[:-2, 1:-1],
+        "c": zp[:-2, 2:],
+        "d": zp[1:-1, :-2],
+        "f": zp[1:-1, 2:],
+        "g": zp[2:, :-2],
+        "h": zp[2:, 1:-1],
+        "i": zp[2:, 2:],
     }
     if edges == "nodata":
         bad = np.zeros(c.shape, dtype=bool)
@@ -526,24 +558,41 @@ def _gradients(
         n = sl
     else:
         bad = None
-        opposite = {"a": "i", "b": "h", "c": "g", "d": "f", "f": "d", "g": "c", "h": "b", "i": "a"}
         n = {}
-        for k, v in sl.items():
+        # edge neighbours: extrapolate from the opposite one, else the centre
+        for k, o in (("b", "h"), ("h", "b"), ("d", "f"), ("f", "d")):
+            v = sl[k]
             miss = np.isnan(v)
             if miss.any():
-                ext = np.where(miss, 2.0 * c - sl[opposite[k]], v)
+                ext = np.where(miss, 2.0 * c - sl[o], v)
                 n[k] = np.where(np.isnan(ext), c, ext)
             else:
                 n[k] = v
-    dzdx = ((n["c"] + 2.0 * n["f"] + n["i"]) - (n["a"] + 2.0 * n["d"] + n["g"])) / (8.0 * dx[:, None])
-    dzdy = ((n["a"] + 2.0 * n["b"] + n["c"]) - (n["g"] + 2.0 * n["h"] + n["i"])) / (8.0 * dy[:, None])
+        # corner neighbours: from the two filled edge neighbours beside them (a = b + d - centre)
+        for k, (p, q) in (
+            ("a", ("b", "d")),
+            ("c", ("b", "f")),
+            ("g", ("h", "d")),
+            ("i", ("h", "f")),
+        ):
+            v = sl[k]
+            miss = np.isnan(v)
+            n[k] = np.where(miss, n[p] + n[q] - c, v) if miss.any() else v
+    dzdx = ((n["c"] + 2.0 * n["f"] + n["i"]) - (n["a"] + 2.0 * n["d"] + n["g"])) / (
+        8.0 * dx[:, None]
+    )
+    dzdy = ((n["a"] + 2.0 * n["b"] + n["c"]) - (n["g"] + 2.0 * n["h"] + n["i"])) / (
+        8.0 * dy[:, None]
+    )
     if bad is not None:
         dzdx[bad] = np.nan
         dzdy[bad] = np.nan
     return dzdx, dzdy
 
 
-def _blocks(raster: RasterData, z_factor: float, edges: str) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+def _blocks(
+    raster: RasterData, z_factor: float, edges: str
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
     rows = raster.shape[0]
     dx_all, dy_all = cell_size_m(raster)
     arr = raster.array
@@ -606,7 +655,9 @@ def slope_deg(
         s = np.degrees(np.arctan(np.hypot(gx, gy)))
         s[np.isnan(r.array[r0:r1])] = np.nan
         out[r0:r1] = s
-    return RasterData(array=out, transform=r.transform, crs=r.crs, nodata=None, name=f"{r.name} slope", path=None)
+    return RasterData(
+        array=out, transform=r.transform, crs=r.crs, nodata=None, name=f"{r.name} slope", path=None
+    )
 
 
 # --------------------------------------------------------------------------- hillshade
@@ -674,8 +725,15 @@ def hillshade(
         )
         warped = np.full((height, width), np.nan, dtype=np.float32)
         rasterio.warp.reproject(
-            shade, warped, src_transform=r.transform, src_crs=r.crs, src_nodata=np.nan,
-            dst_transform=tr, dst_crs="EPSG:3857", dst_nodata=np.nan, resampling=Resampling.bilinear,
+            shade,
+            warped,
+            src_transform=r.transform,
+            src_crs=r.crs,
+            src_nodata=np.nan,
+            dst_transform=tr,
+            dst_crs="EPSG:3857",
+            dst_nodata=np.nan,
+            resampling=Resampling.bilinear,
         )
         grid = RasterData(array=warped, transform=tr, crs=CRS.from_epsg(3857), name="hillshade")
     img = np.zeros(grid.shape, dtype=np.uint8)
@@ -692,7 +750,7 @@ def _coarsen(r: RasterData, k: int) -> RasterData:
     a = r.array[:R, :C].reshape(R // k, k, C // k, k)
     with np.errstate(invalid="ignore"):
         m = np.nanmean(a, axis=(1, 3)) if np.isnan(a).any() else a.mean(axis=(1, 3))
-    tr = r.transform * Affine.scale(k, k)
+    tr = r.transform @ Affine.scale(k, k)
     return RasterData(array=m.astype(np.float32), transform=tr, crs=r.crs, name=r.name)
 
 
@@ -810,11 +868,17 @@ def _ee():
 
         def read_window(self, x0, y0, nx, ny):
             w = self.mat[y0 : y0 + ny, x0 : x0 + nx]
-            return w if self.fn is None else self.fn(w)
+            if self.fn is not None:
+                w = self.fn(w)
+            self._last = w  # hold the window while exactextract reads it
+            return w
 
     _EE = {
-        "Operation": Operation, "exact_extract": exact_extract, "source": _WkbSource,
-        "writer": _ArrayWriter, "raster": _ArraySource,
+        "Operation": Operation,
+        "exact_extract": exact_extract,
+        "source": _WkbSource,
+        "writer": _ArrayWriter,
+        "raster": _ArraySource,
     }
     return _EE
 
@@ -921,7 +985,7 @@ def zonal_stats(
     if isinstance(raster, (str, Path)):
         try:
             bbox = geoms.to_crs(4490).total_bounds if n else None
-        except Exception:  # noqa: BLE001 - pathological CRS: read the whole raster
+        except Exception:
             bbox = None
         if bbox is not None and np.all(np.isfinite(bbox)):
             raster = _open_window(raster, bbox, layer)
@@ -944,7 +1008,8 @@ def zonal_stats(
             f"栅格与 {layer} 不重叠 / {r.describe()} does not overlap the {layer} "
             f"({n} features, {pb}): use a raster that covers them, or check both CRSs "
             "(a DEM in EPSG:4544 metres labelled as EPSG:4490 degrees lands far away)",
-            path=_where(r.path), layer=layer,
+            path=_where(r.path),
+            layer=layer,
         )
 
     out_cols: dict[str, np.ndarray] = {}
@@ -958,12 +1023,21 @@ def zonal_stats(
         valid = ee["raster"](mat, ext, wkt, fn=_valid_indicator, name="valid")
         Op = ee["Operation"]
         ops = [Op(s, s, base) for s in stats]
-        ops += [Op("mean", col, ee["raster"](mat, ext, wkt, fn=_indicator_gt(t), name=col)) for col, t in thr.items()]
+        # keep every source referenced here: the operations hold only C++ pointers to them
+        thr_sources = {
+            col: ee["raster"](mat, ext, wkt, fn=_indicator_gt(t), name=col)
+            for col, t in thr.items()
+        }
+        ops += [Op("mean", col, src) for col, src in thr_sources.items()]
         ops += [Op("mean", "__valid_mean", valid), Op("count", "__cover_cells", valid)]
         wkbs = shapely.to_wkb(arr[rows])
         writer = ee["writer"](n)
         ee["exact_extract"](
-            base, ee["source"](wkbs, rows, wkt), ops, include_cols=["idx"], output=writer,
+            base,
+            ee["source"](wkbs, rows, wkt),
+            ops,
+            include_cols=["idx"],
+            output=writer,
             strategy="feature-sequential",
         )
         res = writer.features()
@@ -1001,13 +1075,16 @@ def zonal_stats(
             v = np.where(cover > 0, np.nan_to_num(v, nan=0.0), np.nan)
         out_cols[f"{prefix}{s}"] = v
     for col in thr:
-        out_cols[col if isinstance(thresholds, Mapping) else col] = res[col]
+        out_cols[col] = res[col]
     out_cols[f"{prefix}valid_share"] = valid_share
     out_cols[f"{prefix}flag"] = flag
     out_cols[f"{prefix}note"] = note
     out = pd.DataFrame(out_cols, index=index)
     bad_rows = flag != "ok"
-    out.loc[np.isin(flag, ["nodata", "outside", "empty"]), [f"{prefix}{s}" for s in stats if s not in ("count", "sum")] + list(thr)] = np.nan
+    out.loc[
+        np.isin(flag, ["nodata", "outside", "empty"]),
+        [f"{prefix}{s}" for s in stats if s not in ("count", "sum")] + list(thr),
+    ] = np.nan
     out[f"{prefix}flag"] = out[f"{prefix}flag"].astype("string")
     out[f"{prefix}note"] = out[f"{prefix}note"].astype("string")
     if id_field is not None and isinstance(polygons, gpd.GeoDataFrame):
@@ -1016,7 +1093,12 @@ def zonal_stats(
         counts = pd.Series(flag[bad_rows]).value_counts().to_dict()
         log.warning(
             "%s: %d 个要素未完全落在%s有效像元上 / %d features not fully on valid %s cells: %s",
-            layer, int(bad_rows.sum()), r.name, int(bad_rows.sum()), r.name, counts,
+            layer,
+            int(bad_rows.sum()),
+            r.name,
+            int(bad_rows.sum()),
+            r.name,
+            counts,
         )
     return out
 
@@ -1025,12 +1107,19 @@ def _open_window(path: str | Path, bbox_lonlat: np.ndarray, layer: str) -> Raste
     """Open only the part of the raster under the polygons; explain when there is none."""
     path = Path(path)
     try:
-        return open_raster(path, name=path.stem, bounds=bbox_lonlat, bounds_crs=CRS.from_epsg(4490), allow_empty=True)
+        return open_raster(
+            path,
+            name=path.stem,
+            bounds=bbox_lonlat,
+            bounds_crs=CRS.from_epsg(4490),
+            allow_empty=True,
+        )
     except RasterError as exc:
         if "does not overlap" in str(exc):
             raise RasterError(
                 f"栅格与 {layer} 不重叠 / the raster does not overlap the {layer} "
                 f"({_fmt_bounds(bbox_lonlat, 4490)}): use a raster that covers them, or check both CRSs",
-                path=str(path), layer=layer,
+                path=str(path),
+                layer=layer,
             ) from None
         raise
