@@ -63,3 +63,28 @@ def test_balance_adds_up_exactly(values, decimals):
     units = np.round(vals * 10**decimals).astype(np.int64)
     assert units.sum() == round(total * 10**decimals)
     assert np.all(np.abs(vals - np.asarray(values)) <= 10.0**-decimals + 1e-9)
+
+
+def test_zone_and_basic_farmland_totals_split_parcels():
+    from gis_town.analysis.areas import basic_farmland_totals, zone_totals
+
+    f = _farmland()
+    # parcel "a" (x 500000-500100) is split in half by two valley zones; a corridor overlaps everything
+    zones = gpd.GeoDataFrame(
+        {"zone_id": ["Z1", "Z2", "C1"], "kind": ["valley", "valley", "corridor"], "name": ["西", "东", "线"]},
+        geometry=[box(499_000, 3_939_000, 500_050, 3_941_000), box(500_050, 3_939_000, 501_000, 3_941_000),
+                  box(499_000, 3_939_000, 501_000, 3_941_000)],
+        crs="EPSG:4544",
+    )
+    t = zone_totals(f, zones).set_index("zone_id")
+    whole = parcel_areas(f)["area_mu"].sum()
+    assert t.loc["Z1", "area_mu"] == pytest.approx(7.5, rel=2e-4)
+    assert t.loc["Z2", "area_mu"] == pytest.approx(whole - 7.5, rel=2e-4)
+    assert t.loc["C1", "area_mu"] == pytest.approx(whole, rel=2e-4)
+    totals = t[t.index.str.startswith(TOTAL_LABEL)]
+    assert len(totals) == 2  # one total per kind, never summed across kinds
+    bf = gpd.GeoDataFrame({"zone_id": ["B"]}, geometry=[box(499_000, 3_939_000, 500_050, 3_941_000)], crs="EPSG:4544")
+    b = basic_farmland_totals(f, bf)
+    inside = b[b["inside"].str.startswith("inside")]["area_mu"].sum()
+    assert inside == pytest.approx(7.5, rel=2e-4)
+    assert b["area_mu"].iloc[-1] == pytest.approx(whole, abs=0.01)

@@ -222,18 +222,16 @@ def zone_totals(farmland: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, decimals
 def basic_farmland_totals(
     farmland: gpd.GeoDataFrame, basic_farmland: gpd.GeoDataFrame, *, decimals: int = 2
 ) -> pd.DataFrame:
-    """Farmland area inside and outside permanent basic farmland (永久基本农田), per village."""
-    from gis_town.analysis.overlay import area_by_zone
+    """Farmland area inside and outside permanent basic farmland (永久基本农田), per village.
 
-    parcels = farmland if "area_m2" in farmland.columns else parcel_areas(farmland)
-    bf = basic_farmland.dissolve()[["geometry"]].assign(zone_id="basic_farmland")
-    inside = area_by_zone(parcels, bf, zone_id="zone_id")
-    inside_m2 = inside.groupby("parcel_id")["area_m2"].sum()
-    p = pd.DataFrame(parcels[["parcel_id", "village_id", "area_m2"]]).copy()
-    a_in = p["parcel_id"].map(inside_m2).fillna(0.0).clip(upper=p["area_m2"])
+    A parcel that crosses the boundary is split by true intersection and
+    counted on both rows (``parcels`` counts pieces).
+    """
+    from gis_town.analysis.overlay import inside_outside
+
+    io = inside_outside(farmland, basic_farmland, parcel_columns=["parcel_id", "village_id"])
     rows = pd.concat([
-        p.assign(area_m2=a_in, inside="inside 基本农田内"),
-        p.assign(area_m2=p["area_m2"] - a_in, inside="outside 基本农田外"),
+        io.assign(area_m2=io["inside_m2"], inside="inside 基本农田内"),
+        io.assign(area_m2=io["outside_m2"], inside="outside 基本农田外"),
     ])
-    rows = rows[rows["area_m2"] > 0]
-    return group_totals(rows, ["village_id", "inside"], decimals=decimals)
+    return group_totals(rows[rows["area_m2"] > 0], ["village_id", "inside"], decimals=decimals)
