@@ -69,7 +69,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Statistics :func:`zonal_stats` can compute (all coverage-weighted, nodata excluded).
-ZONAL_STATS: tuple[str, ...] = ("mean", "min", "max", "count", "sum", "stdev", "median")
+ZONAL_STATS: tuple[str, ...] = ("mean", "min", "max", "count", "sum", "stdev")
 
 #: Per-polygon flags of :func:`zonal_stats` and their Chinese / English meaning.
 FLAG_LABELS: dict[str, str] = {
@@ -818,15 +818,17 @@ def _ee():
             return self.wkt
 
     class _ArrayWriter(Writer):
-        """Collects each operation's scalar result into a float array by row."""
+        """Collects each feature's cell values, coverage fractions and total coverage by row."""
 
         def __init__(self, n: int) -> None:
             super().__init__()
-            self.out: dict[str, np.ndarray] = {}
             self.n = n
+            self.values: list[np.ndarray | None] = [None] * n
+            self.coverage: list[np.ndarray | None] = [None] * n
+            self.cover_all = np.zeros(n)
 
         def add_operation(self, op) -> None:
-            self.out[op.name] = np.full(self.n, np.nan)
+            pass
 
         def add_column(self, col_name: str) -> None:
             pass
@@ -837,20 +839,23 @@ def _ee():
         def write(self, feature) -> None:
             f = _WkbFeature(None, -1)
             feature.copy_to(f)
-            i = f.vals.pop("idx")
-            for k, v in f.vals.items():
-                if v is not None:
-                    self.out[k][i] = v
+            v = f.vals
+            i = v["idx"]
+            self.values[i] = v.get("values")
+            self.coverage[i] = v.get("coverage")
+            c = v.get("cover_all")
+            self.cover_all[i] = 0.0 if c is None else c
 
-        def features(self) -> dict[str, np.ndarray]:
-            return self.out
+        def features(self):
+            return self
 
     class _ArraySource(RasterSource):
-        """An in-memory grid, optionally transformed per window (threshold indicators)."""
+        """An in-memory grid (NaN = nodata) read window by window."""
 
-        def __init__(self, mat: np.ndarray, extent, wkt: str, fn=None, name: str = "r") -> None:
+        def __init__(self, mat: np.ndarray, extent, wkt: str, name: str = "r") -> None:
             super().__init__()
-            self.mat, self.ext, self.wkt, self.fn = mat, extent, wkt, fn
+            self.mat, self.ext, self.wkt = mat, extent, wkt
+            self._last = None
             self.set_name(name)
 
         def res(self):
@@ -868,8 +873,6 @@ def _ee():
 
         def read_window(self, x0, y0, nx, ny):
             w = self.mat[y0 : y0 + ny, x0 : x0 + nx]
-            if self.fn is not None:
-                w = self.fn(w)
             self._last = w  # hold the window while exactextract reads it
             return w
 
@@ -884,19 +887,6 @@ def _ee():
 
 
 _EE: dict[str, Any] | None = None
-
-
-def _indicator_gt(t: float):
-    def fn(w: np.ndarray) -> np.ndarray:
-        out = (w > t).astype(np.float32)
-        out[np.isnan(w)] = np.nan
-        return out
-
-    return fn
-
-
-def _valid_indicator(w: np.ndarray) -> np.ndarray:
-    return np.isfinite(w).astype(np.float32)
 
 
 def zonal_stats(
@@ -1012,44 +1002,16 @@ def zonal_stats(
             layer=layer,
         )
 
-    out_cols: dict[str, np.ndarray] = {}
     rows = np.flatnonzero(hit)
-    ee = _ee()
-    if len(rows):
-        wkt = rcrs.to_wkt()
-        ext = (left, bottom, right, top)
-        mat = r.array
-        base = ee["raster"](mat, ext, wkt, name="v")
-        valid = ee["raster"](mat, ext, wkt, fn=_valid_indicator, name="valid")
-        Op = ee["Operation"]
-        ops = [Op(s, s, base) for s in stats]
-        # keep every source referenced here: the operations hold only C++ pointers to them
-        thr_sources = {
-            col: ee["raster"](mat, ext, wkt, fn=_indicator_gt(t), name=col)
-            for col, t in thr.items()
-        }
-        ops += [Op("mean", col, src) for col, src in thr_sources.items()]
-        ops += [Op("mean", "__valid_mean", valid), Op("count", "__cover_cells", valid)]
-        wkbs = shapely.to_wkb(arr[rows])
-        writer = ee["writer"](n)
-        ee["exact_extract"](
-            base,
-            ee["source"](wkbs, rows, wkt),
-            ops,
-            include_cols=["idx"],
-            output=writer,
-            strategy="feature-sequential",
-        )
-        res = writer.features()
-    else:
-        res = {s: np.full(n, np.nan) for s in [*stats, *thr, "__valid_mean", "__cover_cells"]}
-
-    cover = np.nan_to_num(res["__cover_cells"], nan=0.0)
+    seg_values, seg_cover, cover = _extract_cells(r, arr, rows, n)
+    res = _aggregate(seg_values, seg_cover, n, stats, thr)
+    out_cols: dict[str, np.ndarray] = {}
     cell_area = abs(r.transform.a * r.transform.e)
     with np.errstate(invalid="ignore", divide="ignore"):
         total_cells = shapely.area(arr) / cell_area
         inside = np.where(total_cells > 0, np.clip(cover / total_cells, 0.0, 1.0), 0.0)
-    valid_mean = np.nan_to_num(res["__valid_mean"], nan=0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        valid_mean = np.where(cover > 0, np.clip(res["__valid_cells"] / cover, 0.0, 1.0), 0.0)
     valid_share = inside * valid_mean
     flag = np.full(n, "ok", dtype=object)
     flag[valid_share < 1.0 - partial_tol] = "partial"
@@ -1100,6 +1062,77 @@ def zonal_stats(
             r.name,
             counts,
         )
+    return out
+
+
+def _extract_cells(
+    r: RasterData, geoms: np.ndarray, rows: np.ndarray, n: int
+) -> tuple[list, list, np.ndarray]:
+    """Run exactextract once: per polygon, the valid cells' values and coverage fractions.
+
+    Returns the per-row lists of value and coverage arrays (None where a
+    polygon was not processed) and each polygon's total coverage in cells
+    including nodata cells (``count`` with a default value for nodata).
+    """
+    if not len(rows):
+        return [None] * n, [None] * n, np.zeros(n)
+    ee = _ee()
+    wkt = r.crs.to_wkt()
+    base = ee["raster"](r.array, r.bounds, wkt, name="v")
+    op = ee["Operation"]
+    ops = [
+        op("values", "values", base),
+        op("coverage", "coverage", base),
+        op("count", "cover_all", base, options={"default_value": -1e30}),
+    ]
+    writer = ee["writer"](n)
+    source = ee["source"](shapely.to_wkb(geoms[rows]), rows, wkt)
+    ee["exact_extract"](base, source, ops, include_cols=["idx"], output=writer)
+    return writer.values, writer.coverage, writer.cover_all
+
+
+def _aggregate(
+    values: list, coverage: list, n: int, stats: Sequence[str], thr: Mapping[str, float]
+) -> dict[str, np.ndarray]:
+    """Coverage-weighted statistics of every polygon at once (numpy, no loop per polygon)."""
+    lengths = np.array([0 if v is None else len(v) for v in values], dtype=np.int64)
+    v = np.concatenate([x for x in values if x is not None and len(x)] or [np.zeros(0)]).astype(
+        np.float64
+    )
+    c = np.concatenate([x for x in coverage if x is not None and len(x)] or [np.zeros(0)]).astype(
+        np.float64
+    )
+    if len(v) != len(c):  # pragma: no cover - exactextract returns them in step
+        raise RuntimeError("exactextract returned values and coverage of different lengths")
+    ids = np.repeat(np.arange(n), lengths)
+    valid = np.bincount(ids, weights=c, minlength=n)
+    wsum = np.bincount(ids, weights=c * v, minlength=n)
+    has = valid > 0
+    out: dict[str, np.ndarray] = {"__valid_cells": valid}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(has, wsum / valid, np.nan)
+        if "mean" in stats:
+            out["mean"] = mean
+        if "count" in stats:
+            out["count"] = valid
+        if "sum" in stats:
+            out["sum"] = wsum
+        if "stdev" in stats:
+            dev = c * (v - mean[ids]) ** 2
+            out["stdev"] = np.where(
+                has, np.sqrt(np.bincount(ids, weights=dev, minlength=n) / valid), np.nan
+            )
+        nonempty = lengths > 0
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[nonempty]
+        for name, ufunc in (("min", np.minimum), ("max", np.maximum)):
+            if name in stats:
+                res = np.full(n, np.nan)
+                if len(v):
+                    res[nonempty] = ufunc.reduceat(v, starts)
+                out[name] = res
+        for col, t in thr.items():
+            above = np.bincount(ids, weights=c * (v > t), minlength=n)
+            out[col] = np.where(has, above / valid, np.nan)
     return out
 
 
