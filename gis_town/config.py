@@ -182,6 +182,8 @@ class ResettlementMilestone(_Model):
     date: str
     stage: str
     share: float = Field(ge=0, le=1)
+    #: the cohort (搬迁年度) it applies to; None: every cohort without milestones of its own
+    cohort: int | None = None
 
 
 class AfforestationTargets(_Model):
@@ -212,6 +214,9 @@ class TargetsSection(_Model):
     road_hardened_km: float = Field(10.0, ge=0)
     collective_income_wan: float = Field(10.0, ge=0)
     collective_income_share: float = Field(1.0, ge=0, le=1)
+    #: "MM-DD" by which the year's annual targets (afforestation, high-standard farmland,
+    #: roads, collective income) are due; before it they are "in progress", after it "behind"
+    annual_due: str = "12-31"
     resettlement_households: int | None = None
     resettlement_milestones: list[ResettlementMilestone] = Field(
         default_factory=lambda: [

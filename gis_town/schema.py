@@ -114,6 +114,12 @@ LAYERS: dict[str, LayerSchema] = {
              "declared_area_mu": "float"},
         ),
         LayerSchema(
+            "afforestation_points", "四旁植树点", POINT + POLY, "plot_id", ("plot_id", "village_id", "kind"),
+            ("trees", "year", "planted_date", "declared_area_mu"),
+            {"kind": "afforestation_kind", "trees": "int", "year": "int", "planted_date": "date",
+             "declared_area_mu": "float"},
+        ),
+        LayerSchema(
             "resettlement", "搬迁户", POINT, "household_id", ("household_id", "village_id", "destination"),
             ("head", "cohort", "agreement_signed", "entered", "filed", "housing_confirmed",
              "contract_signed", "moved_in", "demolished", "self_inspected", "reclaimed", "funds_paid"),
@@ -163,6 +169,22 @@ FIELD_LABELS: dict[str, str] = {
     "hardened_year": "硬化年度", "parcels": "地块数", "area_m2": "面积(平方米)",
     "area_mu": "面积(亩)", "area_ha": "面积(公顷)", "net_area_mu": "净面积(亩)",
     "net_area_ha": "净面积(公顷)",
+    # plan progress (gis_town.analysis.progress)
+    "topic": "工作", "item": "项目", "unit": "单位", "done": "完成", "target": "目标",
+    "share_pct": "完成率(%)", "due_date": "截止日期", "status_label": "进度",
+    "note": "备注", "kind_label": "类型名称", "plots": "地块数",
+    "measured_area_mu": "实测面积(亩)", "target_level": "目标层级", "issues": "问题地块数",
+    "diff_mu": "面积差(亩)", "diff_pct": "面积差(%)", "counted": "已计入", "issue": "问题",
+    "layer": "图层", "scope": "统计范围", "destination_label": "安置方式名称", "stage": "阶段",
+    "stage_label": "阶段名称", "flagged": "日期顺序异常户数", "required_pct": "应完成(%)",
+    "next_date": "下一节点", "next_required_pct": "下一节点应完成(%)", "overdue": "逾期阶段",
+    "pending": "滞后待办阶段", "order_issue": "日期顺序问题", "behind": "滞后",
+    "cohort_note": "年度备注", "reclaimed_plots": "已复垦地块数", "reclaimed_mu": "已复垦面积(亩)",
+    "declared_mu": "申报面积(亩)", "measured_mu": "实测面积(亩)",
+    "villages": "村", "target_mu": "计划面积(亩)", "cultivated_mu": "耕种(亩)",
+    "abandoned_mu": "撂荒(亩)", "fallow_mu": "休耕(亩)", "film_mu": "全膜双垄沟播(亩)",
+    "roads": "道路条数", "hardened_km": "硬化里程(公里)", "target_km": "目标(公里)",
+    "threshold_wan": "标准(万元)", "reached": "达标", "target_pct": "目标(%)",
 }
 
 #: Ready field mapping for third-land-survey (三调) parcel layers (DLTB) -> farmland schema.
