@@ -1,0 +1,311 @@
+"""The acceptance-check engine: run a rule set over plots, summarise per plot and per rule."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gis_town.analysis.check.rules import (
+    FAIL,
+    NOT_CHECKED,
+    PASS,
+    RULE_COLUMNS,
+    RULE_FUNCTIONS,
+    CheckContext,
+    Plots,
+    prepare_plots,
+)
+from gis_town.analysis.check.rulesets import RuleSet, load_rule_set
+
+__all__ = [
+    "RESULT_COLUMNS",
+    "STATUS_LABELS",
+    "SUMMARY_COLUMNS",
+    "rule_counts",
+    "run_rules",
+    "summarize",
+]
+
+log = logging.getLogger(__name__)
+
+#: Columns of the results table (one row per plot and rule).
+RESULT_COLUMNS: tuple[str, ...] = (
+    "row",
+    "plot_id",
+    "rule",
+    "kind",
+    "severity",
+    "status",
+    "value",
+    "unit",
+    "limit",
+    "message",
+    "reason",
+)
+
+#: Columns of the per-plot summary.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "row",
+    "plot_id",
+    "passed",
+    "result",
+    "n_failed",
+    "n_not_checked",
+    "n_warnings",
+    "rules_failed",
+    "rules_not_checked",
+    "warnings",
+    "messages",
+)
+
+#: Status -> Chinese / English label.
+STATUS_LABELS: dict[str, str] = {
+    PASS: "通过 pass",
+    FAIL: "不通过 fail",
+    NOT_CHECKED: "未检查 not checked",
+}
+
+
+def run_rules(
+    plots: gpd.GeoDataFrame | Plots,
+    rule_set: RuleSet | str,
+    *,
+    context: CheckContext | None = None,
+) -> pd.DataFrame:
+    """Run every rule of a rule set over every plot.
+
+    Parameters
+    ----------
+    plots : GeoDataFrame
+        The plots as read: invalid geometries are checked, not dropped.
+        Not modified.
+    rule_set : RuleSet or str
+        A rule set (:func:`~gis_town.analysis.check.rulesets.load_rule_set`)
+        or the name of a shipped one (``"high_standard"``, ``"reclamation"``).
+    context : CheckContext, optional
+        Context layers, DEM, NDVI, Gauss-Kruger zone and id field. Without
+        it, rules that need context are ``not_checked``.
+
+    Returns
+    -------
+    DataFrame
+        :data:`RESULT_COLUMNS`, one row per plot and rule, ordered by plot
+        (input row) then rule (rule-set order): ``row`` (0-based input row:
+        tells duplicate ids apart), ``plot_id``, ``rule`` (id), ``kind``,
+        ``severity``, ``status`` (``pass`` / ``fail`` / ``not_checked``),
+        ``value`` (float) with ``unit``, ``limit`` (text), ``message``
+        (Chinese / English: the rule's message and what was measured) and
+        ``reason`` (why a rule could not run; empty otherwise).
+    """
+    ctx = context if context is not None else CheckContext()
+    rs = load_rule_set(rule_set) if not isinstance(rule_set, RuleSet) else rule_set
+    t0 = time.perf_counter()
+    p = prepare_plots(plots, id_field=ctx.id_field, gk_crs=ctx.gk_crs)
+    if ctx.gk_crs is None:
+        ctx.gk_crs = p.gk_crs
+    log.info(
+        "准备 %d 个地块 / prepared %d plots in %.2f s", len(p), len(p), time.perf_counter() - t0
+    )
+    n = len(p)
+    parts = []
+    for k, rule in enumerate(rs.rules):
+        t1 = time.perf_counter()
+        fn = RULE_FUNCTIONS[rule.kind]
+        out = fn(p, ctx, **rule.limits_dict())
+        if list(out.columns) != list(RULE_COLUMNS) or len(out) != n:  # pragma: no cover - a bug
+            raise RuntimeError(f"rule {rule.id} returned a malformed table")
+        status = out["status"].to_numpy(dtype=object)
+        zh = out["detail_zh"].to_numpy(dtype=object)
+        en = out["detail_en"].to_numpy(dtype=object)
+        msg = np.empty(n, dtype=object)
+        f = status == FAIL
+        pz = status == PASS
+        nc = status == NOT_CHECKED
+        msg[f] = [f"{rule.message_zh}：{a} / {rule.message_en}: {b}" for a, b in zip(zh[f], en[f])]
+        msg[pz] = [f"合格：{a} / ok: {b}" for a, b in zip(zh[pz], en[pz])]
+        msg[nc] = [f"未检查：{a} / not checked: {b}" for a, b in zip(zh[nc], en[nc])]
+        reason = np.full(n, "", dtype=object)
+        reason[nc] = [f"{a} / {b}" for a, b in zip(zh[nc], en[nc])]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row": np.arange(n, dtype="int64"),
+                    "plot_id": p.ids,
+                    "rule": rule.id,
+                    "kind": rule.kind,
+                    "severity": rule.severity,
+                    "status": status,
+                    "value": out["value"].to_numpy(dtype=float),
+                    "unit": out["unit"].to_numpy(dtype=object),
+                    "limit": out["limit"].to_numpy(dtype=object),
+                    "message": msg,
+                    "reason": reason,
+                    "_order": k,
+                }
+            )
+        )
+        log.info(
+            "规则 rule %s: %d 通过 pass, %d 不通过 fail, %d 未检查 not checked (%.2f s)",
+            rule.id,
+            int(pz.sum()),
+            int(f.sum()),
+            int(nc.sum()),
+            time.perf_counter() - t1,
+        )
+    res = pd.concat(parts, ignore_index=True)
+    res = (
+        res.sort_values(["row", "_order"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+    for c in (
+        "plot_id",
+        "rule",
+        "kind",
+        "severity",
+        "status",
+        "unit",
+        "limit",
+        "message",
+        "reason",
+    ):
+        res[c] = res[c].astype("string")
+    res.attrs["rule_set"] = rs.name
+    return res[list(RESULT_COLUMNS)]
+
+
+def summarize(results: pd.DataFrame) -> pd.DataFrame:
+    """Per plot: passed, rules failed, rules not checked, warnings.
+
+    A plot *passes* when no rule of severity ``error`` failed and none could
+    not run (missing data is never a pass). Failed ``warning`` rules are
+    listed in ``warnings`` but do not block acceptance.
+
+    Parameters
+    ----------
+    results : DataFrame
+        From :func:`run_rules`.
+
+    Returns
+    -------
+    DataFrame
+        :data:`SUMMARY_COLUMNS`, one row per plot (input order): ``passed``
+        (bool), ``result`` (通过 pass / 不通过 fail / 待补充 incomplete),
+        counts, the rule ids as ``;``-separated text and the failure messages.
+    """
+    if len(results) == 0:
+        return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
+    r = results
+    status = r["status"].astype("object").to_numpy()
+    sev = r["severity"].astype("object").to_numpy()
+    err = sev == "error"
+    fail_e = (status == FAIL) & err
+    nc_e = (status == NOT_CHECKED) & err
+    warn = (status != PASS) & ~err
+    plots = r.drop_duplicates("row")[["row", "plot_id"]].reset_index(drop=True)
+    rows = r["row"].to_numpy()
+    nrow = int(rows.max()) + 1
+
+    def joined(mask: np.ndarray, col: str, sep: str = "; ") -> pd.Series:
+        sub = r.loc[mask, ["row", col]]
+        if len(sub) == 0:
+            return pd.Series("", index=plots["row"], dtype="object")
+        g = sub.groupby("row", sort=False)[col].agg(lambda s: sep.join(s.astype(str)))
+        return g.reindex(plots["row"]).fillna("").astype("object")
+
+    n_fail = np.bincount(rows[fail_e], minlength=nrow)[plots["row"].to_numpy()]
+    n_nc = np.bincount(rows[nc_e], minlength=nrow)[plots["row"].to_numpy()]
+    n_warn = np.bincount(rows[warn], minlength=nrow)[plots["row"].to_numpy()]
+    out = plots.copy()
+    out["passed"] = (n_fail == 0) & (n_nc == 0)
+    out["result"] = np.where(
+        n_fail > 0, "不通过 fail", np.where(n_nc > 0, "待补充 incomplete", "通过 pass")
+    )
+    out["n_failed"] = n_fail.astype("int64")
+    out["n_not_checked"] = n_nc.astype("int64")
+    out["n_warnings"] = n_warn.astype("int64")
+    out["rules_failed"] = joined(fail_e, "rule").to_numpy()
+    out["rules_not_checked"] = joined(nc_e, "rule").to_numpy()
+    out["warnings"] = joined(warn, "rule").to_numpy()
+    fails = joined(fail_e | (warn & (status == FAIL)), "message", sep=" | ").to_numpy()
+    # not-checked rules sharing a reason (e.g. an invalid geometry) are listed once
+    nc_any = status == NOT_CHECKED
+    if nc_any.any():
+        sub = r.loc[nc_any, ["row", "rule", "reason"]]
+        grp = sub.groupby(["row", "reason"], sort=False)["rule"].agg(
+            lambda x: ", ".join(x.astype(str))
+        )
+        grp = grp.reset_index()
+        grp["text"] = "未检查 not checked (" + grp["rule"] + "): " + grp["reason"].astype(str)
+        nc_text = grp.groupby("row", sort=False)["text"].agg(" | ".join)
+        nc_text = nc_text.reindex(plots["row"]).fillna("").astype("object").to_numpy()
+    else:
+        nc_text = np.full(len(plots), "", dtype=object)
+    out["messages"] = [" | ".join(x for x in (a, b) if x) for a, b in zip(fails, nc_text)]
+    for c in ("plot_id", "result", "rules_failed", "rules_not_checked", "warnings", "messages"):
+        out[c] = out[c].astype("string")
+    return out[list(SUMMARY_COLUMNS)]
+
+
+def rule_counts(results: pd.DataFrame, rule_set: RuleSet | None = None) -> pd.DataFrame:
+    """Per rule: how many plots passed, failed, were not checked (rule-set order).
+
+    Returns
+    -------
+    DataFrame
+        ``rule``, ``kind``, ``severity``, ``message_zh``, ``message_en``,
+        ``limit`` (the rule's limits, or the most common limit text without
+        a rule set), ``pass``, ``fail``, ``not_checked``,
+        ``failed_plots`` (up to 20 ids).
+    """
+    order = list(dict.fromkeys(results["rule"].astype(str)))
+    rows = []
+    for rid in order:
+        sub = results[results["rule"] == rid]
+        st = sub["status"].astype(str)
+        failed = sub.loc[st == FAIL, "plot_id"].astype(str).tolist()
+        rule = None
+        if rule_set is not None:
+            try:
+                rule = rule_set.rule(rid)
+            except KeyError:
+                rule = None
+        lim = sub["limit"].astype(str)
+        rows.append(
+            {
+                "rule": rid,
+                "kind": str(sub["kind"].iloc[0]),
+                "severity": str(sub["severity"].iloc[0]),
+                "message_zh": rule.message_zh if rule else "",
+                "message_en": rule.message_en if rule else "",
+                "limit": (
+                    ", ".join(f"{k}={v}" for k, v in rule.limits_dict().items())
+                    if rule is not None
+                    else (lim.mode().iloc[0] if len(lim) else "")
+                ),
+                "pass": int((st == PASS).sum()),
+                "fail": int((st == FAIL).sum()),
+                "not_checked": int((st == NOT_CHECKED).sum()),
+                "failed_plots": ", ".join(failed[:20])
+                + (f" ... (+{len(failed) - 20})" if len(failed) > 20 else ""),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "rule",
+            "kind",
+            "severity",
+            "message_zh",
+            "message_en",
+            "limit",
+            "pass",
+            "fail",
+            "not_checked",
+            "failed_plots",
+        ],
+    )
