@@ -1,0 +1,723 @@
+"""The map frame every gis_town map is built on (folium underneath).
+
+:func:`build_map` turns a list of :class:`~gis_town.maps.spec.LayerSpec` into
+a :class:`TownMap` (a ``folium.Map``) with
+
+* a basemap: OpenStreetMap (default), Tianditu (天地图, vector and imagery with
+  labels; key from ``TIANDITU_KEY`` or ``[map] tianditu_key``), Gaode (高德,
+  GCJ-02: every overlay coordinate is shifted) or none; offline maps draw a
+  DEM hillshade, an orthophoto or a local tile folder instead;
+* each layer in the compact encoding of :mod:`gis_town.maps.encode` on the
+  canvas renderer, with hover tooltips and click popups built from escaped
+  values and Chinese field labels;
+* a layer control, a legend for every categorical or graduated layer (its
+  section hides with its layer), a title with the data date, a scale bar,
+  full-screen and measure tools (in Chinese, areas in mu).
+
+Nothing from the data reaches the page unescaped: values, field labels,
+layer names, legend labels and the title are HTML-escaped in Python, and the
+JSON is written so that it cannot close its ``<script>``.
+
+Offline pages (``offline=True``) carry Leaflet and the plugins inline
+(:mod:`gis_town.maps.offline`) and load nothing from the network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import branca.element as be
+import folium
+import geopandas as gpd
+from folium.map import Layer
+from folium.plugins import Fullscreen, MeasureControl
+from jinja2 import Template
+
+from gis_town import settings
+from gis_town.config import TownConfig
+from gis_town.errors import ConfigError, InputError
+from gis_town.geodesy import pick_gk_crs, to_geographic
+from gis_town.io.write import write_text
+from gis_town.maps import offline as _offline
+from gis_town.maps.encode import bounds_lonlat, encode_layer, safe_json, simplify_layer
+from gis_town.maps.gcj02 import wgs84_to_gcj02
+from gis_town.maps.spec import LayerSpec, Style, escape, public_specs
+
+__all__ = [
+    "BASEMAPS",
+    "DECODER_JS",
+    "CompactLayer",
+    "Legend",
+    "TownFigure",
+    "TownMap",
+    "build_map",
+    "map_html",
+    "save_map",
+    "tianditu_key",
+]
+
+log = logging.getLogger(__name__)
+
+#: Basemap choices: osm (default), tianditu, gaode (GCJ-02), none.
+BASEMAPS: tuple[str, ...] = ("osm", "tianditu", "gaode", "none")
+
+_FONT = '"Microsoft YaHei","PingFang SC","Noto Sans CJK SC","Noto Sans SC","WenQuanYi Micro Hei",SimHei,sans-serif'
+
+#: Styles of the page's own elements (title, legend, labels, popups).
+PAGE_CSS = (
+    """
+.gt-title{position:absolute;top:10px;left:50%;transform:translateX(-50%);z-index:1000;
+ background:rgba(255,255,255,.92);padding:6px 16px;border-radius:4px;box-shadow:0 1px 5px rgba(0,0,0,.35);
+ font:bold 17px/1.35 FONT;text-align:center;pointer-events:none;max-width:60%}
+.gt-title small{display:block;font-weight:normal;font-size:12px;color:#444}
+.gt-legend{background:#fff;padding:8px 10px;font:12px/1.45 FONT;max-height:55vh;overflow:auto;min-width:120px}
+.gt-legend .gt-sec{margin-bottom:6px}
+.gt-legend .gt-h{font-weight:bold;margin:2px 0}
+.gt-legend .gt-row{white-space:nowrap}
+.gt-sw{display:inline-block;width:18px;height:11px;margin-right:6px;vertical-align:middle;box-sizing:border-box}
+.gt-ln{display:inline-block;width:20px;height:0;margin:0 6px 3px 0;vertical-align:middle}
+.gt-pt{display:inline-block;width:10px;height:10px;border-radius:50%;margin:0 10px 0 4px;vertical-align:middle;box-sizing:border-box}
+.gt-label span{position:absolute;transform:translate(-50%,-50%);white-space:nowrap;font:13px/1.2 FONT;color:#1a1a1a;
+ text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff;pointer-events:none}
+.gt-label.gt-zone span{font-weight:bold;color:#6a3d00}
+.gt-label.gt-village span{font-size:12px;color:#333}
+.gt-popup{font:12px/1.4 FONT}
+.gt-popup .gt-pt-title{font-weight:bold;margin-bottom:4px}
+.gt-popup table{border-collapse:collapse}
+.gt-popup th{text-align:left;font-weight:normal;color:#555;padding:1px 8px 1px 0;vertical-align:top;white-space:nowrap}
+.gt-popup td{padding:1px 0}
+.gt-tip{font:12px/1.3 FONT}
+.leaflet-control-layers{font:12px/1.5 FONT}
+"""
+).replace("FONT", _FONT)
+
+#: The page's decoder: compact layers -> Leaflet layers, legend, title, panes.
+DECODER_JS = r"""
+(function () {
+  "use strict";
+  var GT = window.GisTown = window.GisTown || {};
+  GT.layers = GT.layers || {};
+  GT.maps = GT.maps || [];
+  function col(d, j, i) { var c = d.v[j]; return c.d ? c.d[c.i[i]] : c.s[i]; }
+  GT.tooltip = function (d, i) {
+    var out = [];
+    for (var k = 0; k < d.tf.length; k++) { var v = col(d, d.tf[k], i); if (v !== "") out.push(v); }
+    return out.length ? out.join(" · ") : d.n;
+  };
+  GT.popup = function (d, i) {
+    var h = '<div class="gt-popup"><div class="gt-pt-title">' + d.n + '</div><table>';
+    for (var k = 0; k < d.pf.length; k++) {
+      var j = d.pf[k];
+      h += "<tr><th>" + d.f[j] + "</th><td>" + col(d, j, i) + "</td></tr>";
+    }
+    return h + "</table></div>";
+  };
+  function ring(d, s, e) {
+    var c = d.c, m = d.m, ox = d.o[0], oy = d.o[1], x = 0, y = 0, out = new Array(e - s);
+    for (var v = s; v < e; v++) { x += c[2 * v]; y += c[2 * v + 1]; out[v - s] = [(oy + y) / m, (ox + x) / m]; }
+    return out;
+  }
+  GT.panes = function (map) {
+    var z = {gtBackground: 250, gtPolygons: 410, gtLines: 420, gtPoints: 430, gtLabels: 450};
+    for (var name in z) {
+      if (!map.getPane(name)) { var p = map.createPane(name); p.style.zIndex = z[name]; }
+    }
+    map.getPane("gtLabels").style.pointerEvents = "none";
+    GT.maps.push(map);
+    GT.map = map;
+  };
+  GT.build = function (map, d, o) {
+    var grp = L.featureGroup(), n = d.g.length - 1, i, k;
+    var pane = d.t === "P" ? "gtPolygons" : (d.t === "L" ? "gtLines" : "gtPoints");
+    for (i = 0; i < n; i++) {
+      var si = d.s ? d.s[i] : 0, style = L.extend({pane: pane}, d.st[si]), lyr;
+      if (d.t === "P") {
+        var parts = [];
+        for (var p = d.g[i]; p < d.g[i + 1]; p++) {
+          var rings = [];
+          for (var r = d.p[p]; r < d.p[p + 1]; r++) { rings.push(ring(d, d.r[r], d.r[r + 1])); }
+          parts.push(rings);
+        }
+        lyr = L.polygon(parts.length === 1 ? parts[0] : parts, style);
+      } else if (d.t === "L") {
+        var lines = [];
+        for (var q = d.g[i]; q < d.g[i + 1]; q++) { lines.push(ring(d, d.r[q], d.r[q + 1])); }
+        lyr = L.polyline(lines.length === 1 ? lines[0] : lines, style);
+      } else {
+        style.radius = d.rad[si];
+        for (var v = d.g[i]; v < d.g[i + 1]; v++) {
+          var pt = L.circleMarker([(d.o[1] + d.c[2 * v + 1]) / d.m, (d.o[0] + d.c[2 * v]) / d.m], style);
+          pt._gi = i; pt._gs = style; grp.addLayer(pt);
+        }
+        continue;
+      }
+      lyr._gi = i; lyr._gs = style;
+      grp.addLayer(lyr);
+    }
+    if (d.tf.length) {
+      grp.bindTooltip(function (l) { return GT.tooltip(d, l._gi); }, {sticky: true, className: "gt-tip"});
+    }
+    if (d.pf.length) {
+      grp.bindPopup(function (l) { return GT.popup(d, l._gi); }, {maxWidth: 380});
+    }
+    grp.on("mouseover", function (e) {
+      var l = e.layer;
+      if (l && l._gs && l.setStyle) { l.setStyle({weight: (l._gs.weight || 1) + 2}); }
+    });
+    grp.on("mouseout", function (e) {
+      var l = e.layer;
+      if (l && l._gs && l.setStyle) { l.setStyle({weight: l._gs.weight}); }
+    });
+    if (d.lp) {
+      for (k = 0; k < d.lt.length; k++) {
+        if (!d.lt[k]) { continue; }
+        grp.addLayer(L.marker([(d.o[1] + d.lp[2 * k + 1]) / d.m, (d.o[0] + d.lp[2 * k]) / d.m], {
+          icon: L.divIcon({className: "gt-label " + (o.labelClass || ""), html: "<span>" + d.lt[k] + "</span>", iconSize: null}),
+          interactive: false, keyboard: false, pane: "gtLabels"
+        }));
+      }
+    }
+    grp._gtName = d.n;
+    GT.layers[o.id] = grp;
+    return grp;
+  };
+  GT.legend = function (map, html, links) {
+    var ctl = L.control({position: "bottomright"});
+    ctl.onAdd = function () {
+      var div = L.DomUtil.create("div", "gt-legend leaflet-bar");
+      div.innerHTML = html;
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    ctl.addTo(map);
+    function sync() {
+      for (var k = 0; k < links.length; k++) {
+        var el = ctl.getContainer().querySelector('[data-gt-sec="' + links[k][1] + '"]');
+        if (el) { el.style.display = map.hasLayer(links[k][0]) ? "" : "none"; }
+      }
+    }
+    map.on("overlayadd overlayremove", sync);
+    sync();
+    GT.legendControl = ctl;
+    return ctl;
+  };
+  GT.title = function (map, html) {
+    var div = L.DomUtil.create("div", "gt-title", map.getContainer());
+    div.innerHTML = html;
+    return div;
+  };
+})();
+"""
+
+
+class TownFigure(be.Figure):
+    """The page: a branca Figure that inlines Leaflet and plugins when ``offline``."""
+
+    def __init__(self, *, offline: bool = False, title: str | None = None, **kwargs) -> None:
+        super().__init__(title=escape(title) if title else None, **kwargs)
+        self.offline = offline
+        self.header.add_child(be.Element(f"<style>{PAGE_CSS}</style>"), name="gt_css")
+        self.header.add_child(be.Element(f"<script>{DECODER_JS}</script>"), name="gt_js")
+
+    def render(self, **kwargs) -> str:
+        """The page's HTML (with assets inlined when offline)."""
+        page = super().render(**kwargs)
+        if self.offline:
+            page = _offline.inline_assets(page)
+        return page
+
+
+class TownMap(folium.Map):
+    """A ``folium.Map`` that loads only Leaflet (no jQuery, Bootstrap or web fonts).
+
+    Use :func:`build_map` to make one. ``offline`` is the page's setting.
+    """
+
+    default_js = [("leaflet", _offline.CDN["leaflet_js"])]
+    default_css = [("leaflet_css", _offline.CDN["leaflet_css"])]
+
+    @property
+    def offline(self) -> bool:
+        """True when the page carries its scripts inline."""
+        root = self.get_root()
+        return bool(getattr(root, "offline", False))
+
+    def page(self) -> str:
+        """The full HTML page."""
+        return self.get_root().render()
+
+
+class _Fullscreen(Fullscreen):
+    default_js = [("Control.Fullscreen.js", _offline.CDN["fullscreen_js"])]
+    default_css = [("Control.FullScreen.css", _offline.CDN["fullscreen_css"])]
+
+
+class _Measure(MeasureControl):
+    default_js = [("leaflet_measure_js", _offline.CDN["measure_js"])]
+    default_css = [("leaflet_measure_css", _offline.CDN["measure_css"])]
+
+
+class _Script(be.MacroElement):
+    """A script run in the map's script block, in the order added."""
+
+    _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "GisTownScript"
+        self.code = code
+
+
+class CompactLayer(Layer):
+    """A map layer in the compact encoding (see :mod:`gis_town.maps.encode`).
+
+    Parameters
+    ----------
+    data_json : str
+        The encoded layer (safe inside ``<script>``).
+    name : str
+        Layer name for the layer control (plain text; escaped here).
+    label_class : str
+        CSS class of its text labels.
+    """
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "var {{ this.get_name() }} = GisTown.build({{ this._parent.get_name() }}, {{ this.data_json }}, "
+        "{{ this.opts_json }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(
+        self, data_json: str, name: str, *, show: bool = True, label_class: str = ""
+    ) -> None:
+        super().__init__(name=escape(name), overlay=True, control=True, show=show)
+        self._name = "CompactLayer"
+        self.data_json = data_json
+        self.opts_json = safe_json({"id": name, "labelClass": label_class})
+
+
+class TileGroup(Layer):
+    """Several tile layers switched as one base layer (e.g. Tianditu imagery + its labels)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "var {{ this.get_name() }} = L.layerGroup(["
+        "{% for t in this.tiles %}L.tileLayer({{ t[0] }}, {{ t[1] }}){{ ',' if not loop.last }}{% endfor %}"
+        "]);"
+        "{% endmacro %}"
+    )
+
+    def __init__(
+        self,
+        tiles: Sequence[tuple[str, dict]],
+        name: str,
+        *,
+        overlay: bool = False,
+        show: bool = True,
+    ) -> None:
+        super().__init__(name=escape(name), overlay=overlay, control=True, show=show)
+        self._name = "TileGroup"
+        self.tiles = [(safe_json(url), safe_json(opts)) for url, opts in tiles]
+
+
+class BackgroundImage(Layer):
+    """An image overlay (hillshade, orthophoto) in the background pane."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "var {{ this.get_name() }} = L.imageOverlay({{ this.url }}, {{ this.bounds }}, "
+        "{pane: 'gtBackground', interactive: false, opacity: {{ this.opacity }}});"
+        "{% endmacro %}"
+    )
+
+    def __init__(
+        self, data_uri: str, bounds, name: str, *, opacity: float = 1.0, show: bool = True
+    ) -> None:
+        super().__init__(name=escape(name), overlay=True, control=True, show=show)
+        self._name = "BackgroundImage"
+        self.url = safe_json(data_uri)
+        self.bounds = safe_json(
+            [[float(bounds[0][0]), float(bounds[0][1])], [float(bounds[1][0]), float(bounds[1][1])]]
+        )
+        self.opacity = float(opacity)
+
+
+_COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
+
+
+def _css_color(value: str | None, default: str = "#888888") -> str:
+    return value if value and _COLOR_RE.match(value) else default
+
+
+def _swatch(kind: str, style: Style) -> str:
+    c = _css_color(style.color)
+    f = _css_color(style.fill, "transparent") if style.fill else "transparent"
+    if kind == "line":
+        border = "dashed" if style.dash else "solid"
+        w = max(1, min(6, round(style.weight)))
+        return f'<span class="gt-ln" style="border-top:{w}px {border} {c}"></span>'
+    if kind == "point":
+        return f'<span class="gt-pt" style="background:{f};border:1.5px solid {c}"></span>'
+    op = max(0.0, min(1.0, style.fill_opacity))
+    border = "dashed" if style.dash else "solid"
+    bw = max(1, min(3, round(style.weight)))
+    return (
+        f'<span class="gt-sw" style="background:{f};opacity:{max(op, 0.35):.2f};'
+        f'border:{bw}px {border} {c}"></span>'
+    )
+
+
+def legend_html(specs: Sequence[tuple[int, LayerSpec]]) -> str:
+    """The legend's HTML: one section per layer, every label escaped."""
+    parts = []
+    for idx, spec in specs:
+        kind = spec.kind
+        rows = []
+        classes = spec.classes()
+        if classes:
+            for c in classes:
+                rows.append(
+                    f'<div class="gt-row">{_swatch(kind, spec.style_of(c))}{escape(spec.class_label(c))}</div>'
+                )
+            present = spec.gdf[spec.category].dropna()
+            if (~present.isin(classes)).any() or spec.gdf[spec.category].isna().any():
+                rows.append(f'<div class="gt-row">{_swatch(kind, spec.style)}其他 other</div>')
+            parts.append(
+                f'<div class="gt-sec" data-gt-sec="{idx}"><div class="gt-h">{escape(spec.name)}</div>{"".join(rows)}</div>'
+            )
+        else:
+            parts.append(
+                f'<div class="gt-sec" data-gt-sec="{idx}"><div class="gt-row">{_swatch(kind, spec.style)}'
+                f"{escape(spec.name)}</div></div>"
+            )
+    return "".join(parts)
+
+
+class Legend(be.MacroElement):
+    """The legend control, linked to its layers (a section hides with its layer)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "GisTown.legend({{ this._parent.get_name() }}, {{ this.html_json }}, ["
+        "{% for lyr, idx in this.links %}[{{ lyr.get_name() }}, {{ idx }}]{{ ',' if not loop.last }}{% endfor %}"
+        "]);"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, html: str, links: Sequence[tuple[Layer, int]]) -> None:
+        super().__init__()
+        self._name = "GisTownLegend"
+        self.html_json = safe_json(html)
+        self.links = list(links)
+
+
+def tianditu_key(config: TownConfig | None = None) -> str:
+    """The Tianditu key: env ``TIANDITU_KEY``, else ``[map] tianditu_key``.
+
+    Raises
+    ------
+    ConfigError
+        When no key is set, or the key is not alphanumeric.
+    """
+    key = os.environ.get("TIANDITU_KEY") or (
+        config.map.tianditu_key if config is not None else None
+    )
+    if not key:
+        raise ConfigError(
+            "天地图底图需要密钥 / the Tianditu basemap needs a key: set the environment variable "
+            "TIANDITU_KEY, or tianditu_key under [map] in town.toml (a free key: 天地图开发者控制台 "
+            "console.tianditu.gov.cn); or choose --basemap osm, gaode or none"
+        )
+    key = key.strip()
+    if not re.fullmatch(r"[0-9A-Za-z]{8,64}", key):
+        raise ConfigError(
+            "天地图密钥格式不对 / the Tianditu key should be 8-64 letters and digits (a 32-character hex string); "
+            f"got {len(key)} characters with other symbols: copy it again from the Tianditu console"
+        )
+    return key
+
+
+def _tianditu(layer: str, key: str) -> tuple[str, dict]:
+    url = (
+        f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+        f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
+        f"&TILECOL={{x}}&tk={key}"
+    )
+    return url, {
+        "subdomains": "01234567",
+        "maxZoom": 18,
+        "attribution": "&copy; 天地图 Tianditu (国家地理信息公共服务平台)",
+    }
+
+
+def _add_basemap(m: TownMap, basemap: str, config: TownConfig | None) -> None:
+    if basemap == "osm":
+        folium.TileLayer(
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            attr='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+            name=escape("OpenStreetMap 街道图"),
+            max_zoom=19,
+        ).add_to(m)
+    elif basemap == "tianditu":
+        key = tianditu_key(config)
+        TileGroup(
+            [_tianditu("vec", key), _tianditu("cva", key)], "天地图 矢量 Tianditu vector"
+        ).add_to(m)
+        TileGroup(
+            [_tianditu("img", key), _tianditu("cia", key)],
+            "天地图 影像 Tianditu imagery",
+            show=False,
+        ).add_to(m)
+    elif basemap == "gaode":
+        attr = "&copy; 高德地图 AutoNavi (GCJ-02)"
+        TileGroup(
+            [
+                (
+                    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+                    {"subdomains": "1234", "maxZoom": 18, "attribution": attr},
+                )
+            ],
+            "高德 街道图 Gaode streets",
+        ).add_to(m)
+        TileGroup(
+            [
+                (
+                    "https://webst0{s}.is.autonavi.com/appmaptile?style=6&x={x}&y={y}&z={z}",
+                    {"subdomains": "1234", "maxZoom": 18, "attribution": attr},
+                ),
+                (
+                    "https://webst0{s}.is.autonavi.com/appmaptile?style=8&x={x}&y={y}&z={z}",
+                    {"subdomains": "1234", "maxZoom": 18, "attribution": attr},
+                ),
+            ],
+            "高德 影像 Gaode imagery",
+            show=False,
+        ).add_to(m)
+    elif basemap != "none":
+        raise InputError(
+            f"未知底图 / unknown basemap {basemap!r}: expected one of {', '.join(BASEMAPS)}"
+        )
+
+
+def _shift_bounds(bounds, gcj02: bool):
+    if not gcj02:
+        return bounds
+    (s, w), (n, e) = bounds
+    lon, lat = wgs84_to_gcj02([w, e], [s, n])
+    return [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
+
+
+def _format_date(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def build_map(
+    specs: Sequence[LayerSpec],
+    *,
+    title: str,
+    data_date: dt.date | str | None = None,
+    subtitle: str | None = None,
+    basemap: str | None = None,
+    offline: bool = False,
+    public: bool = False,
+    config: TownConfig | None = None,
+    dem: str | Path | None = None,
+    orthophoto: str | Path | None = None,
+    tiles_dir: str | Path | None = None,
+    html_path: str | Path | None = None,
+    simplify_m: float | None = None,
+    gk_crs=None,
+    decimals: int = settings.MAP_COORD_DECIMALS,
+) -> TownMap:
+    """Build an interactive map from layer specs.
+
+    Parameters
+    ----------
+    specs : sequence of LayerSpec
+        Layers, drawn in this order (polygons below lines below points).
+    title : str
+        Title shown on the map and as the page title.
+    data_date : date or str, optional
+        The data's date, shown under the title (default: the config's
+        ``town.data_date``).
+    subtitle : str, optional
+        Extra line under the title (e.g. "截至 2023-06-30").
+    basemap : {"osm", "tianditu", "gaode", "none"}, optional
+        Default: the config's ``[map] basemap`` (osm). ``gaode`` shifts every
+        overlay coordinate to GCJ-02.
+    offline : bool
+        Inline Leaflet and plugins, use no tiles; the background is ``tiles_dir``,
+        ``orthophoto`` or a hillshade of ``dem`` (the first given).
+    public : bool
+        Leave personal names out (:data:`gis_town.maps.spec.PERSONAL_FIELDS`).
+    config : TownConfig, optional
+        The town config (basemap, Tianditu key, simplification, data date).
+    dem, orthophoto, tiles_dir : path, optional
+        Offline backgrounds.
+    html_path : path, optional
+        Where the page will be saved (local tile URLs are made relative to it).
+    simplify_m : float, optional
+        Simplification tolerance in metres (default ``[map] simplify_m``, 0 =
+        none); polygon coverages keep their shared borders.
+    gk_crs : CRS, optional
+        Gauss-Kruger zone for simplification (picked from the data if omitted).
+    decimals : int
+        Decimals of a degree kept (6: about 0.1 m).
+
+    Returns
+    -------
+    TownMap
+        A ``folium.Map`` (shown inline in Jupyter; save with :func:`save_map`).
+
+    Raises
+    ------
+    ConfigError
+        Tianditu chosen without a key.
+    InputError
+        Unknown basemap.
+    """
+    cfg = config or TownConfig()
+    basemap = (basemap or cfg.map.basemap).lower()
+    if basemap not in BASEMAPS:
+        raise InputError(
+            f"未知底图 / unknown basemap {basemap!r}: expected one of {', '.join(BASEMAPS)}"
+        )
+    gcj = basemap == "gaode"
+    if public:
+        specs = public_specs(specs)
+    tol = cfg.map.simplify_m if simplify_m is None else simplify_m
+    data_date = data_date if data_date is not None else cfg.town.data_date
+
+    # lon/lat copies (simplified in metres first where asked)
+    frames: list[gpd.GeoDataFrame] = []
+    non_empty = [s.gdf for s in specs if len(s.gdf)]
+    if tol and tol > 0 and gk_crs is None and non_empty:
+        gk_crs = pick_gk_crs(non_empty[0])
+    for spec in specs:
+        gdf = spec.gdf[[*spec.columns_used(), spec.gdf.geometry.name]]
+        if tol and tol > 0 and spec.kind in ("polygon", "line"):
+            gdf = simplify_layer(gdf, tol, gk_crs, coverage=spec.coverage)
+        frames.append(to_geographic(gdf, layer=spec.name))
+
+    fig = TownFigure(offline=offline, title=title)
+    m = TownMap(
+        location=None,
+        tiles=None,
+        prefer_canvas=True,
+        control_scale=False,
+        zoom_start=12,
+        max_zoom=20,
+    )
+    fig.add_child(m)
+    _Script(
+        f"GisTown.panes({m.get_name()}); "
+        f"L.control.scale({{imperial: false, maxWidth: 160, position: 'bottomleft'}}).addTo({m.get_name()});"
+    ).add_to(m)
+
+    if offline:
+        if tiles_dir is not None:
+            url = _offline.local_tiles(tiles_dir, html_path)
+            folium.TileLayer(
+                url,
+                attr=escape("本地瓦片 local tiles"),
+                name=escape("本地瓦片 local tiles"),
+                max_zoom=20,
+            ).add_to(m)
+        elif orthophoto is not None:
+            uri, b = _offline.raster_overlay(orthophoto)
+            BackgroundImage(uri, _shift_bounds(b, gcj), "正射影像 orthophoto").add_to(m)
+        elif dem is not None:
+            uri, b = _offline.hillshade_overlay(dem)
+            BackgroundImage(uri, _shift_bounds(b, gcj), "山体阴影 hillshade", opacity=0.55).add_to(
+                m
+            )
+        else:
+            log.warning(
+                "离线地图没有底图：请给出 DEM、影像或瓦片目录 / offline map without a background: give a DEM, orthophoto or tile folder"
+            )
+    else:
+        _add_basemap(m, basemap, cfg)
+        if dem is not None:
+            uri, b = _offline.hillshade_overlay(dem)
+            BackgroundImage(
+                uri,
+                _shift_bounds(b, gcj),
+                "山体阴影 hillshade",
+                opacity=0.45,
+                show=basemap == "none",
+            ).add_to(m)
+
+    legend_items: list[tuple[int, LayerSpec]] = []
+    links: list[tuple[Layer, int]] = []
+    for i, (spec, frame) in enumerate(zip(specs, frames)):
+        data, n = encode_layer(spec, frame, decimals=decimals, gcj02=gcj)
+        label_class = {"zones": "gt-zone", "villages": "gt-village"}.get(
+            spec.schema_layer or "", ""
+        )
+        layer = CompactLayer(data, spec.name, show=spec.show, label_class=label_class)
+        layer.add_to(m)
+        layer.n_features = n
+        layer.n_bytes = len(data.encode("utf-8"))
+        if spec.legend:
+            legend_items.append((i, spec))
+            links.append((layer, i))
+    if legend_items:
+        Legend(legend_html(legend_items), links).add_to(m)
+
+    date_s = _format_date(data_date)
+    lines = [escape(title)]
+    small = []
+    if subtitle:
+        small.append(escape(subtitle))
+    if date_s:
+        small.append(f"数据日期 data date: {escape(date_s)}")
+    if basemap == "gaode" and not offline:
+        small.append("高德底图：叠加图层已转为 GCJ-02 / overlays shifted to GCJ-02")
+    title_html = lines[0] + "".join(f"<small>{s}</small>" for s in small)
+    _Script(f"GisTown.title({m.get_name()}, {safe_json(title_html)});").add_to(m)
+
+    _Fullscreen(
+        position="topleft", title="全屏 Full screen", title_cancel="退出全屏 Exit full screen"
+    ).add_to(m)
+    _Measure(
+        position="topleft",
+        primary_length_unit="meters",
+        secondary_length_unit="kilometers",
+        primary_area_unit="mu",
+        secondary_area_unit="sqmeters",
+        localization="cn",
+        units={"mu": {"factor": settings.MU_PER_M2, "display": "亩 mu", "decimals": 2}},
+    ).add_to(m)
+    folium.LayerControl(position="topright", collapsed=False).add_to(m)
+
+    b = bounds_lonlat(frames)
+    if b is not None:
+        w, s, e, n = b
+        (s, w), (n, e) = _shift_bounds([[s, w], [n, e]], gcj)
+        m.fit_bounds([[s, w], [n, e]], padding=(10, 10))
+    return m
+
+
+def map_html(m: folium.Map) -> str:
+    """The full HTML page of a map (inlined when the map is offline)."""
+    return m.get_root().render()
+
+
+def save_map(m: folium.Map, path: str | Path) -> Path:
+    """Write the map's page atomically (UTF-8). Returns the path."""
+    path = Path(path)
+    page = map_html(m)
+    write_text(page, path)
+    log.info("写出地图 wrote map %s (%.1f KB)", path, len(page.encode("utf-8")) / 1024)
+    return path

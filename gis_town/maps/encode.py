@@ -1,0 +1,313 @@
+"""Compact, safe encoding of map layers for the page.
+
+folium's ``GeoJson`` writes every coordinate as a 15-17 digit float inside
+``[...]`` pairs and every property as ``"key": value``: about 440 bytes a
+farmland parcel. Here a layer becomes one small JSON object:
+
+* coordinates rounded to ``10**-decimals`` degrees (6 decimals: about 0.1 m),
+  stored as integers, delta-encoded within each ring or line (neighbouring
+  vertices differ by a few hundred units: 3-4 digits instead of 17), in one
+  flat array with offset arrays (the GeoArrow layout, from
+  :func:`shapely.to_ragged_array`, vectorised);
+* the closing vertex of each polygon ring dropped (Leaflet closes rings);
+* only the columns the map shows, each one either a list of strings or, when
+  values repeat (status, land use), a dictionary and integer codes;
+* every string HTML-escaped (:func:`gis_town.maps.spec.escape_series`) before
+  it is written, and the JSON written with ``<``, ``>``, U+2028 and U+2029 as
+  ``\\u`` escapes, so no value can close the ``<script>`` element.
+
+A small script in the page (:data:`gis_town.maps.base.DECODER_JS`) turns it
+back into Leaflet layers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gis_town import settings
+from gis_town.maps.gcj02 import shift_coords_to_gcj02
+from gis_town.maps.spec import LayerSpec, escape, escape_series, format_series
+
+__all__ = [
+    "encode_geometries",
+    "encode_layer",
+    "int_list",
+    "label_points",
+    "safe_json",
+    "simplify_layer",
+]
+
+log = logging.getLogger(__name__)
+
+_JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def safe_json(obj: object) -> str:
+    """JSON that is safe inside a ``<script>`` element (no ``</script>``, no ``<!--``)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.translate(_JSON_ESCAPES)
+
+
+def int_list(values: np.ndarray) -> str:
+    """A JSON array of integers, written fast."""
+    arr = np.asarray(values, dtype="int64")
+    if arr.size == 0:
+        return "[]"
+    return "[" + ",".join(map(str, arr.tolist())) + "]"
+
+
+class _Raw(str):
+    """A pre-serialised JSON fragment."""
+
+
+def _dumps(obj: object) -> str:
+    """Serialise dicts and lists that may hold :class:`_Raw` fragments."""
+    if isinstance(obj, _Raw):
+        return str(obj)
+    if isinstance(obj, dict):
+        return "{" + ",".join(f"{safe_json(str(k))}:{_dumps(v)}" for k, v in obj.items()) + "}"
+    if isinstance(obj, (list, tuple)) and any(
+        isinstance(v, (_Raw, dict, list, tuple)) for v in obj
+    ):
+        return "[" + ",".join(_dumps(v) for v in obj) + "]"
+    return safe_json(obj)
+
+
+def _normalise_offsets(
+    gtype: shapely.GeometryType, n_coords: int, offsets: tuple
+) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (kind, ring offsets, part offsets, feature offsets) for any geometry type."""
+    t = shapely.GeometryType
+    if gtype == t.POLYGON:
+        r, p = offsets
+        return "P", r, p, np.arange(len(p), dtype="int64")
+    if gtype == t.MULTIPOLYGON:
+        r, p, g = offsets
+        return "P", r, p, g
+    if gtype == t.LINESTRING:
+        (r,) = offsets
+        return "L", r, np.arange(len(r), dtype="int64"), np.arange(len(r), dtype="int64")
+    if gtype == t.MULTILINESTRING:
+        r, g = offsets
+        return "L", r, np.arange(len(r), dtype="int64"), g
+    if gtype == t.POINT:
+        idx = np.arange(n_coords + 1, dtype="int64")
+        return "M", idx, idx, idx
+    if gtype == t.MULTIPOINT:
+        (g,) = offsets
+        return (
+            "M",
+            np.arange(n_coords + 1, dtype="int64"),
+            np.arange(n_coords + 1, dtype="int64"),
+            g,
+        )
+    raise ValueError(f"unsupported geometry type for maps: {gtype}")
+
+
+def encode_geometries(
+    geoms: np.ndarray,
+    *,
+    decimals: int = settings.MAP_COORD_DECIMALS,
+    gcj02: bool = False,
+    origin: tuple[int, int] | None = None,
+) -> dict:
+    """Encode lon/lat geometries of one family into the compact layout.
+
+    Parameters
+    ----------
+    geoms : array of shapely geometries
+        Non-empty, in lon/lat degrees, one family (polygons, lines or points,
+        single and multi mixed).
+    decimals : int
+        Decimal places of a degree kept (6: about 0.1 m).
+    gcj02 : bool
+        Shift every coordinate WGS84 -> GCJ-02 first (for Gaode tiles).
+    origin : (int, int), optional
+        Integer origin subtracted from the first vertex of each ring.
+
+    Returns
+    -------
+    dict with ``t`` (P polygon, L line, M point), ``m`` (10**decimals),
+    ``o`` (origin), ``c`` (flat delta-encoded integers x, y, ...),
+    ``r`` (ring/line starts into vertices), ``p`` (polygon starts into rings),
+    ``g`` (feature starts into parts; features into points for M).
+    """
+    gtype, coords, offsets = shapely.to_ragged_array(
+        np.asarray(geoms, dtype=object), include_z=False
+    )
+    if gcj02:
+        coords = shift_coords_to_gcj02(coords)
+    kind, r, p, g = _normalise_offsets(gtype, len(coords), offsets)
+    r = np.asarray(r, dtype="int64")
+    mult = 10**decimals
+    q = np.rint(coords * mult).astype("int64")
+    if kind == "P" and len(r) > 1:
+        # drop each ring's closing vertex (equal to its first)
+        keep = np.ones(len(q), dtype=bool)
+        ends = r[1:] - 1
+        closed = (r[1:] - r[:-1] > 1) & np.all(q[ends] == q[r[:-1]], axis=1)
+        keep[ends[closed]] = False
+        q = q[keep]
+        r = r - np.concatenate([[0], np.cumsum(closed)])
+    if origin is None:
+        origin = (int(q[:, 0].min()), int(q[:, 1].min())) if len(q) else (0, 0)
+    d = q.copy()
+    if len(q):
+        d[1:] -= q[:-1]
+        starts = r[:-1][r[:-1] < len(q)] if kind != "M" else np.arange(len(q))
+        d[starts] = q[starts] - np.asarray(origin, dtype="int64")
+    return {
+        "t": kind,
+        "m": mult,
+        "o": list(origin),
+        "c": _Raw(int_list(d.ravel())),
+        "r": _Raw(int_list(r)) if kind != "M" else _Raw("[]"),
+        "p": _Raw(int_list(p)) if kind == "P" else _Raw("[]"),
+        "g": _Raw(int_list(g)),
+    }
+
+
+def label_points(geoms: np.ndarray) -> np.ndarray:
+    """Where to put a text label: a point inside each polygon, the middle of each line."""
+    geoms = np.asarray(geoms, dtype=object)
+    types = shapely.get_type_id(geoms)
+    out = shapely.point_on_surface(geoms)
+    lines = np.isin(types, (1, 2, 5))
+    if lines.any():
+        out[lines] = shapely.line_interpolate_point(geoms[lines], 0.5, normalized=True)
+    return out
+
+
+def _encode_column(values: pd.Series) -> dict:
+    """A column of already escaped strings: dictionary-encoded when values repeat."""
+    s = values.astype("string").fillna("")
+    n = len(s)
+    codes, uniques = pd.factorize(s, sort=False)
+    if n and len(uniques) <= max(1, n // 3):
+        return {"d": [str(u) for u in uniques], "i": _Raw(int_list(codes))}
+    return {"s": s.tolist()}
+
+
+def simplify_layer(
+    gdf: gpd.GeoDataFrame, tolerance_m: float, gk_crs, *, coverage: bool
+) -> gpd.GeoDataFrame:
+    """Simplify geometries by ``tolerance_m`` metres (in the Gauss-Kruger zone ``gk_crs``).
+
+    Polygon coverages (villages, parcels that tile) use
+    :func:`shapely.coverage_simplify`, which keeps shared borders shared (no
+    gaps or slivers between neighbours); other layers use topology-preserving
+    simplification per feature.
+    """
+    if tolerance_m <= 0 or len(gdf) == 0:
+        return gdf
+    src_crs = gdf.crs
+    proj = gdf.to_crs(gk_crs)
+    geoms = np.asarray(proj.geometry.values)
+    kind_poly = bool(np.all(np.isin(shapely.get_type_id(geoms), (3, 6))))
+    if coverage and kind_poly:
+        try:
+            simp = shapely.coverage_simplify(geoms, tolerance_m)
+        except Exception as exc:
+            log.warning(
+                "覆盖简化失败，改用逐要素简化 / coverage simplification failed (%s); simplifying each feature",
+                exc,
+            )
+            simp = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
+    else:
+        simp = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
+    empty = shapely.is_empty(simp)
+    simp = np.where(empty, geoms, simp)
+    out = proj.set_geometry(gpd.GeoSeries(simp, index=proj.index, crs=gk_crs))
+    return out.to_crs(src_crs)
+
+
+def encode_layer(
+    spec: LayerSpec,
+    lonlat: gpd.GeoDataFrame,
+    *,
+    decimals: int = settings.MAP_COORD_DECIMALS,
+    gcj02: bool = False,
+) -> tuple[str, int]:
+    """Encode one layer's features and shown values; return (JSON text, features written).
+
+    Parameters
+    ----------
+    spec : LayerSpec
+    lonlat : GeoDataFrame
+        ``spec.gdf`` in lon/lat (EPSG:4490/4326), already simplified if wanted.
+    """
+    geom = lonlat.geometry
+    ok = ~(geom.isna() | geom.is_empty)
+    if not ok.all():
+        log.info(
+            "地图图层 %s: %d 个空几何未绘制 / %d empty geometries not drawn",
+            spec.name,
+            int((~ok).sum()),
+            int((~ok).sum()),
+        )
+    frame = lonlat.loc[ok.to_numpy()]
+    geoms = np.asarray(frame.geometry.values)
+    out: dict = {}
+    if len(frame):
+        out.update(encode_geometries(geoms, decimals=decimals, gcj02=gcj02))
+    else:
+        out.update(
+            {
+                "t": {"polygon": "P", "line": "L", "point": "M"}[spec.kind],
+                "m": 10**decimals,
+                "o": [0, 0],
+                "c": _Raw("[]"),
+                "r": _Raw("[0]"),
+                "p": _Raw("[0]"),
+                "g": _Raw("[0]"),
+            }
+        )
+    # style index per feature
+    styles = [spec.style]
+    if spec.category is not None:
+        classes = spec.classes()
+        styles = [spec.style] + [spec.style_of(c) for c in classes]
+        index = {c: i + 1 for i, c in enumerate(classes)}
+        cat = frame[spec.category]
+        idx = cat.map(lambda v: index.get(v, 0)).fillna(0).astype("int64").to_numpy()
+        out["s"] = _Raw(int_list(idx))
+    out["st"] = [s.to_leaflet() for s in styles]
+    out["rad"] = [s.radius for s in styles]
+    # shown columns: formatted, escaped, encoded
+    shown: list[str] = list(dict.fromkeys([*spec.fields, *(spec.tooltip or [])]))
+    cols = []
+    for col in shown:
+        text = escape_series(format_series(frame[col], col, spec.codes))
+        cols.append(_encode_column(text))
+    out["f"] = [escape(spec.label(c)) for c in shown]
+    out["v"] = cols
+    out["pf"] = [shown.index(c) for c in spec.fields]
+    out["tf"] = [shown.index(c) for c in (spec.tooltip or [])]
+    out["n"] = escape(spec.name)
+    if spec.label_field and len(frame):
+        pts = label_points(geoms)
+        xy = shapely.get_coordinates(pts)
+        if gcj02:
+            xy = shift_coords_to_gcj02(xy)
+        q = np.rint(xy * 10**decimals).astype("int64") - np.asarray(out["o"], dtype="int64")
+        out["lp"] = _Raw(int_list(q.ravel()))
+        out["lt"] = escape_series(
+            format_series(frame[spec.label_field], spec.label_field, spec.codes)
+        ).tolist()
+    return _dumps(out), int(len(frame))
+
+
+def bounds_lonlat(frames: Sequence[gpd.GeoDataFrame]) -> tuple[float, float, float, float] | None:
+    """Combined lon/lat bounds of non-empty frames."""
+    boxes = [f.total_bounds for f in frames if len(f) and np.all(np.isfinite(f.total_bounds))]
+    if not boxes:
+        return None
+    b = np.vstack(boxes)
+    return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
