@@ -336,9 +336,18 @@ def repair_geometry(geoms: np.ndarray | gpd.GeoSeries) -> np.ndarray:
     bad[present] = ~shapely.is_valid(arr[present])
     if not bad.any():
         return arr
-    fixed = shapely.make_valid(arr[bad])
+    idx = np.flatnonzero(bad)
+    coords, owner = shapely.get_coordinates(arr[idx], return_index=True)
+    finite = np.ones(len(idx), dtype=bool)
+    finite[np.unique(owner[~np.isfinite(coords).all(axis=1)])] = False
+    fixed = np.full(len(idx), None, dtype=object)
+    if finite.any():  # GEOS cannot repair NaN/Inf coordinates: those stay None
+        fixed[finite] = shapely.make_valid(arr[idx[finite]])
     out = []
     for g in fixed:
+        if g is None:
+            out.append(None)
+            continue
         parts = [
             p for p in shapely.get_parts(g) if shapely.get_type_id(p) in _POLY_TYPES and p.area > 0
         ]
