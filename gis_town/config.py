@@ -123,6 +123,7 @@ class PatrolSection(_Model):
 #: Risk factors the abandonment score knows (see gis_town.analysis.risk).
 RISK_FACTORS: tuple[str, ...] = (
     "slope_mean_deg",
+    "slope_gt15_share",
     "slope_gt25_share",
     "elevation_m",
     "road_distance_m",

@@ -1,0 +1,370 @@
+"""Exports for the field: KML and GPX for the map apps on leaders' phones, xlsx for printing.
+
+- :func:`write_kml` - placemarks (a point inside each feature, for
+  navigation) in folders, coloured by a class column, with the polygons'
+  outlines in a second folder; opens in Google Earth, 奥维互动地图 (Ovital),
+  两步路 and most phone map apps.
+- :func:`write_gpx` - waypoints (and one route per group in list order) for
+  GPS apps and handheld receivers.
+- :func:`write_visit_list` - the abandonment-risk visit list (走访清单) as
+  xlsx (one printable sheet per village, with a column for notes and sign-off
+  lines), KML and GPX.
+
+Coordinates are written in CGCS2000 longitude/latitude (EPSG:4490), which
+agrees with WGS84 (what KML and GPX expect) to a few centimetres. They are
+never shifted to GCJ-02: apps that show a Gaode/Tencent basemap convert
+imported WGS84 files themselves. Text is escaped by the writers (simplekml,
+gpxpy): a name with ``<`` or ``&`` stays text. Files are written atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gis_town.errors import InputError
+from gis_town.io.write import safe_output_path, write_text, write_xlsx
+
+__all__ = ["RISK_COLORS", "VISIT_HEADERS", "write_gpx", "write_kml", "write_visit_list"]
+
+log = logging.getLogger(__name__)
+
+#: KML colours (aabbggrr) of the risk classes: high red, medium orange, low yellow.
+RISK_COLORS: dict[str, str] = {"high": "ff0000ff", "medium": "ff0080ff", "low": "ff00ffff"}
+
+#: Column headers of the printed visit list (Chinese with the field name).
+VISIT_HEADERS: dict[str, str] = {
+    "rank": "序号 no.",
+    "village_id": "村代码 village",
+    "village_name": "村名 village",
+    "leader": "包村领导 leader",
+    "group": "社 group",
+    "parcel_id": "地块编码 parcel",
+    "contractor": "承包户 household",
+    "status": "现状 status",
+    "area_mu": "面积(亩) mu",
+    "score": "风险分 score",
+    "risk_class_zh": "风险等级 class",
+    "top_factor_zh": "主要因素 main factor",
+    "reason": "原因 reason",
+    "lon": "经度 lon",
+    "lat": "纬度 lat",
+    "visit_note": "走访情况 visit notes",
+}
+
+_STATUS_ZH = {"cultivated": "在耕", "abandoned": "撂荒", "fallow": "休耕"}
+
+
+def _lonlat_points(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoSeries, np.ndarray, np.ndarray]:
+    if gdf.crs is None:
+        raise InputError("导出 KML/GPX 需要坐标系 / exporting KML or GPX needs a CRS on the layer")
+    geo = gdf.geometry.to_crs(4490)
+    pts = geo.representative_point()
+    return geo, pts.x.to_numpy(), pts.y.to_numpy()
+
+
+def _text(v: object) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.2f}"
+    return str(v)
+
+
+def _description(row: pd.Series, fields: Sequence[str], labels: Mapping[str, str]) -> str:
+    return "\n".join(
+        f"{labels.get(f, f)}: {_text(row[f])}" for f in fields if f in row.index and _text(row[f])
+    )
+
+
+def write_kml(
+    gdf: gpd.GeoDataFrame,
+    path: str | Path,
+    *,
+    name_field: str,
+    description_fields: Sequence[str] = (),
+    folder_fields: Sequence[str] = (),
+    style_field: str | None = None,
+    colors: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    document_name: str = "gis_town",
+    outlines: bool = True,
+) -> Path:
+    """Write features as KML placemarks, atomically.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Any geometry, any CRS (converted to lon/lat EPSG:4490 ~ WGS84).
+    path : path
+        Target ``.kml``.
+    name_field : str
+        Column shown as each placemark's name.
+    description_fields : sequence of str
+        Columns listed in the placemark's description ("label: value" lines).
+    folder_fields : sequence of str
+        Nest placemarks in folders by these columns (e.g. village, group).
+    style_field : str, optional
+        Column whose value picks the icon colour from ``colors``.
+    colors : mapping value -> KML colour (aabbggrr), optional
+        Default :data:`RISK_COLORS`.
+    labels : mapping column -> label, optional
+        Labels in descriptions (default :data:`VISIT_HEADERS`).
+    document_name : str
+        Name of the KML document.
+    outlines : bool, default True
+        For polygons, also write their outlines in a folder "地块范围 outlines".
+
+    Returns
+    -------
+    Path
+    """
+    import simplekml
+
+    colors = dict(RISK_COLORS if colors is None else colors)
+    labels = dict(VISIT_HEADERS if labels is None else labels)
+    geo, lon, lat = _lonlat_points(gdf)
+    kml = simplekml.Kml(name=document_name)
+    styles: dict[str, simplekml.Style] = {}
+
+    def style_for(value: object) -> simplekml.Style | None:
+        key = _text(value)
+        if key not in colors:
+            return None
+        if key not in styles:
+            st = simplekml.Style()
+            st.iconstyle.color = colors[key]
+            st.iconstyle.icon.href = "http://maps.google.com/mapfiles/kml/paddle/wht-blank.png"
+            st.linestyle.color = colors[key]
+            st.linestyle.width = 2
+            st.polystyle.fill = 0
+            styles[key] = st
+        return styles[key]
+
+    folders: dict[tuple, simplekml.Folder] = {}
+
+    def folder_for(row: pd.Series, root) -> simplekml.Folder:
+        node, key = root, ()
+        for f in folder_fields:
+            key = (*key, _text(row[f]) or "(未分组 none)")
+            if key not in folders:
+                folders[key] = node.newfolder(name=key[-1])
+            node = folders[key]
+        return node
+
+    points_root = kml.newfolder(name="位置点 points") if outlines else kml
+    outline_root = kml.newfolder(name="地块范围 outlines") if outlines else None
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    for i, (_, row) in enumerate(frame.iterrows()):
+        g = geo.iloc[i]
+        if g is None or g.is_empty:
+            continue
+        desc = _description(row, description_fields, labels)
+        name = _text(row[name_field])
+        pt = folder_for(row, points_root).newpoint(
+            name=name, coords=[(float(lon[i]), float(lat[i]))], description=desc
+        )
+        st = style_for(row[style_field]) if style_field else None
+        if st is not None:
+            pt.style = st
+        if outline_root is not None and g.geom_type in ("Polygon", "MultiPolygon"):
+            holder = folder_for(row, outline_root).newmultigeometry(name=name, description=desc)
+            for poly in getattr(g, "geoms", [g]):
+                holder.newpolygon(
+                    outerboundaryis=[(round(x, 7), round(y, 7)) for x, y in poly.exterior.coords],
+                    innerboundaryis=[
+                        [(round(x, 7), round(y, 7)) for x, y in r.coords] for r in poly.interiors
+                    ],
+                )
+            if st is not None:
+                holder.style = st
+    return write_text(kml.kml(), path)
+
+
+def write_gpx(
+    gdf: gpd.GeoDataFrame,
+    path: str | Path,
+    *,
+    name_field: str,
+    description_fields: Sequence[str] = (),
+    route_field: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    document_name: str = "gis_town",
+) -> Path:
+    """Write features as GPX waypoints (a point inside each), with optional routes, atomically.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Any geometry, any CRS (converted to lon/lat).
+    path : path
+        Target ``.gpx``.
+    name_field : str
+        Column used as each waypoint's name.
+    description_fields : sequence of str
+        Columns in the waypoint's description.
+    route_field : str, optional
+        One route per value of this column, through its waypoints in the
+        order of ``gdf`` (the visit order).
+    labels : mapping column -> label, optional
+    document_name : str
+    """
+    import gpxpy.gpx
+
+    labels = dict(VISIT_HEADERS if labels is None else labels)
+    geo, lon, lat = _lonlat_points(gdf)
+    gpx = gpxpy.gpx.GPX()
+    gpx.name = document_name
+    gpx.creator = "gis_town"
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    routes: dict[str, gpxpy.gpx.GPXRoute] = {}
+    for i, (_, row) in enumerate(frame.iterrows()):
+        g = geo.iloc[i]
+        if g is None or g.is_empty:
+            continue
+        name = _text(row[name_field])
+        desc = _description(row, description_fields, labels)
+        wp = gpxpy.gpx.GPXWaypoint(
+            latitude=round(float(lat[i]), 7),
+            longitude=round(float(lon[i]), 7),
+            name=name,
+            description=desc,
+        )
+        gpx.waypoints.append(wp)
+        if route_field is not None:
+            key = _text(row[route_field]) or "(未分组 none)"
+            if key not in routes:
+                routes[key] = gpxpy.gpx.GPXRoute(name=key)
+                gpx.routes.append(routes[key])
+            routes[key].points.append(
+                gpxpy.gpx.GPXRoutePoint(latitude=wp.latitude, longitude=wp.longitude, name=name)
+            )
+    return write_text(gpx.to_xml(), path)
+
+
+def _printable(visit: pd.DataFrame) -> pd.DataFrame:
+    df = pd.DataFrame(
+        visit.drop(columns=visit.geometry.name) if isinstance(visit, gpd.GeoDataFrame) else visit
+    ).copy()
+    if "status" in df:
+        df["status"] = (
+            df["status"]
+            .astype("string")
+            .map(lambda s: _STATUS_ZH.get(s, s) if isinstance(s, str) else s)
+        )
+    for c in ("score", "area_mu"):
+        if c in df:
+            df[c] = df[c].astype("float64").round(1 if c == "score" else 2)
+    df["visit_note"] = ""
+    cols = [c for c in VISIT_HEADERS if c in df.columns and c not in ("risk_class", "top_factor")]
+    return df[cols].rename(columns=VISIT_HEADERS)
+
+
+def write_visit_list(
+    visit: gpd.GeoDataFrame,
+    out_dir: str | Path,
+    *,
+    town_name: str = "",
+    stem: str = "visit_list",
+    max_sheets: int = 60,
+) -> dict[str, Path]:
+    """Write the visit list (走访清单) as xlsx (for printing), KML and GPX (for phones).
+
+    Parameters
+    ----------
+    visit : GeoDataFrame
+        Output of :func:`gis_town.analysis.risk.visit_list`.
+    out_dir : path
+        Output folder.
+    town_name : str
+        For titles.
+    stem : str
+        File name stem (``visit_list.xlsx`` / ``.kml`` / ``.gpx``).
+    max_sheets : int, default 60
+        One sheet per village up to this many villages (else only the "all" sheet).
+
+    Returns
+    -------
+    dict
+        ``{"xlsx": path, "kml": path, "gpx": path}``.
+    """
+    out_dir = Path(out_dir)
+    sheets: dict[str, pd.DataFrame] = {}
+    titles: dict[str, str] = {}
+    footers: dict[str, list[str]] = {}
+    sign = [
+        "走访人 visited by: ____________    日期 date: ____________    村干部 village cadre: ____________"
+    ]
+    all_name = "全部 all"
+    sheets[all_name] = _printable(visit)
+    titles[all_name] = f"{town_name} 撂荒风险走访清单 / abandonment-risk visit list".strip()
+    villages = list(dict.fromkeys(visit["village_id"].astype("string").fillna("").tolist()))
+    if 1 < len(villages) <= max_sheets or len(villages) == 1:
+        used: set[str] = {all_name}
+        for vid in villages:
+            part = visit[visit["village_id"].astype("string").fillna("") == vid]
+            vname = _text(part["village_name"].iloc[0]) if "village_name" in part else ""
+            leader = _text(part["leader"].iloc[0]) if "leader" in part else ""
+            sheet = _sheet_name(vname or vid, used)
+            sheets[sheet] = _printable(part).drop(
+                columns=[
+                    VISIT_HEADERS["village_id"],
+                    VISIT_HEADERS["village_name"],
+                    VISIT_HEADERS["leader"],
+                ],
+                errors="ignore",
+            )
+            titles[sheet] = (
+                f"{town_name} {vname or vid} 撂荒风险走访清单 (包村领导 leader: {leader or '—'})".strip()
+            )
+            footers[sheet] = sign
+    xlsx = write_xlsx(
+        sheets, safe_output_path(out_dir, f"{stem}.xlsx"), titles=titles, footer_lines=footers
+    )
+    desc = [
+        "village_name",
+        "group",
+        "contractor",
+        "status",
+        "area_mu",
+        "score",
+        "risk_class_zh",
+        "reason",
+    ]
+    name = f"{town_name} 撂荒风险走访 visit list".strip()
+    kml = write_kml(
+        visit,
+        safe_output_path(out_dir, f"{stem}.kml"),
+        name_field="parcel_id",
+        description_fields=desc,
+        folder_fields=[c for c in ("village_name", "group") if c in visit.columns],
+        style_field="risk_class",
+        document_name=name,
+    )
+    gpx = write_gpx(
+        visit,
+        safe_output_path(out_dir, f"{stem}.gpx"),
+        name_field="parcel_id",
+        description_fields=desc,
+        route_field="village_name" if "village_name" in visit.columns else None,
+        document_name=name,
+    )
+    return {"xlsx": xlsx, "kml": kml, "gpx": gpx}
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    """An Excel-safe, unique sheet name (31 chars, no []:*?/\\)."""
+    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in name).strip("'") or "sheet"
+    clean = clean[:31]
+    base, k = clean, 2
+    while clean in used:
+        suffix = f" ({k})"
+        clean = base[: 31 - len(suffix)] + suffix
+        k += 1
+    used.add(clean)
+    return clean
