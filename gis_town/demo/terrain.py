@@ -139,7 +139,9 @@ def chaikin(coords: np.ndarray, iterations: int = 3) -> np.ndarray:
     return pts
 
 
-def _meander(pts_m: np.ndarray, rng: np.random.Generator, amp_m: float, step_m: float) -> np.ndarray:
+def _meander(
+    pts_m: np.ndarray, rng: np.random.Generator, amp_m: float, step_m: float
+) -> np.ndarray:
     """Densify a polyline and add a smooth lateral wiggle (a meander) of about ``amp_m``."""
     line = LineString(pts_m)
     n = max(int(line.length / step_m), 4)
@@ -177,8 +179,20 @@ def town_outline(rng: np.random.Generator) -> Polygon:
 #: points from the mouth upstream. Basin 0: 石峡河 (north-west), 1: 柳家河
 #: (south), 2: 大营河 (north-east).
 _NETWORK: list[tuple[str, str, int, int, list[tuple[float, float]]]] = [
-    ("关川河", "main", -1, -1, [(11.5, 0.3), (7.0, 0.0), (3.0, 0.35), (-1.0, -0.1), (-5.0, 0.25), (-11.5, -0.2)]),
-    ("石峡河", "tributary", 0, 0, [(-4.0, 0.0), (-4.4, 1.2), (-5.3, 2.7), (-6.0, 4.4), (-6.6, 6.6)]),
+    (
+        "关川河",
+        "main",
+        -1,
+        -1,
+        [(11.5, 0.3), (7.0, 0.0), (3.0, 0.35), (-1.0, -0.1), (-5.0, 0.25), (-11.5, -0.2)],
+    ),
+    (
+        "石峡河",
+        "tributary",
+        0,
+        0,
+        [(-4.0, 0.0), (-4.4, 1.2), (-5.3, 2.7), (-6.0, 4.4), (-6.6, 6.6)],
+    ),
     ("柳家河", "tributary", 0, 1, [(1.0, 0.0), (1.2, -1.3), (1.9, -2.8), (2.2, -4.5), (2.9, -6.5)]),
     ("大营河", "tributary", 0, 2, [(5.6, 0.0), (5.7, 1.1), (6.3, 2.6), (6.6, 4.3), (6.2, 6.5)]),
     ("张家沟", "gully", 1, 0, [(-5.3, 2.7), (-6.6, 2.6), (-8.0, 3.1), (-9.0, 3.4)]),
@@ -196,9 +210,30 @@ _NETWORK: list[tuple[str, str, int, int, list[tuple[float, float]]]] = [
 #: Valley cross-section parameters by kind: floor half-width (m), gully wall
 #: height (m) and scale (m), hillside rise (m) and scale (m), bed gradient.
 _SECTION = {
-    "main": {"floor_m": 500.0, "wall_m": 0.0, "wall_scale_m": 1.0, "hill_m": 430.0, "hill_scale_m": 850.0, "gradient": 0.0042},
-    "tributary": {"floor_m": 80.0, "wall_m": 50.0, "wall_scale_m": 50.0, "hill_m": 320.0, "hill_scale_m": 750.0, "gradient": 0.019},
-    "gully": {"floor_m": 15.0, "wall_m": 45.0, "wall_scale_m": 40.0, "hill_m": 290.0, "hill_scale_m": 700.0, "gradient": 0.032},
+    "main": {
+        "floor_m": 340.0,
+        "wall_m": 0.0,
+        "wall_scale_m": 1.0,
+        "hill_m": 430.0,
+        "hill_scale_m": 850.0,
+        "gradient": 0.0042,
+    },
+    "tributary": {
+        "floor_m": 80.0,
+        "wall_m": 50.0,
+        "wall_scale_m": 50.0,
+        "hill_m": 320.0,
+        "hill_scale_m": 750.0,
+        "gradient": 0.019,
+    },
+    "gully": {
+        "floor_m": 15.0,
+        "wall_m": 45.0,
+        "wall_scale_m": 40.0,
+        "hill_m": 290.0,
+        "hill_scale_m": 700.0,
+        "gradient": 0.032,
+    },
 }
 
 
@@ -222,7 +257,16 @@ def river_network(rng: np.random.Generator) -> list[River]:
             # snap the mouth onto the parent so the network is connected
             wig[0] = shapely.get_coordinates(shapely.line_interpolate_point(par.line, s))[0]
         rivers.append(
-            River(name=name, kind=kind, line=LineString(wig), z0_m=float(z0), gradient=sec["gradient"], basin=basin, parent=parent, params=dict(sec))
+            River(
+                name=name,
+                kind=kind,
+                line=LineString(wig),
+                z0_m=float(z0),
+                gradient=sec["gradient"],
+                basin=basin,
+                parent=parent,
+                params=dict(sec),
+            )
         )
     return rivers
 
@@ -234,10 +278,14 @@ def make_grid(outline: Polygon, margin_m: float = 1500.0) -> Grid:
     y1 = np.ceil((maxy + margin_m) / CELL_M) * CELL_M
     x1 = np.ceil((maxx + margin_m) / CELL_M) * CELL_M
     y0 = np.floor((miny - margin_m) / CELL_M) * CELL_M
-    return Grid(float(x0), float(y1), CELL_M, int(round((x1 - x0) / CELL_M)), int(round((y1 - y0) / CELL_M)))
+    return Grid(
+        float(x0), float(y1), CELL_M, int(round((x1 - x0) / CELL_M)), int(round((y1 - y0) / CELL_M))
+    )
 
 
-def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma_cells: float) -> np.ndarray:
+def _smooth_noise(
+    rng: np.random.Generator, shape: tuple[int, int], sigma_cells: float
+) -> np.ndarray:
     """Gaussian-filtered white noise scaled to unit standard deviation."""
     f = ndimage.gaussian_filter(rng.standard_normal(shape), sigma_cells, mode="reflect")
     return f / f.std()
@@ -281,7 +329,9 @@ def _densify(line: LineString, step_m: float) -> tuple[np.ndarray, np.ndarray]:
     return shapely.get_coordinates(shapely.line_interpolate_point(line, s)), s
 
 
-def _polyline_distance(line: LineString, xy: np.ndarray, step_m: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
+def _polyline_distance(
+    line: LineString, xy: np.ndarray, step_m: float = 30.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Distance (m) from points to ``line`` and the along-line position (m) of the nearest point.
 
     A KD-tree over vertices every ``step_m`` finds the nearest vertex; the exact
@@ -308,7 +358,9 @@ def _polyline_distance(line: LineString, xy: np.ndarray, step_m: float = 30.0) -
     return best_d, best_s
 
 
-def dry_gullies(rivers: list[River], outline: Polygon, rng: np.random.Generator, n: int = 110) -> list[River]:
+def dry_gullies(
+    rivers: list[River], outline: Polygon, rng: np.random.Generator, n: int = 110
+) -> list[River]:
     """Short dry gullies (干沟) cut into the hillsides from the rivers' banks.
 
     They are not in the river layer (no water most of the year) but shape the
@@ -319,7 +371,15 @@ def dry_gullies(rivers: list[River], outline: Polygon, rng: np.random.Generator,
     parents = [i for i, r in enumerate(rivers)]
     lengths = np.array([rivers[i].line.length for i in parents])
     weights = lengths / lengths.sum()
-    sec = {"floor_m": 6.0, "wall_m": 35.0, "wall_scale_m": 30.0, "hill_m": 210.0, "hill_scale_m": 520.0, "gradient": 0.07, "far_slope": 0.2}
+    sec = {
+        "floor_m": 6.0,
+        "wall_m": 35.0,
+        "wall_scale_m": 30.0,
+        "hill_m": 210.0,
+        "hill_scale_m": 520.0,
+        "gradient": 0.07,
+        "far_slope": 0.2,
+    }
     area = outline.buffer(1200.0)
     tries = 0
     while len(out) < n and tries < n * 5:
@@ -328,7 +388,11 @@ def dry_gullies(rivers: list[River], outline: Polygon, rng: np.random.Generator,
         par = rivers[pi]
         s0 = rng.uniform(0.08, 0.92) * par.line.length
         p0 = np.asarray(shapely.get_coordinates(shapely.line_interpolate_point(par.line, s0))[0])
-        p1 = np.asarray(shapely.get_coordinates(shapely.line_interpolate_point(par.line, min(s0 + 20.0, par.line.length)))[0])
+        p1 = np.asarray(
+            shapely.get_coordinates(
+                shapely.line_interpolate_point(par.line, min(s0 + 20.0, par.line.length))
+            )[0]
+        )
         t = (p1 - p0) / max(np.linalg.norm(p1 - p0), 1e-9)
         side = rng.choice([-1.0, 1.0])
         nrm = side * np.array([-t[1], t[0]])
@@ -344,10 +408,23 @@ def dry_gullies(rivers: list[River], outline: Polygon, rng: np.random.Generator,
         mid = a + direction * length * 0.5 + nrm * rng.uniform(-120, 120)
         pts = chaikin(np.vstack([a, mid, b]), 3)
         line = LineString(_meander(pts, rng, 25.0, 25.0))
-        if any(line.distance(o.line) < 60.0 for o in rivers if o is not par) or any(line.distance(o.line) < 150.0 for o in out):
+        if any(line.distance(o.line) < 60.0 for o in rivers if o is not par) or any(
+            line.distance(o.line) < 150.0 for o in out
+        ):
             continue
         z0 = par.z0_m + par.gradient * s0 + (6.0 if par.kind == "main" else 0.0)
-        out.append(River(name="干沟", kind="dry", line=line, z0_m=float(z0), gradient=rng.uniform(0.05, 0.09), basin=par.basin, parent=pi, params=dict(sec)))
+        out.append(
+            River(
+                name="干沟",
+                kind="dry",
+                line=line,
+                z0_m=float(z0),
+                gradient=rng.uniform(0.05, 0.09),
+                basin=par.basin,
+                parent=pi,
+                params=dict(sec),
+            )
+        )
     return out
 
 
@@ -376,7 +453,9 @@ def build_terrain(grid: Grid, rivers: list[River], rng: np.random.Generator) -> 
             # a dry gully only shapes the hills within ~2 km of it
             bx0, by0 = pts.min(axis=0) - 2500.0
             bx1, by1 = pts.max(axis=0) + 2500.0
-            sel = np.flatnonzero((xy[:, 0] > bx0) & (xy[:, 0] < bx1) & (xy[:, 1] > by0) & (xy[:, 1] < by1))
+            sel = np.flatnonzero(
+                (xy[:, 0] > bx0) & (xy[:, 0] < bx1) & (xy[:, 1] > by0) & (xy[:, 1] < by1)
+            )
         else:
             sel = np.arange(n)
         d, s_at = _polyline_distance(r.line, xy[sel])
@@ -384,7 +463,11 @@ def build_terrain(grid: Grid, rivers: list[River], rng: np.random.Generator) -> 
         zf = r.z0_m + r.gradient * s_at
         floor = p["floor_m"] * (1.0 + 0.3 * floor_wobble[sel]) if r.kind == "main" else p["floor_m"]
         dd = np.maximum(d - floor, 0.0)
-        c = zf + p["wall_m"] * (1.0 - np.exp(-dd / p["wall_scale_m"])) + p["hill_m"] * (1.0 - np.exp(-dd / p["hill_scale_m"]))
+        c = (
+            zf
+            + p["wall_m"] * (1.0 - np.exp(-dd / p["wall_scale_m"]))
+            + p["hill_m"] * (1.0 - np.exp(-dd / p["hill_scale_m"]))
+        )
         c = c + p.get("far_slope", 0.0) * dd
         if r.kind == "main":
             # gentle cross-fall on the floor toward the river (a few metres)
