@@ -110,6 +110,27 @@ class PatrolSection(_Model):
     milestones: list[tuple[str, float]] = Field(
         default_factory=lambda: [("06-30", 0.7), ("09-30", 1.0)]
     )
+    #: minutes over which the speed must stay above max_speed_kmh to flag a trip (sustained)
+    speed_window_min: float = Field(5.0, gt=0)
+    #: GPS noise (m): trip length is measured on the track simplified by this; shorter blind spots are dropped
+    gps_noise_m: float = Field(10.0, ge=0)
+    #: chiefs / villages on the red list and on the black list (红黑榜)
+    list_size: int = Field(3, ge=0)
+
+    @field_validator("milestones")
+    @classmethod
+    def _milestones(cls, v: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        last_day, last_share = "", 0.0
+        for day, share in v:
+            if not (len(str(day)) == 5 and str(day)[2] == "-"):
+                raise ValueError(f"milestone date {day!r} must be \"MM-DD\" (e.g. \"06-30\")")
+            dt.date.fromisoformat(f"2024-{day}")  # a leap year: "02-29" is a date
+            if not 0 <= share <= 1:
+                raise ValueError(f"milestone share {share} must be between 0 and 1")
+            if day <= last_day or share < last_share:
+                raise ValueError("milestones must be in date order with non-decreasing shares")
+            last_day, last_share = day, share
+        return v
 
     @field_validator("targets")
     @classmethod
