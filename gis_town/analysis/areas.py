@@ -118,6 +118,7 @@ def group_totals(
     *,
     decimals: int = 2,
     total_label: str = TOTAL_LABEL,
+    count_column: str | None = None,
 ) -> pd.DataFrame:
     """Sum parcel areas by the ``by`` columns, balanced, with a 合计 (total) row.
 
@@ -127,6 +128,9 @@ def group_totals(
         Output of :func:`parcel_areas` (needs ``area_m2``; ``net_area_m2`` optional).
     by : sequence of str
         Grouping columns.
+    count_column : str, optional
+        Rows are pre-aggregated partial sums (e.g. one per partition and group,
+        :mod:`gis_town.parallel`) and this column holds their parcel counts.
 
     Returns
     -------
@@ -135,11 +139,12 @@ def group_totals(
         ``net_area_ha``), the last row the total.
     """
     cols = ["area_m2"] + (["net_area_m2"] if "net_area_m2" in parcels.columns else [])
-    frame = pd.DataFrame(parcels[list(by) + cols]).copy()
+    frame = pd.DataFrame(parcels[list(by) + cols + ([count_column] if count_column else [])]).copy()
     for col in by:
         frame[col] = frame[col].astype("object").where(frame[col].notna(), "(空 blank)")
     g = frame.groupby(list(by), sort=True, dropna=False)
-    out = g.size().rename("parcels").to_frame().join(g[cols].sum()).reset_index()
+    size = g[count_column].sum().astype("int64") if count_column else g.size()
+    out = size.rename("parcels").to_frame().join(g[cols].sum()).reset_index()
     result = out[list(by) + ["parcels"]].copy()
     total_row = {c: "" for c in by}
     total_row[by[0]] = total_label
@@ -161,6 +166,7 @@ def area_totals(
     *,
     by: Sequence[str] = ("status",),
     decimals: int = 2,
+    count_column: str | None = None,
 ) -> pd.DataFrame:
     """Farmland area per village and status (or other fields), balanced, in mu and ha.
 
@@ -175,6 +181,8 @@ def area_totals(
         e.g. ``land_use`` or ``crop`` (the plan's wheat ledger 小麦到户台账).
     decimals : int
         Decimals of mu (ha get two more).
+    count_column : str, optional
+        ``farmland`` holds partial sums (see :func:`group_totals`).
 
     Returns
     -------
@@ -190,7 +198,7 @@ def area_totals(
                 layer="farmland", field=col,
             )
     parcels = farmland if "area_m2" in farmland.columns else parcel_areas(farmland)
-    table = group_totals(parcels, ["village_id", *by], decimals=decimals)
+    table = group_totals(parcels, ["village_id", *by], decimals=decimals, count_column=count_column)
     names = {}
     if villages is not None and "name" in villages.columns:
         names = dict(zip(villages["village_id"], villages["name"]))

@@ -410,7 +410,12 @@ def inside_outside(
         if len(rows)
         else np.zeros(0)
     )
-    ins = np.minimum(inside[rows], total)
+    # a parcel wholly inside (one zone, or pieces adding up to its area within 1e-9) is inside by
+    # its full area, not total minus a float sliver (areas come from differently centred projections)
+    whole = np.zeros(len(parcels), dtype=bool)
+    whole[pc.loc[pc["whole"].to_numpy(dtype=bool), "parcel_row"].to_numpy()] = True
+    full = whole[rows] | (inside[rows] >= total * (1.0 - 1e-9))
+    ins = np.where(full, total, np.minimum(inside[rows], total))
     out = pd.DataFrame({"parcel_row": rows.astype("int64")})
     for c in pcols:
         out[c] = parcels[c].to_numpy()[rows]
