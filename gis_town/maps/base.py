@@ -299,6 +299,7 @@ class CompactLayer(Layer):
     ) -> None:
         super().__init__(name=escape(name), overlay=True, control=True, show=show)
         self._name = "CompactLayer"
+        self.plain_name = name
         self.data_json = data_json
         self.opts_json = safe_json({"id": name, "labelClass": label_class})
 

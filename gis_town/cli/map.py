@@ -1,0 +1,247 @@
+"""``gis-town map``: interactive (HTML) and print (PNG/PDF) maps of the town.
+
+::
+
+    gis-town map TOWN --kind layout|patrol|risk|progress|check
+                 [--basemap osm|tianditu|gaode|none] [--offline] [--public]
+                 [--as-of YYYY-MM-DD] [--tracks FILE] [--dem DEM.tif]
+                 [--orthophoto IMG.tif] [--tiles DIR] [--simplify M]
+                 [--paper A4|A3] [--dpi 300] --out FILE.html|.png|.pdf
+
+``.html`` writes the interactive map; ``.png`` / ``.pdf`` the print version
+(A4/A3, 300 dpi, CJK font). ``--offline`` inlines Leaflet and its plugins and
+draws a hillshade of the DEM (or ``--orthophoto`` / ``--tiles``) instead of
+web tiles. ``--public`` leaves personal names out. ``--basemap tianditu``
+needs a key in ``TIANDITU_KEY`` or ``[map] tianditu_key``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from gis_town.cli.common import (
+    add_command,
+    add_town_args,
+    echo,
+    open_town,
+    print_table,
+    write_rejects,
+)
+from gis_town.errors import InputError
+
+__all__ = ["KIND_LAYERS", "register", "run"]
+
+log = logging.getLogger(__name__)
+
+#: Town layers each map kind reads.
+KIND_LAYERS: dict[str, list[str]] = {
+    "layout": [
+        "villages",
+        "zones",
+        "farmland",
+        "rivers",
+        "roads",
+        "settlements",
+        "resettlement",
+        "redline",
+        "basic_farmland",
+        "dev_boundary",
+    ],
+    "patrol": ["villages", "rivers", "roads", "patrols"],
+    "risk": ["villages", "farmland", "roads", "settlements"],
+    "progress": [
+        "villages",
+        "zones",
+        "farmland",
+        "roads",
+        "afforestation",
+        "afforestation_points",
+        "resettlement",
+        "reclamation",
+    ],
+    "check": [
+        "villages",
+        "rivers",
+        "roads",
+        "redline",
+        "basic_farmland",
+        "resettlement",
+        "reclamation",
+    ],
+}
+_REQUIRED = {
+    "layout": (),
+    "patrol": ("rivers",),
+    "risk": ("farmland",),
+    "progress": (),
+    "check": (),
+}
+
+
+def register(sub) -> None:
+    p = add_command(
+        sub,
+        "map",
+        "地图 interactive (HTML) and print (PNG/PDF) maps: layout, patrol, risk, progress, check",
+        description=(
+            "一川两线三流域布局图与专题图 (巡河、撂荒风险、计划进度、验收检查)：HTML 交互地图或 A4/A3 打印版 / "
+            "the layout map and thematic maps as an interactive HTML page or a print-ready PNG/PDF"
+        ),
+    )
+    add_town_args(p, out=None)
+    p.add_argument(
+        "--kind",
+        choices=["layout", "patrol", "risk", "progress", "check"],
+        default="layout",
+        help="地图类型 map kind (default layout)",
+    )
+    p.add_argument(
+        "--basemap",
+        choices=["osm", "tianditu", "gaode", "none"],
+        default=None,
+        help="底图 basemap (default: config [map] basemap, osm); gaode shifts overlays to GCJ-02; "
+        "tianditu needs TIANDITU_KEY",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="离线地图 offline: Leaflet inline, DEM hillshade background, no network needed",
+    )
+    p.add_argument(
+        "--public",
+        action="store_true",
+        help="公开版：去除户主、承包户姓名 leave personal names out",
+    )
+    p.add_argument(
+        "--as-of", default=None, help="截止日期 as-of date YYYY-MM-DD (patrol, progress)"
+    )
+    p.add_argument(
+        "--tracks", type=Path, default=None, help="巡河轨迹 patrol tracks CSV/GPX (patrol map)"
+    )
+    p.add_argument(
+        "--dem",
+        type=Path,
+        default=None,
+        help="高程 DEM for the hillshade (default: config [rasters] dem)",
+    )
+    p.add_argument(
+        "--orthophoto",
+        type=Path,
+        default=None,
+        help="正射影像 orthophoto GeoTIFF as offline background",
+    )
+    p.add_argument(
+        "--tiles",
+        type=Path,
+        default=None,
+        help="本地瓦片目录 local {z}/{x}/{y}.png tile folder (offline)",
+    )
+    p.add_argument(
+        "--simplify",
+        type=float,
+        default=None,
+        metavar="M",
+        help="简化容差(米) simplification tolerance in metres (default: config [map] simplify_m)",
+    )
+    p.add_argument(
+        "--paper", choices=["A4", "A3"], default="A4", help="纸张 paper for PNG/PDF (default A4)"
+    )
+    p.add_argument("--dpi", type=int, default=300, help="分辨率 print resolution (default 300)")
+    p.add_argument(
+        "--out", type=Path, required=True, help="输出文件 output file: .html, .png or .pdf"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gis_town.maps import save_map
+    from gis_town.maps.layout import town_data_date, town_map
+    from gis_town.maps.printmap import print_map
+    from gis_town.maps.thematic import map_specs
+
+    out: Path = args.out
+    suffix = out.suffix.lower()
+    if suffix not in (".html", ".htm", ".png", ".pdf"):
+        raise InputError(
+            f"输出文件须为 .html、.png 或 .pdf / --out must end in .html, .png or .pdf, got {out.name!r}"
+        )
+    kind = args.kind
+    layers = list(KIND_LAYERS[kind])
+    required = _REQUIRED[kind]
+    if kind == "patrol" and args.tracks is None:
+        required = ("rivers", "patrols")
+    town = open_town(args, layers=layers, required=required)
+    cfg = town.config
+    extra: dict = {}
+    if kind == "patrol" and args.tracks is not None:
+        extra["tracks"] = args.tracks
+    specs, title, subtitle = map_specs(town, kind, as_of=args.as_of, **extra)
+    dem = (
+        args.dem
+        if args.dem is not None
+        else (cfg.resolve(cfg.rasters.dem) if cfg.rasters.dem else None)
+    )
+    if dem is not None and not Path(dem).is_file():
+        if args.dem is not None:
+            raise InputError("DEM 文件不存在 / DEM file not found: check --dem", path=str(dem))
+        log.warning("配置中的 DEM 不存在 / the config's DEM %s does not exist: no hillshade", dem)
+        dem = None
+
+    if suffix in (".png", ".pdf"):
+        print_map(
+            specs,
+            out,
+            title=title,
+            subtitle=subtitle,
+            data_date=town_data_date(town),
+            paper=args.paper,
+            dpi=args.dpi,
+            crs=town.gk_crs,
+            dem=dem,
+            public=args.public,
+            town_name=cfg.town.name,
+        )
+        echo(
+            f"已写出打印版地图 wrote print map {out} ({args.paper}, {args.dpi} dpi, {out.stat().st_size / 1024:.0f} KB)"
+        )
+    else:
+        m = town_map(
+            town,
+            specs,
+            title,
+            subtitle=subtitle,
+            basemap=args.basemap,
+            offline=args.offline,
+            public=args.public,
+            dem=dem if (args.offline or (args.basemap or cfg.map.basemap) == "none") else None,
+            orthophoto=args.orthophoto,
+            tiles_dir=args.tiles,
+            html_path=out,
+            simplify_m=args.simplify,
+        )
+        save_map(m, out)
+        rows = []
+        for child in m._children.values():
+            n = getattr(child, "n_features", None)
+            if n is not None:
+                rows.append(
+                    {
+                        "图层 layer": child.plain_name,
+                        "要素 features": n,
+                        "KB": round(child.n_bytes / 1024, 1),
+                    }
+                )
+        if rows:
+            print_table(pd.DataFrame(rows), title=title)
+        size = out.stat().st_size
+        mode = "离线 offline" if args.offline else "在线 online"
+        echo(
+            f"已写出地图 wrote map {out} ({size / 1024 / 1024:.2f} MB, {mode}"
+            f"{', 公开版 public' if args.public else ''})"
+        )
+    write_rejects(town, out.parent)
+    return 0
