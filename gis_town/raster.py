@@ -748,8 +748,13 @@ def _coarsen(r: RasterData, k: int) -> RasterData:
     rows, cols = r.shape
     R, C = rows // k * k, cols // k * k
     a = r.array[:R, :C].reshape(R // k, k, C // k, k)
-    with np.errstate(invalid="ignore"):
-        m = np.nanmean(a, axis=(1, 3)) if np.isnan(a).any() else a.mean(axis=(1, 3))
+    if np.isnan(a).any():
+        valid = np.isfinite(a).sum(axis=(1, 3))
+        total = np.nansum(a, axis=(1, 3))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = np.where(valid > 0, total / valid, np.nan)
+    else:
+        m = a.mean(axis=(1, 3))
     tr = r.transform @ Affine.scale(k, k)
     return RasterData(array=m.astype(np.float32), transform=tr, crs=r.crs, name=r.name)
 
@@ -1006,6 +1011,15 @@ def zonal_stats(
     seg_values, seg_cover, cover = _extract_cells(r, arr, rows, n)
     res = _aggregate(seg_values, seg_cover, n, stats, thr)
     out_cols: dict[str, np.ndarray] = {}
+    if n and not (cover > 0).any() and not empty.all():
+        pb = _fmt_bounds(g.total_bounds, rcrs) if np.all(np.isfinite(g.total_bounds)) else "?"
+        raise RasterError(
+            f"栅格与 {layer} 不重叠 / {r.describe()} does not overlap the {layer} "
+            f"({n} features, {pb}; at most they touch its edge): use a raster that covers "
+            "them, or check both CRSs",
+            path=_where(r.path),
+            layer=layer,
+        )
     cell_area = abs(r.transform.a * r.transform.e)
     with np.errstate(invalid="ignore", divide="ignore"):
         total_cells = shapely.area(arr) / cell_area
