@@ -179,12 +179,17 @@ def build_town(seed: int = 2023, *, n_parcels: int = 5000, patrol_scale: float =
     homes = [R.homestead(res_xy[i], rng_h, home_mu[i]) for i in range(len(res))]
     # planted reclamation failure: a plot drawn 300 m from its household's point
     away_i = next(i for i in range(len(res)) if demolished[i] and i not in res_special.values())
-    cand_dirs = np.linspace(0, 2 * np.pi, 16, endpoint=False)
-    for a in cand_dirs:
+    ter = frame.terrain
+    for a in np.linspace(0, 2 * np.pi, 24, endpoint=False):
         q = res_xy[away_i] + 300.0 * np.array([np.cos(a), np.sin(a)])
-        if frame.terrain.grid.sample(frame.terrain.slope_deg, q[:1], q[1:])[
-            0
-        ] < 18 and frame.outline.contains(Point(q)):
+        r_, c_ = ter.grid.index(q[:1], q[1:])
+        if (
+            ter.slope_deg[r_, c_][0] < 16
+            and frame.extra["road_dist_m"][r_, c_][0] < 200
+            and ter.river_dist_m[r_, c_][0] > 60
+            and not frame.extra["red_cells"][r_, c_][0]
+            and frame.outline.contains(Point(q))
+        ):
             break
     homes[away_i] = R.homestead(q, rng_h, home_mu[away_i])
     carve = shapely.union_all([h.buffer(4.0) for h in homes])
@@ -194,54 +199,71 @@ def build_town(seed: int = 2023, *, n_parcels: int = 5000, patrol_scale: float =
     rng_f = _rng(seed, 6)
     faces, vil = F.parcel_geometries(frame, n_parcels, rng_f)
     fac = F.parcel_factors(frame, faces, vil)
-    attrs = F.parcel_attributes(frame, faces, vil, fac, vt, rng_f, names)
-    net_mu = _area_mu(faces) * (1.0 - attrs["ridge_coef"].to_numpy())
-    declared = np.round(net_mu * (1.0 + rng_f.normal(0.0, 0.012, len(faces))), 2)
-    log.info("耕地 %d parcels in %.1f s", len(faces), time.perf_counter() - t0)
+    gross_mu = _area_mu(faces)
 
-    # high-standard projects: three villages with the most gentle, accessible land
-    ok_hs = (
-        (fac.slope_mean_deg < 12.0)
-        & (fac.road_distance_m < 420.0)
-        & (fac.river_distance_m > 45.0)
-        & (fac.width_m > 12.0)
-        & (net_mu > 1.5)
-        & (net_mu < 25.0)
+    # the acceptance project's village: enough strictly suitable land (gentle,
+    # by a road, away from rivers) plus a parcel for each planted terrain
+    # failure (steep, beside a river, far from roads)
+    share13 = F.zonal_mean(faces, (ter.slope_deg > 13.0).astype(float), ter.grid)
+    gentle = (fac.slope_mean_deg < 11.0) & (share13 < 0.01)
+    wide = (fac.width_m > 12) & (gross_mu > 1.6) & (gross_mu < 25)
+    steep_c = (
+        wide & (fac.slope_mean_deg > 16.5) & (fac.slope_mean_deg < 23) & (fac.river_distance_m > 45)
     )
-    suit = pd.Series(np.where(ok_hs, net_mu, 0.0)).groupby(vil).sum()
-    # the acceptance project's village must also hold a parcel for each planted
-    # terrain failure (steep, far from roads, beside a river)
-    wide = (fac.width_m > 12) & (net_mu > 1.5) & (net_mu < 25)
-    has = (
-        pd.DataFrame(
-            {
-                "steep": wide
-                & (fac.slope_mean_deg > 16.5)
-                & (fac.slope_mean_deg < 23)
-                & (fac.road_distance_m < 420)
-                & (fac.river_distance_m > 45),
-                "far": wide
-                & (fac.slope_mean_deg < 14)
-                & (fac.road_distance_m > 560)
-                & (fac.river_distance_m > 45),
-                "river": wide
-                & (fac.slope_mean_deg < 12)
-                & (fac.road_distance_m < 420)
-                & (fac.river_distance_m < 18),
-            }
-        )
-        .groupby(vil)
-        .sum()
-    )
+    far_pool = wide & gentle & (fac.river_distance_m > 45)
+
+    def strict_now() -> np.ndarray:
+        return gentle & wide & (fac.road_distance_m < 260.0) & (fac.river_distance_m > 45.0)
+
+    def river_now() -> np.ndarray:
+        return wide & gentle & (fac.road_distance_m < 260.0) & (fac.river_distance_m < 18.0)
+
+    suit = pd.Series(np.where(strict_now(), gross_mu, 0.0)).groupby(vil).sum()
     able = [
         v
         for v in suit.sort_values(ascending=False).index
-        if suit[v] > HS_PLANNED_MU[2] * 1.3 and v in has.index and (has.loc[v] > 0).all()
+        if suit[v] > HS_PLANNED_MU[2] * 1.12
+        and (steep_c & (fac.road_distance_m < 260) & (vil == v)).any()
+        and (river_now() & (vil == v)).any()
+        and (far_pool & (vil == v)).any()
     ]
     if not able:
         raise RuntimeError("no village can host the acceptance project; change the seed")
     acc_v = able[0]
-    top = [v for v in suit.sort_values(ascending=False).index if v != acc_v][:2]
+    # the far plot: the gentle parcel farthest from the village and main roads;
+    # field roads (产业路) that come within 600 m of it were never built
+    cand_far = np.flatnonzero(far_pool & (vil == acc_v))
+    d_main = F.nearest_distance(
+        faces[cand_far], [r.line for r in frame.roads if r.road_class != "产业路"]
+    )
+    i_far = int(cand_far[int(np.argmax(d_main))])
+    if fac.road_distance_m[i_far] <= 560.0:
+        if d_main.max() <= 600.0:
+            raise RuntimeError("no parcel far enough from the main roads; change the seed")
+        frame.roads = [
+            r
+            for r in frame.roads
+            if r.road_class != "产业路" or r.line.distance(faces[i_far]) > 600.0
+        ]
+        fac = F.parcel_factors(frame, faces, vil)
+    attrs = F.parcel_attributes(frame, faces, vil, fac, vt, rng_f, names)
+    net_mu = gross_mu * (1.0 - attrs["ridge_coef"].to_numpy())
+    declared = np.round(net_mu * (1.0 + rng_f.normal(0.0, 0.012, len(faces))), 2)
+    log.info("耕地 %d parcels in %.1f s", len(faces), time.perf_counter() - t0)
+
+    # high-standard projects: the acceptance village, and the two villages
+    # with the most gentle, accessible land for the 3000- and 2000-mu projects
+    ok_hs = strict_now()
+    loose = (
+        (fac.slope_mean_deg < 15.0)
+        & (fac.road_distance_m < 500.0)
+        & (fac.river_distance_m > 30.0)
+        & (fac.width_m > 8.0)
+        & (gross_mu > 1.0)
+        & (gross_mu < 30.0)
+    )
+    suit_loose = pd.Series(np.where(loose, net_mu, 0.0)).groupby(vil).sum()
+    top = [v for v in suit_loose.sort_values(ascending=False).index if v != acc_v][:2]
     hs_vil = [top[0], top[1], acc_v]
     project = np.full(len(faces), None, dtype=object)
     proj_names = []
@@ -251,7 +273,8 @@ def build_town(seed: int = 2023, *, n_parcels: int = 5000, patrol_scale: float =
     for planned, vi in zip(HS_PLANNED_MU, hs_vil, strict=True):
         name = f"2023年{vt.loc[vi, 'name']}高标准农田建设项目"
         proj_names.append(name)
-        cand = np.flatnonzero(ok_hs & (vil == vi) & (project == None))  # noqa: E711
+        pool = ok_hs if vi == acc_v else loose
+        cand = np.flatnonzero(pool & (vil == vi) & (project == None))  # noqa: E711
         centre = rep[cand[int(np.argmax(net_mu[cand]))]]
         order = cand[np.argsort(np.hypot(*(rep[cand] - centre).T))]
         goal = planned * rng_p.uniform(0.975, 0.995)
@@ -285,34 +308,29 @@ def build_town(seed: int = 2023, *, n_parcels: int = 5000, patrol_scale: float =
     i_steep = pick(
         lambda i: (
             16.5 < fac.slope_mean_deg[i] < 23.0
-            and fac.road_distance_m[i] < 420
+            and fac.road_distance_m[i] < 260
             and fac.river_distance_m[i] > 45
         )
     )
-    i_far = pick(
-        lambda i: (
-            fac.slope_mean_deg[i] < 14.0
-            and fac.road_distance_m[i] > 560
-            and fac.river_distance_m[i] > 45
-        )
-    )
+    project[i_far] = acc_name
+    members.append(i_far)
     i_river = pick(
-        lambda i: (
-            fac.slope_mean_deg[i] < 12.0
-            and fac.road_distance_m[i] < 420
-            and fac.river_distance_m[i] < 18
-        )
+        lambda i: gentle[i] and fac.road_distance_m[i] < 260 and fac.river_distance_m[i] < 18
     )
     members_arr = np.asarray(members)
     # the red-line plot: a member near the project's edge; the water-source zone around it
     base_members = np.asarray([m for m in members if m not in (i_steep, i_far, i_river)])
     dist_c = np.hypot(*(rep[base_members] - centre).T)
-    i_red = int(base_members[np.argsort(-dist_c)[3]])
-    red_geom = faces[i_red]
-    c = red_geom.centroid
-    radius = max(np.hypot(*(np.asarray(red_geom.exterior.coords) - [c.x, c.y]).T)) + 25.0
-    water_source = Point(c.x, c.y).buffer(radius, 32)
-    clash = [m for m in members if m != i_red and faces[m].intersects(water_source)]
+    special = {i_steep, i_far, i_river}
+    for cand_red in base_members[np.argsort(-dist_c)][2:]:
+        red_geom = faces[cand_red]
+        c = red_geom.centroid
+        radius = max(np.hypot(*(np.asarray(red_geom.exterior.coords) - [c.x, c.y]).T)) + 25.0
+        water_source = Point(c.x, c.y).buffer(radius, 32)
+        clash = [m for m in members if m != cand_red and faces[m].intersects(water_source)]
+        if not special.intersection(clash) and len(clash) <= 4:
+            i_red = int(cand_red)
+            break
     for m in clash:
         project[m] = None
     members = [m for m in members if m not in clash]
@@ -549,7 +567,6 @@ def build_town(seed: int = 2023, *, n_parcels: int = 5000, patrol_scale: float =
         }
     )
     redline = gpd.GeoDataFrame(red_rows, crs=T.GK_CRS)
-    red_union = shapely.union_all(redline.geometry.values)
 
     good = (
         (farmland["status"].to_numpy() != "撂荒")
@@ -559,7 +576,7 @@ def build_town(seed: int = 2023, *, n_parcels: int = 5000, patrol_scale: float =
     bf = shapely.union_all(list(faces[good])).buffer(15.0).buffer(-12.0)
     bf = shapely.union(bf, acc_union.buffer(3.0))
     bf = shapely.difference(bf, faces[i_bf].buffer(2.0))
-    bf = shapely.difference(bf, red_union)
+    bf = shapely.difference(bf, shapely.union_all(redline.geometry.values[:-1]))
     bf = shapely.simplify(bf, 3.0)
     bf_parts = [p for p in shapely.get_parts(bf) if p.geom_type == "Polygon" and p.area > 2000.0]
     bf_vil = vil_of(shapely.get_coordinates(shapely.point_on_surface(bf_parts)))
@@ -781,6 +798,12 @@ def _ndvi(
             reclamation.geometry, fine, values=rv, fill=np.nan, dtype="float32", all_touched=True
         )
         arr = np.where(np.isnan(arr_r), arr, arr_r)
+        if year == 2023:
+            # the rubble plot: bare ground and broken walls around it too (残垣断壁)
+            rubble = L.rasterize(
+                [reclamation.geometry.iloc[k_rubble].buffer(20.0)], fine, all_touched=True
+            )
+            arr = np.where(rubble > 0, 0.05 + 0.01 * rng.standard_normal(fine.shape), arr)
         roads = L.rasterize([r.buffer(4.0) for r in frame_roads(frame)], fine)
         arr = np.where(roads > 0, 0.07, arr)
         water = L.rasterize(

@@ -29,7 +29,7 @@ PATROL_TARGETS = {"county": 4, "town": 12, "village": 24, "grid": 52}
 def river_segments(
     frame: Frame, vids: list[str], rng: np.random.Generator, names: NameMaker
 ) -> pd.DataFrame:
-    """Cut the rivers at village boundaries into segments of 1.5-4.5 km and give each a chief.
+    """Cut the rivers at village boundaries into segments of 1.2-2.6 km and give each a chief.
 
     Chiefs: one county chief (区级河长) on two main-stem segments, four town
     chiefs (镇级) on the rest of the main stem and the tributaries' lower
@@ -53,13 +53,13 @@ def river_segments(
             pieces = [[cuts[i], cuts[i + 1]] for i in range(len(cuts) - 1)]
             merged: list[list[float]] = []
             for a, b in pieces:
-                if merged and (b - a < 1500.0 or merged[-1][1] - merged[-1][0] < 1500.0):
+                if merged and (b - a < 1200.0 or merged[-1][1] - merged[-1][0] < 1200.0):
                     merged[-1][1] = b
                 else:
                     merged.append([a, b])
             final: list[tuple[float, float]] = []
             for a, b in merged:
-                k = int(np.ceil((b - a) / 4500.0))
+                k = int(np.ceil((b - a) / 2600.0))
                 edges = np.linspace(a, b, k + 1)
                 final.extend(zip(edges[:-1], edges[1:], strict=True))
             for a, b in final:
@@ -277,8 +277,8 @@ def patrol_points(
             side = rng.choice([-1.0, 1.0])
             path = _offset_path(line, side * rng.uniform(8.0, 25.0))
             length = line.length
-            f0 = rng.uniform(0.0, 0.15)
-            f1 = rng.uniform(0.85, 1.0)
+            f0 = rng.uniform(0.0, 0.1)
+            f1 = rng.uniform(0.9, 1.0)
             a, b = (f0 * length, f1 * length) if rng.random() < 0.5 else (f1 * length, f0 * length)
             start = dt.datetime.combine(day, dt.time(8, 0)) + dt.timedelta(
                 minutes=int(rng.integers(0, 8 * 60))
@@ -508,12 +508,44 @@ def resettlement(
         ]
     )
     cult = frame.cultivable
-    cand = inside & (slope3 > 12) & (slope3 < 21) & (far_from_setl > 60) & (setl_d < 800)
+    red = frame.extra["red_cells"]
+    steep_share = ndimage.uniform_filter((t.slope_deg > 23.0).astype(float), 3)
+    ok_site = ~red & (t.river_dist_m > 60.0)
+    cxy = np.column_stack([xs.ravel(), ys.ravel()])
+    # the remote household (> 1 km from any road): the gentle site farthest from
+    # the main and village roads; field roads near it were never built
+    main_cells = (
+        L.rasterize([r.line for r in frame.roads if r.road_class != "产业路"], g, all_touched=True)
+        > 0
+    )
+    main_d = ndimage.distance_transform_edt(~main_cells) * g.cell_m
+    site = inside & ok_site & (slope3 > 8) & (slope3 < 18) & (steep_share < 0.05)
+    site &= ~shapely.contains_xy(frame.cultivable, xs, ys)
+    far_xy = None
+    if (site & (main_d > 1300.0)).any():
+        cells = np.flatnonzero((site & (main_d > 1300.0)).ravel())
+        far_xy = cxy[cells[int(np.argmax(main_d.ravel()[cells]))]]
+        frame.roads = [
+            r
+            for r in frame.roads
+            if r.road_class != "产业路" or r.line.distance(Point(far_xy)) > 1150.0
+        ]
+        road_cells = L.rasterize([r.line for r in frame.roads], g, all_touched=True) > 0
+        frame.extra["road_dist_m"] = ndimage.distance_transform_edt(~road_cells) * g.cell_m
+    road_d = frame.extra["road_dist_m"]
+    cand = (
+        inside
+        & ok_site
+        & (slope3 > 12)
+        & (slope3 < 20)
+        & (steep_share < 0.05)
+        & (far_from_setl > 60)
+        & (setl_d < 800)
+        & (road_d < 200.0)
+    )
     idx = np.flatnonzero(cand.ravel())
     rng.shuffle(idx)
     chosen: list[int] = []
-    cxy = np.column_stack([xs.ravel(), ys.ravel()])
-    road_lines = [r.line for r in frame.roads]
     for c in idx:
         if len(chosen) >= n_2023 + n_2022:
             break
@@ -523,16 +555,14 @@ def resettlement(
             continue
         chosen.append(int(c))
     xy = cxy[chosen] + rng.uniform(-10, 10, (len(chosen), 2))
-    # special households: one far (> 1.2 km) from any road, one on a steep (> 28 degree) slope
-    road_all = shapely.union_all(road_lines)
-    far_cells = np.flatnonzero((inside & (slope3 < 20) & (slope3 > 8)).ravel())
-    far_cells = far_cells[rng.permutation(far_cells.size)[:4000]]
-    dfar = shapely.distance(road_all, shapely.points(cxy[far_cells]))
-    far_ok = far_cells[(dfar > 1250) & ~shapely.contains_xy(cult, *cxy[far_cells].T)]
-    steep_cells = np.flatnonzero((inside & (slope3 > 30) & (slope3 < 40) & (setl_d < 900)).ravel())
+    steep_cells = np.flatnonzero(
+        (
+            inside & ok_site & (slope3 > 30) & (slope3 < 40) & (setl_d < 900) & (road_d < 200.0)
+        ).ravel()
+    )
     specials = {}
-    if far_ok.size:
-        xy[0] = cxy[far_ok[0]]
+    if far_xy is not None:
+        xy[0] = far_xy
         specials["far"] = 0
     if steep_cells.size:
         xy[1] = cxy[steep_cells[int(rng.integers(0, steep_cells.size))]]
@@ -596,7 +626,10 @@ def resettlement(
             r["demolished"] = r["moved_in"] + dt.timedelta(
                 days=int(rng.integers(10, 90) if not behind else rng.integers(60, 150))
             )
-            r["reclaimed"] = r["demolished"] + dt.timedelta(days=int(rng.integers(10, 35)))
+            r["reclaimed"] = min(
+                r["demolished"] + dt.timedelta(days=int(rng.integers(10, 35))),
+                dt.date(YEAR, 12, 26),
+            )
             r["self_inspected"] = r["reclaimed"] + dt.timedelta(days=int(rng.integers(5, 20)))
             r["funds_paid"] = r["self_inspected"] + dt.timedelta(days=int(rng.integers(10, 40)))
         for k in cols:
@@ -607,6 +640,14 @@ def resettlement(
             if r[a] is None:
                 r[b] = None
         recs.append(r)
+    # the planted households (far, steep) finished on time, so their plots exist
+    for k in specials.values():
+        if recs[k]["demolished"] is None:
+            recs[k]["moved_in"] = dt.date(YEAR, 6, 20)
+            recs[k]["demolished"] = dt.date(YEAR, 8, 2)
+            recs[k]["reclaimed"] = dt.date(YEAR, 8, 30)
+            recs[k]["self_inspected"] = dt.date(YEAR, 9, 12)
+            recs[k]["funds_paid"] = dt.date(YEAR, 10, 20)
     # the planted out-of-order record: moved in before the housing was confirmed
     k = next(
         i

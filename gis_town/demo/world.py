@@ -253,6 +253,8 @@ def build_frame(seed: int) -> Frame:
     rng_r = _rng(seed, 5)
     roads = build_roads(terrain, outline, rivers, villages, setl, vnames, cultivable_cells, rng_r)
 
+    road_cells = L.rasterize([r.line for r in roads], grid, all_touched=True) > 0
+    road_dist = ndimage.distance_transform_edt(~road_cells) * grid.cell_m
     cult = L.smooth_polygons(L.polygonize_mask(cultivable_cells, grid), simplify_m=12.0)
     cult = shapely.intersection(cult, outline)
     holes = [
@@ -275,7 +277,12 @@ def build_frame(seed: int) -> Frame:
         dev_boundary=dev,
         cultivable=cult,
         names=names,
-        extra={"network": network, "cultivable_cells": cultivable_cells, "red_cells": high},
+        extra={
+            "network": network,
+            "cultivable_cells": cultivable_cells,
+            "red_cells": high,
+            "road_dist_m": road_dist,
+        },
     )
 
 
