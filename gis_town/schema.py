@@ -185,6 +185,13 @@ FIELD_LABELS: dict[str, str] = {
     "abandoned_mu": "撂荒(亩)", "fallow_mu": "休耕(亩)", "film_mu": "全膜双垄沟播(亩)",
     "roads": "道路条数", "hardened_km": "硬化里程(公里)", "target_km": "目标(公里)",
     "threshold_wan": "标准(万元)", "reached": "达标", "target_pct": "目标(%)",
+    # acceptance check (gis_town.analysis.check)
+    "row": "行号", "rule": "检查规则", "severity": "级别", "value": "实测值", "limit": "限值",
+    "message": "说明", "reason": "未检查原因", "passed": "通过", "result": "检查结论",
+    "n_failed": "不通过项数", "n_not_checked": "未检查项数", "n_warnings": "提醒项数",
+    "rules_failed": "不通过规则", "rules_not_checked": "未检查规则", "warnings": "提醒规则",
+    "messages": "问题说明", "check_result": "检查结论", "geometry_repaired": "几何已修复",
+    "geos_reason": "几何无效原因",
 }
 
 #: Ready field mapping for third-land-survey (三调) parcel layers (DLTB) -> farmland schema.

@@ -206,20 +206,40 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     fail_e = (status == FAIL) & err
     nc_e = (status == NOT_CHECKED) & err
     warn = (status != PASS) & ~err
-    plots = r.drop_duplicates("row")[["row", "plot_id"]].reset_index(drop=True)
     rows = r["row"].to_numpy()
+    first = np.unique(rows, return_index=True)[1]
+    plots = r.iloc[first][["row", "plot_id"]].reset_index(drop=True)
+    prow = plots["row"].to_numpy()
     nrow = int(rows.max()) + 1
-
-    def joined(mask: np.ndarray, col: str, sep: str = "; ") -> pd.Series:
-        sub = r.loc[mask, ["row", col]]
-        if len(sub) == 0:
-            return pd.Series("", index=plots["row"], dtype="object")
-        g = sub.groupby("row", sort=False)[col].agg(lambda s: sep.join(s.astype(str)))
-        return g.reindex(plots["row"]).fillna("").astype("object")
-
-    n_fail = np.bincount(rows[fail_e], minlength=nrow)[plots["row"].to_numpy()]
-    n_nc = np.bincount(rows[nc_e], minlength=nrow)[plots["row"].to_numpy()]
-    n_warn = np.bincount(rows[warn], minlength=nrow)[plots["row"].to_numpy()]
+    n_fail = np.bincount(rows[fail_e], minlength=nrow)[prow]
+    n_nc = np.bincount(rows[nc_e], minlength=nrow)[prow]
+    n_warn = np.bincount(rows[warn], minlength=nrow)[prow]
+    # one pass over the rows that did not pass (few, usually), in row order
+    failed_l: dict[int, list[str]] = {}
+    nc_l: dict[int, list[str]] = {}
+    warn_l: dict[int, list[str]] = {}
+    msg_l: dict[int, list[str]] = {}
+    nc_reason: dict[int, dict[str, list[str]]] = {}
+    todo = np.flatnonzero(status != PASS)
+    todo = todo[np.argsort(rows[todo], kind="stable")]
+    rule = r["rule"].astype("object").to_numpy()
+    message = r["message"].astype("object").to_numpy()
+    reason = r["reason"].astype("object").to_numpy()
+    for k in todo:
+        i = int(rows[k])
+        if status[k] == FAIL:
+            (failed_l if err[k] else warn_l).setdefault(i, []).append(rule[k])
+            msg_l.setdefault(i, []).append(message[k])
+        else:  # not checked: rules sharing a reason (e.g. an invalid geometry) are listed once
+            if err[k]:
+                nc_l.setdefault(i, []).append(rule[k])
+            else:
+                warn_l.setdefault(i, []).append(rule[k])
+            nc_reason.setdefault(i, {}).setdefault(str(reason[k]), []).append(rule[k])
+    for i, groups in nc_reason.items():
+        msg_l.setdefault(i, []).extend(
+            f"未检查 not checked ({', '.join(rs)}): {why}" for why, rs in groups.items()
+        )
     out = plots.copy()
     out["passed"] = (n_fail == 0) & (n_nc == 0)
     out["result"] = np.where(
@@ -228,24 +248,10 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     out["n_failed"] = n_fail.astype("int64")
     out["n_not_checked"] = n_nc.astype("int64")
     out["n_warnings"] = n_warn.astype("int64")
-    out["rules_failed"] = joined(fail_e, "rule").to_numpy()
-    out["rules_not_checked"] = joined(nc_e, "rule").to_numpy()
-    out["warnings"] = joined(warn, "rule").to_numpy()
-    fails = joined(fail_e | (warn & (status == FAIL)), "message", sep=" | ").to_numpy()
-    # not-checked rules sharing a reason (e.g. an invalid geometry) are listed once
-    nc_any = status == NOT_CHECKED
-    if nc_any.any():
-        sub = r.loc[nc_any, ["row", "rule", "reason"]]
-        grp = sub.groupby(["row", "reason"], sort=False)["rule"].agg(
-            lambda x: ", ".join(x.astype(str))
-        )
-        grp = grp.reset_index()
-        grp["text"] = "未检查 not checked (" + grp["rule"] + "): " + grp["reason"].astype(str)
-        nc_text = grp.groupby("row", sort=False)["text"].agg(" | ".join)
-        nc_text = nc_text.reindex(plots["row"]).fillna("").astype("object").to_numpy()
-    else:
-        nc_text = np.full(len(plots), "", dtype=object)
-    out["messages"] = [" | ".join(x for x in (a, b) if x) for a, b in zip(fails, nc_text)]
+    out["rules_failed"] = ["; ".join(failed_l.get(i, ())) for i in prow]
+    out["rules_not_checked"] = ["; ".join(nc_l.get(i, ())) for i in prow]
+    out["warnings"] = ["; ".join(warn_l.get(i, ())) for i in prow]
+    out["messages"] = [" | ".join(msg_l.get(i, ())) for i in prow]
     for c in ("plot_id", "result", "rules_failed", "rules_not_checked", "warnings", "messages"):
         out[c] = out[c].astype("string")
     return out[list(SUMMARY_COLUMNS)]
