@@ -460,19 +460,25 @@ def test_visit_list_sorted_grouped_and_limited():
         geometry=[shapely.box(0, 0, 1, 1)] * 2,
         crs=GEO,
     )
+    # default: parcels not abandoned yet, medium or high
     v = visit_list(_scored_town(), size=2, villages=villages)
-    # V1: top two by score are p0 (90, 一社) and p1 (70, 二社); groups ordered by their best score
     v1 = v[v["village_id"] == "V1"]
-    assert v1["parcel_id"].tolist() == ["p0", "p1"] and v1["rank"].tolist() == [1, 2]
-    assert v1["leader"].iloc[0] == "甲" and v1["contractor"].tolist() == ["张", "李"]
+    assert v1["parcel_id"].tolist() == ["p0", "p2"] and v1["rank"].tolist() == [1, 2]
+    assert v1["leader"].iloc[0] == "甲" and v1["contractor"].tolist() == ["张", "王"]
     v2 = v[v["village_id"] == "V2"]
-    assert set(v2["parcel_id"]) == {"p6", "p4"}  # 80 and 65; 45 is below size
+    assert v2["parcel_id"].tolist() == ["p6", "p4"]  # 80 (no group) and 65 (三社); p5 is abandoned
+    assert "abandoned" not in set(v["status"])
     assert v["lon"].between(104, 106).all() and v["lat"].between(35, 36).all()
-    everything = visit_list(_scored_town(), size=10, min_class="medium")
+    # with abandoned parcels, top two of V1 by score are p0 (90, 一社) and p1 (70, 二社, abandoned)
+    w = visit_list(_scored_town(), size=2, villages=villages, include_abandoned=True)
+    assert w.loc[w["village_id"] == "V1", "parcel_id"].tolist() == ["p0", "p1"]
+    everything = visit_list(_scored_town(), size=10, include_abandoned=True)
     v1 = everything[everything["village_id"] == "V1"]
-    # 一社 (best 90) first: p0, p2; then 二社 (best 70): p1
+    # 一社 (best 90) first: p0, p2; then 二社 (best 70): p1; p3 is low risk
     assert v1["parcel_id"].tolist() == ["p0", "p2", "p1"]
-    assert "p3" not in set(everything["parcel_id"])  # low risk
+    assert v1["rank"].tolist() == [1, 3, 2]
+    with pytest.raises(ValueError):
+        visit_list(_scored_town(), min_class="urgent")
 
 
 # --------------------------------------------------------------------------- end to end

@@ -1014,12 +1014,13 @@ def visit_list(
     size: int = 20,
     villages: gpd.GeoDataFrame | None = None,
     min_class: str = "medium",
-    include_abandoned: bool = True,
+    include_abandoned: bool = False,
 ) -> gpd.GeoDataFrame:
     """The village leader's visit list (包村领导走访清单): the parcels most at risk in each village.
 
     Per village, the ``size`` highest-scoring parcels of at least
-    ``min_class``; then ordered by village, by 社 (``group``) when parcels
+    ``min_class`` that are not abandoned yet (unless ``include_abandoned``);
+    then ordered by village, by 社 (``group``) when parcels
     carry one (groups in order of their highest score, as leaders cover
     groups and village cadres households), and by score within the group.
 
@@ -1033,8 +1034,10 @@ def visit_list(
         For the village name and leader (包村领导).
     min_class : {"low", "medium", "high"}, default "medium"
         Lowest risk class listed.
-    include_abandoned : bool, default True
-        List parcels already abandoned too (they need bringing back into use).
+    include_abandoned : bool, default False
+        Also list parcels already abandoned (they need bringing back into
+        use, but they are known already; the list is for the parcels about
+        to be left idle). Their count and mu are in :func:`village_summary`.
 
     Returns
     -------
@@ -1050,7 +1053,7 @@ def visit_list(
     if min_class not in order:
         raise ValueError(f"min_class must be low, medium or high, got {min_class!r}")
     cls = scored["risk_class"].astype("string").map(order).astype("float64").fillna(-1)
-    keep = (cls >= order[min_class]).to_numpy()
+    keep = np.array(cls >= order[min_class], dtype=bool)
     if not include_abandoned and "status" in scored.columns:
         keep &= ~(scored["status"].astype("string") == "abandoned").to_numpy(
             dtype=bool, na_value=False

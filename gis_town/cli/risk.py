@@ -28,6 +28,7 @@ from gis_town.config import RISK_FACTORS
 from gis_town.errors import InputError
 from gis_town.io.export import write_visit_list
 from gis_town.io.write import write_csv, write_vector
+from gis_town.schema import FIELD_LABELS
 
 #: Leading columns of risk.csv, then every factor, then flags and notes.
 _FRONT = [
@@ -83,6 +84,11 @@ def register(sub) -> None:
         type=int,
         default=None,
         help="每村走访地块数 parcels per village on the visit list (default: config risk.visit_list_size)",
+    )
+    p.add_argument(
+        "--include-abandoned",
+        action="store_true",
+        help="走访清单也列出已撂荒地块 also list parcels already abandoned on the visit list",
     )
     p.add_argument(
         "--no-validate", action="store_true", help="不做 AUC 验证 skip the AUC validation"
@@ -155,7 +161,9 @@ def run(args: argparse.Namespace) -> int:
     summary = village_summary(scored, villages)
     write_csv(summary, out / "risk_villages.csv")
     size = args.visit_size or cfg.risk.visit_list_size
-    visits = visit_list(scored, size=size, villages=villages)
+    visits = visit_list(
+        scored, size=size, villages=villages, include_abandoned=args.include_abandoned
+    )
     write_csv(pd.DataFrame(visits.drop(columns=visits.geometry.name)), out / "visit_list.csv")
     paths = write_visit_list(visits, out, town_name=cfg.town.name)
 
@@ -169,7 +177,10 @@ def run(args: argparse.Namespace) -> int:
             f"有 {missing} 个地块缺少部分因素，按其余因素评分 (见 score_note) / {missing} parcels miss some "
             "factors and were scored on the others (see score_note)"
         )
-    show = summary.rename(columns={c: f"{COLUMN_LABELS.get(c, c)} {c}" for c in summary.columns})
+    labels = {**FIELD_LABELS, **COLUMN_LABELS}
+    show = summary.rename(
+        columns={c: f"{labels[c]} {c}" if c in labels else c for c in summary.columns}
+    )
     print_table(show, title=f"{cfg.town.name} 各村撂荒风险 / risk per village (亩 mu)")
 
     if not args.no_validate and "status" in scored.columns:
@@ -178,7 +189,11 @@ def run(args: argparse.Namespace) -> int:
         write_csv(table, out / "risk_validation.csv")
         if len(val.coefficients):
             write_csv(val.coefficients, out / "risk_logit_coefficients.csv")
-        print_table(table, title="评分验证 / validation against observed status (ROC AUC)")
+        numeric = table["value"].map(lambda v: isinstance(v, (int, float)))
+        print_table(table[numeric], title="评分验证 / validation against observed status (ROC AUC)")
+        for _, row in table[~numeric].iterrows():
+            if str(row["value"]):
+                echo(f"{row['metric']}: {row['value']}")
         if len(val.coefficients):
             print_table(
                 val.coefficients,
