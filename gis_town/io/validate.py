@@ -96,14 +96,19 @@ def normalize_codes(values: pd.Series, code_list: str) -> tuple[pd.Series, pd.Se
             lookup[s.strip().lower()] = code
     raw = values.astype("object")
     present = raw.notna() & (raw.astype(str).str.strip() != "")
-    codes = raw.map(lambda v: lookup.get(str(v).strip().lower()) if v is not None and v == v else None)
+    # one lookup per distinct value: a county layer has a million rows and a handful of spellings
+    mapping = {v: lookup.get(str(v).strip().lower()) for v in pd.unique(raw[raw.notna()])}
+    codes = raw.map(mapping).astype("object")
     unknown = present & codes.isna()
-    return codes.astype("object"), unknown
+    return codes, unknown
 
 
 def _parse_typed(s: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
     """Parse a column to its kind; return (parsed, bad mask). Blank values are null, not bad."""
-    blank = s.isna() | (s.astype("object").map(lambda v: isinstance(v, str) and v.strip() == ""))
+    if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
+        blank = s.isna() | (s.astype(str).str.strip() == "").fillna(False).astype(bool)
+    else:  # numbers, booleans, dates: no blank strings (vectorised for county-size layers)
+        blank = s.isna()
     if kind in ("int", "float"):
         if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
             parsed = s.astype("float64")
@@ -118,8 +123,11 @@ def _parse_typed(s: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
     if kind == "bool":
         truthy = {"1", "true", "yes", "y", "是", "有", "t"}
         falsy = {"0", "false", "no", "n", "否", "无", "f"}
-        txt = s.astype("object").map(lambda v: str(v).strip().lower() if v is not None and v == v else None)
-        parsed = txt.map(lambda v: True if v in truthy else (False if v in falsy else None))
+        if pd.api.types.is_bool_dtype(s):
+            return s.astype("boolean"), pd.Series(False, index=s.index)
+        obj = s.astype("object")
+        words = {v: str(v).strip().lower() for v in pd.unique(obj[obj.notna()])}
+        parsed = obj.map({v: True if w in truthy else (False if w in falsy else None) for v, w in words.items()})
         bad = parsed.isna() & ~blank
         return parsed.astype("boolean"), bad
     if kind in ("date", "datetime"):
@@ -137,6 +145,8 @@ def _parse_typed(s: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
 def _fid(gdf: gpd.GeoDataFrame, schema: LayerSchema) -> pd.Series:
     if schema.id_field in gdf.columns:
         ids = gdf[schema.id_field].astype("object")
+        if ids.notna().all():
+            return ids
         return ids.where(ids.notna(), other=pd.Series([f"#{i}" for i in range(len(gdf))], index=gdf.index))
     return pd.Series([f"#{i}" for i in range(len(gdf))], index=gdf.index, dtype="object")
 
@@ -267,7 +277,7 @@ def validate_layer(
         add(no_id & ~reject, schema.id_field, "rejected", "缺少编号 / missing id")
         reject |= no_id
         dup = ids.duplicated(keep="first") & ~no_id & ~reject
-        first_row = {v: i for i, v in reversed(list(enumerate(ids)))}
+        first_row = {v: i for i, v in reversed(list(enumerate(ids)))} if dup.any() else {}
         add(dup, schema.id_field, "rejected", [f"编号重复 / duplicate id (first at row {first_row[v]})" for v in ids[dup]])
         reject |= dup
 
