@@ -192,6 +192,17 @@ FIELD_LABELS: dict[str, str] = {
     "rules_failed": "不通过规则", "rules_not_checked": "未检查规则", "warnings": "提醒规则",
     "messages": "问题说明", "check_result": "检查结论", "geometry_repaired": "几何已修复",
     "geos_reason": "几何无效原因",
+    # abandonment risk (gis_town.analysis.risk)
+    "slope_mean_deg": "平均坡度(°)", "slope_gt15_share": "坡度>15°占比", "slope_gt25_share": "坡度>25°占比",
+    "elevation_m": "海拔(m)", "road_distance_m": "距道路(m)", "settlement_distance_m": "距居民点(m)",
+    "shape_index": "形状指数", "years_idle": "未耕年数(年)", "ndvi_mean": "植被指数NDVI",
+    "ndvi_change": "NDVI变化", "monitored_share": "村三类户占比", "perimeter_m": "周长(m)",
+    "score": "风险分(0-100)", "risk_class": "风险等级", "risk_class_zh": "风险等级",
+    "top_factor": "主要因素", "top_factor_zh": "主要因素", "missing_factors": "缺少的因素",
+    "score_note": "评分说明", "dem_flag": "DEM覆盖", "dem_note": "DEM说明", "ndvi_flag": "NDVI覆盖",
+    "ndvi_note": "NDVI说明", "rank": "序号", "lon": "经度", "lat": "纬度",
+    "high_parcels": "高风险地块数", "high_mu": "高风险面积(亩)", "medium_parcels": "中风险地块数",
+    "medium_mu": "中风险面积(亩)", "score_mean": "平均风险分", "abandoned_parcels": "已撂荒地块数",
 }
 
 #: Ready field mapping for third-land-survey (三调) parcel layers (DLTB) -> farmland schema.

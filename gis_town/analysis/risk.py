@@ -702,19 +702,19 @@ def risk_score(
     out["top_factor"] = pd.array(top, dtype="string")
     out["top_factor_zh"] = pd.array([FACTORS[t].label if t else None for t in top], dtype="string")
     out["reason"] = pd.array(_reasons(factors, top), dtype="string")
-    missing_lists = [[used[j] for j in np.flatnonzero(~row)] for row in have]
-    out["missing_factors"] = pd.array(["; ".join(m) for m in missing_lists], dtype="string")
-    notes = []
-    for m, s in zip(missing_lists, score):
-        if np.isnan(s):
-            notes.append("无任何可用因素，无法评分 / no factor available: not scored")
-        elif m:
+    missing_text = np.full(len(out), "", dtype=object)
+    notes = np.full(len(out), "", dtype=object)
+    for i in np.flatnonzero(~have.all(axis=1)):  # only parcels missing a factor: no loop over all
+        m = [used[j] for j in np.flatnonzero(~have[i])]
+        missing_text[i] = "; ".join(m)
+        if np.isnan(score[i]):
+            notes[i] = "无任何可用因素，无法评分 / no factor available: not scored"
+        else:
             labels = "、".join(FACTORS[x].label for x in m)
-            notes.append(
+            notes[i] = (
                 f"缺少 {labels}，按其余因素评分 / missing {', '.join(m)}: scored on the others"
             )
-        else:
-            notes.append("")
+    out["missing_factors"] = pd.array(missing_text, dtype="string")
     out["score_note"] = pd.array(notes, dtype="string")
     share = {f: weights[f] / w.sum() for f in used}
     table["weight"] = table["factor"].map(weights).astype("float64")
