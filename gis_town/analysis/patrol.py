@@ -374,8 +374,7 @@ def prepare_points(
         t_v = t_v.copy()
         t_v[lv] = t_line
     no_time_v = t_v == nat
-    no_time_f = np.zeros(n_in, dtype=bool)
-    np.logical_or.at(no_time_f, feat, no_time_v)
+    no_time_f = np.bincount(feat, weights=no_time_v, minlength=n_in) > 0
     if no_time_f.any():
         bad = np.flatnonzero(no_time_f & has_xy)
         problems.append(
@@ -410,14 +409,15 @@ def prepare_points(
         }
     )
     if "point_id" in cols:
-        out["point_id"] = pd.Categorical(_str_col(points["point_id"]).to_numpy(dtype=object)[fv])
-    out["chief"] = pd.Categorical(chief.to_numpy(dtype=object)[fv])
+        out["point_id"] = _categorical(_str_col(points["point_id"]), fv)
+    out["chief"] = _categorical(chief, fv)
     for c in ("chief_id", "trip_id"):
         if c in cols:
-            vals = _str_col(points[c]).to_numpy(dtype=object)[fv]
-            out[c] = pd.Categorical(vals)
+            out[c] = _categorical(_str_col(points[c]), fv)
         else:
-            out[c] = pd.Categorical(np.full(len(fv), None, dtype=object))
+            out[c] = pd.Categorical.from_codes(
+                np.full(len(fv), -1), categories=pd.Index([], dtype=object)
+            )
     out["time"] = pd.to_datetime(t_v[keep_v], unit="ns", utc=True).tz_convert(LOCAL_TZ)
     out["x_m"] = gx[keep_v]
     out["y_m"] = gy[keep_v]
@@ -437,6 +437,14 @@ def prepare_points(
             len(prob),
         )
     return out, prob
+
+
+def _categorical(values: pd.Series, take: np.ndarray) -> pd.Categorical:
+    """``values[take]`` as a categorical, factorised once (no Python object per row)."""
+    codes, uniques = pd.factorize(values)
+    return pd.Categorical.from_codes(
+        codes[take], categories=pd.Index(np.asarray(uniques, dtype=object))
+    )
 
 
 def _ids(ids: np.ndarray | None, idx: np.ndarray) -> list:
@@ -691,6 +699,16 @@ def _network(segments: gpd.GeoDataFrame, tolerance_m: float) -> _Network:
     k = np.arange(int(cnt.sum()), dtype="int64") - np.repeat(np.cumsum(cnt) - cnt, cnt)
     cx = ix0[e_rep] + k // wy[e_rep]
     cy = iy0[e_rep] + k % wy[e_rep]
+    # keep a cell only if its centre is within tolerance + half its diagonal of the edge
+    # (conservative: every point of the cell within the tolerance of the edge is kept)
+    ccx, ccy = x0 + (cx + 0.5) * cell - ax[e_rep], y0 + (cy + 0.5) * cell - ay[e_rep]
+    edx, edy = (bx - ax)[e_rep], (by - ay)[e_rep]
+    el2 = edx * edx + edy * edy
+    tt = np.clip(
+        np.divide(ccx * edx + ccy * edy, el2, out=np.zeros_like(el2), where=el2 > 0), 0.0, 1.0
+    )
+    near = np.hypot(ccx - tt * edx, ccy - tt * edy) <= tol + cell * np.sqrt(0.5) + 1e-6
+    cx, cy, e_rep = cx[near], cy[near], e_rep[near]
     ckey = cx * ny + cy
     order = np.argsort(ckey, kind="stable")  # edges stay in id order within a cell
     ckey, e_sorted = ckey[order], e_rep[order]
@@ -722,9 +740,13 @@ def _network(segments: gpd.GeoDataFrame, tolerance_m: float) -> _Network:
 
 
 def _match_arrays(
-    x: np.ndarray, y: np.ndarray, net: _Network, tolerance_m: float, max_pairs: int = 3_000_000
+    x: np.ndarray, y: np.ndarray, net: _Network, tolerance_m: float, max_pairs: int = 65_536
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Nearest position on every piece within the tolerance, for every fix.
+
+    Candidates come from the grid cell of each fix; the exact point-to-edge
+    distance decides. Work is done in chunks of about ``max_pairs``
+    candidates, so memory stays flat whatever the number of fixes.
 
     Returns (point, piece, m, distance) sorted by point then piece.
     """
@@ -733,13 +755,19 @@ def _match_arrays(
     iy = np.floor((y - net.y0) / net.cell).astype("int64")
     inside = (ix >= 0) & (ix < net.nx) & (iy >= 0) & (iy < net.ny)
     key = np.where(inside, ix * net.ny + iy, -1)
+    del ix, iy
     pos = np.searchsorted(net.cell_keys, key)
     pos_c = np.minimum(pos, len(net.cell_keys) - 1)
     found = inside & (net.cell_keys[pos_c] == key)
     start = np.where(found, net.cell_ptr[pos_c], 0)
     cnt = np.where(found, net.cell_ptr[pos_c + 1] - net.cell_ptr[pos_c], 0)
-    del ix, iy, key, pos, pos_c, found
+    del key, pos, pos_c, found, inside
     csum = np.cumsum(cnt)
+    # per-edge constants
+    dx_e, dy_e = net.bx - net.ax, net.by - net.ay
+    l2_e = dx_e * dx_e + dy_e * dy_e
+    il2_e = np.divide(1.0, l2_e, out=np.zeros_like(l2_e), where=l2_e > 0)
+    len_e = np.sqrt(l2_e)
     out_p, out_pc, out_m, out_d = [], [], [], []
     tol2 = float(tolerance_m) ** 2
     lo = 0
@@ -750,24 +778,31 @@ def _match_arrays(
         c = cnt[lo:hi]
         tot = int(c.sum())
         if tot:
-            p = np.repeat(np.arange(lo, hi, dtype="int64"), c)
-            off = np.arange(tot, dtype="int64") - np.repeat(np.cumsum(c) - c, c)
-            e = net.cell_edges[np.repeat(start[lo:hi], c) + off]
-            del off
-            ax, ay = net.ax[e], net.ay[e]
-            dx, dy = net.bx[e] - ax, net.by[e] - ay
-            px, py = x[p] - ax, y[p] - ay
-            l2 = dx * dx + dy * dy
-            t = np.clip(
-                np.divide(px * dx + py * dy, l2, out=np.zeros_like(l2), where=l2 > 0), 0.0, 1.0
-            )
-            qx, qy = px - t * dx, py - t * dy
-            d2 = qx * qx + qy * qy
-            ok = d2 <= tol2
-            p, e, t, d2, l2 = p[ok], e[ok], t[ok], d2[ok], l2[ok]
-            if len(p):
+            first = np.cumsum(c) - c
+            e = net.cell_edges[
+                np.repeat(start[lo:hi] - first, c) + np.arange(tot, dtype=start.dtype)
+            ]
+            px = np.repeat(x[lo:hi], c)
+            py = np.repeat(y[lo:hi], c)
+            px -= net.ax[e]
+            py -= net.ay[e]
+            dx, dy = dx_e[e], dy_e[e]
+            t = px * dx
+            t += py * dy
+            t *= il2_e[e]
+            np.clip(t, 0.0, 1.0, out=t)
+            dx *= t
+            dy *= t
+            px -= dx
+            py -= dy
+            px *= px
+            py *= py
+            px += py  # squared distance
+            ok = np.flatnonzero(px <= tol2)
+            if len(ok):
+                p = np.repeat(np.arange(lo, hi, dtype="int64"), c)[ok]
+                e, t, d2 = e[ok], t[ok], px[ok]
                 pc = net.e_piece[e]
-                m = net.e_m0[e] + t * np.sqrt(l2)
                 # nearest edge per (point, piece): rows are grouped by point, pieces ascending within
                 run = np.r_[True, (p[1:] != p[:-1]) | (pc[1:] != pc[:-1])]
                 starts = np.flatnonzero(run)
@@ -775,9 +810,10 @@ def _match_arrays(
                 dmin = np.minimum.reduceat(d2, starts)
                 best = np.flatnonzero(d2 == dmin[rid])
                 best = best[np.r_[True, rid[best][1:] != rid[best][:-1]]]
+                eb, pcb = e[best], pc[best]
                 out_p.append(p[best])
-                out_pc.append(pc[best])
-                out_m.append(np.minimum(m[best], net.piece_len[pc[best]]))
+                out_pc.append(pcb)
+                out_m.append(np.minimum(net.e_m0[eb] + t[best] * len_e[eb], net.piece_len[pcb]))
                 out_d.append(np.sqrt(d2[best]))
         lo = hi
     if not out_p:
@@ -970,10 +1006,12 @@ def validate_trips(
 
     nearest = np.where(too_far, np.nan, 0.0)
     if too_far.any() and (segments is not None or _net is not None):
+        # distance to the nearest river: the closest of up to 50 evenly spaced fixes of each far trip
         net = _net or _network(segments, cfg.tolerance_m)
         far_pts = np.flatnonzero(too_far[trip])
-        stride = max(1, len(far_pts) // 1_000_000)
-        far_pts = far_pts[::stride]
+        ft = trip[far_pts]
+        stride = np.maximum(np.ceil(n_points[ft] / 50.0), 1).astype("int64")
+        far_pts = far_pts[(far_pts - first[ft]) % stride == 0]
         _, dist = net.tree.query_nearest(
             shapely.points(x[far_pts], y[far_pts]), return_distance=True, all_matches=False
         )
@@ -1165,6 +1203,8 @@ def trip_coverage(
         "share",
         "valid",
         "counts",
+        "roster_key",
+        "own",
     ]
     if len(intervals) == 0:
         return pd.DataFrame(columns=cols)
@@ -1185,6 +1225,10 @@ def trip_coverage(
     g["date"] = tr["date"].to_numpy()[ti]
     g["valid"] = tr["valid"].to_numpy(dtype=bool)[ti]
     g["counts"] = g["valid"] & (g["share"] >= cfg.min_cover_share - 1e-9)
+    # whose: the trip's chief matched to the segments' chiefs (by id, else by name)
+    rk = _map_trip_keys(trips, segments)[tr.index.get_indexer(ti)]
+    g["roster_key"] = rk
+    g["own"] = rk == _segment_chief_keys(segments)[g["segment"].to_numpy()]
     return g[cols]
 
 
@@ -1311,8 +1355,7 @@ def segment_table(
     in_y = _period_mask(ts["date"], ytd_start, end_eff) if len(ts) else np.zeros(0, bool)
     cnt = ts["counts"].to_numpy(dtype=bool) if len(ts) else np.zeros(0, bool)
     segi = ts["segment"].to_numpy().astype("int64") if len(ts) else np.zeros(0, "int64")
-    seg_key = _segment_chief_keys(segments)
-    own = (_map_trip_keys(ts, segments) == seg_key[segi]) if len(ts) else np.zeros(0, bool)
+    own = ts["own"].to_numpy(dtype=bool) if len(ts) else np.zeros(0, bool)
     patrols = np.bincount(segi[cnt & in_p], minlength=n_seg)
     own_patrols = np.bincount(segi[cnt & in_p & own], minlength=n_seg)
     ytd = np.bincount(segi[cnt & in_y], minlength=n_seg)
@@ -1603,13 +1646,24 @@ def chief_table(
         chief=("chief", "first"),
         chief_id=("chief_id", "first"),
         chief_level=("chief_level", "first"),
-        village_id=("village_id", lambda s: s.dropna().mode().iloc[0] if s.notna().any() else None),
         segments=("segment_id", "size"),
         length_m=("length_m", "sum"),
-        target=("target", lambda s: s.sum(min_count=1)),
         covered_m=("covered_m", "sum"),
         segments_behind=("behind", "sum"),
     )
+    roster["target"] = st.groupby("chief_key", sort=False)["target"].sum(min_count=1)
+    # the chief's village: the most common village_id of their segments
+    vc = (
+        st.dropna(subset=["village_id"])
+        .groupby(["chief_key", "village_id"])
+        .size()
+        .rename("n")
+        .reset_index()
+        .sort_values(["chief_key", "n", "village_id"], ascending=[True, False, True])
+        .drop_duplicates("chief_key")
+        .set_index("chief_key")["village_id"]
+    )
+    roster["village_id"] = vc.reindex(roster.index).astype(object).to_numpy()
     tkey = _map_trip_keys(trips, segments) if len(trips) else np.zeros(0, dtype=object)
     tr = trips.assign(roster_key=tkey)
     in_p = _period_mask(tr["date"], start, end) if len(tr) else np.zeros(0, bool)
@@ -1632,8 +1686,8 @@ def chief_table(
     # own patrols: the chief's valid covering trips on the chief's own segments, year to date
     ts = trip_segments
     if len(ts):
-        ts_key = _map_trip_keys(ts, segments)
-        own = ts_key == seg_key[ts["segment"].to_numpy().astype("int64")]
+        ts_key = ts["roster_key"].to_numpy(dtype=object)
+        own = ts["own"].to_numpy(dtype=bool)
         in_y = _period_mask(ts["date"], ytd_start, end)
         sel = ts["counts"].to_numpy(dtype=bool) & own & in_y
         own_p = pd.Series(ts_key[sel]).value_counts()
@@ -1735,10 +1789,10 @@ def village_table(
         length_m=("length_m", "sum"),
         chiefs=("chief", "nunique"),
         patrols=("patrols_ytd", "sum"),
-        target=("target", lambda s: s.sum(min_count=1)),
         covered_m=("covered_m", "sum"),
         segments_behind=("behind", "sum"),
     )
+    g["target"] = st.groupby("village_id", sort=True)["target"].sum(min_count=1)
     ch = chiefs.copy()
     ch["village_id"] = ch["village_id"].fillna("(未知 unknown)")
     ct = ch.groupby("village_id").agg(

@@ -209,17 +209,26 @@ def to_local_time(
                 nv = pd.to_datetime(txt[ni], errors="coerce", format="mixed")
                 parsed[ni] = nv.dt.tz_localize(naive_tz).dt.tz_convert(local)
             out[txt.index] = parsed
-    out = out.astype(f"datetime64[ns, {local}]")
-    raw = np.asarray(values.astype("object"))
+    if str(out.dtype) != f"datetime64[ns, {local}]":
+        out = out.dt.tz_convert(local).dt.as_unit("ns")
+    textual = values.dtype == object or pd.api.types.is_string_dtype(values)
     blank = pd.isna(values).to_numpy().copy()
-    if values.dtype == object or pd.api.types.is_string_dtype(values):
-        blank |= np.array([isinstance(v, str) and v.strip() == "" for v in raw], dtype=bool)
+    if textual:
+        blank |= (values.astype("string").str.strip() == "").fillna(False).to_numpy(dtype=bool)
     bad = out.isna().to_numpy() & ~blank
-    if bad.any():
-        raise _bad_time_error(
-            bad, raw, field=field, path=path, layer=layer, row_base=row_base, rows=rows, blank=False
-        )
-    if blank.any() and not allow_blank:
+    if bad.any() or (blank.any() and not allow_blank):
+        raw = np.asarray(values.astype("object"))
+        if bad.any():
+            raise _bad_time_error(
+                bad,
+                raw,
+                field=field,
+                path=path,
+                layer=layer,
+                row_base=row_base,
+                rows=rows,
+                blank=False,
+            )
         raise _bad_time_error(
             blank,
             raw,
