@@ -301,7 +301,7 @@ class CompactLayer(Layer):
         self._name = "CompactLayer"
         self.plain_name = name
         self.data_json = data_json
-        self.opts_json = safe_json({"id": name, "labelClass": label_class})
+        self.opts_json = safe_json({"id": escape(name), "labelClass": label_class})
 
 
 class TileGroup(Layer):

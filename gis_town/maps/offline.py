@@ -149,11 +149,23 @@ def inline_assets(page: str) -> str:
 
 
 def remote_references(page: str) -> list[str]:
-    """URLs a browser would fetch from the network to show ``page`` (scripts, styles, images, tiles)."""
-    urls = re.findall(r'(?:src|href)\s*=\s*"((?:https?:)?//[^"]+)"', page, flags=re.IGNORECASE)
-    urls += re.findall(r"url\(\s*['\"]?((?:https?:)?//[^)'\"]+)", page, flags=re.IGNORECASE)
-    urls += re.findall(r"L\.tileLayer\(\s*\"((?:https?:)?//[^\"]+)", page)
-    return [u for u in urls if not u.startswith(("data:",))]
+    """URLs a browser would fetch from the network to show ``page``.
+
+    Scripts, stylesheets, images, frames and media with a remote ``src`` /
+    ``href``, CSS ``url(...)`` and Leaflet tile or image-overlay URLs. Plain
+    links (``<a href>``) are not fetched and not listed.
+    """
+    remote = r"((?:https?:)?//[^\"'\s)]+)"
+    urls = re.findall(
+        r"<(?:script|img|iframe|source|embed|video|audio|input)\b[^>]*?\ssrc\s*=\s*[\"']?" + remote,
+        page,
+        flags=re.IGNORECASE,
+    )
+    urls += re.findall(r"<link\b[^>]*?\shref\s*=\s*[\"']?" + remote, page, flags=re.IGNORECASE)
+    urls += re.findall(r"url\(\s*['\"]?" + remote, page, flags=re.IGNORECASE)
+    urls += re.findall(r"L\.(?:tileLayer|imageOverlay)\(\s*[\"']" + remote, page)
+    urls += re.findall(r"@import\s+[\"']" + remote, page)
+    return urls
 
 
 def png_data_uri(rgba: np.ndarray) -> str:

@@ -289,7 +289,8 @@ def format_series(
     if pd.api.types.is_bool_dtype(s):
         return s.map({True: "是", False: "否"}).astype("string").fillna("")
     if pd.api.types.is_datetime64_any_dtype(s):
-        has_time = bool(((s.dt.hour != 0) | (s.dt.minute != 0)).fillna(False).any())
+        ok = s.notna()
+        has_time = bool(((s[ok].dt.hour != 0) | (s[ok].dt.minute != 0)).any())
         fmt = "%Y-%m-%d %H:%M" if has_time else "%Y-%m-%d"
         return s.dt.strftime(fmt).astype("string").fillna("")
     if pd.api.types.is_integer_dtype(s):

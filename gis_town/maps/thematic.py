@@ -259,7 +259,7 @@ def patrol_specs(
                 fields=["segment_id", "river_name", "chief", "from_m", "to_m", "length_m"],
                 tooltip=["river_name", "length_m"],
                 labels=labels,
-                style=Style(color="#e31a1c", weight=5, dash="6 5"),
+                style=Style(color="#111111", weight=5, dash="1 8"),
                 schema_layer="rivers",
             )
         )
