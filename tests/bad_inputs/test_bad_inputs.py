@@ -16,6 +16,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
+import shapely.affinity
 from shapely.geometry import LineString, Point, Polygon
 
 from gis_town.cli import main
@@ -67,7 +69,7 @@ def _no_crs(name):
 def _swapped(name):
     def make():
         g = layers()[name]
-        return {name: g.set_geometry(g.geometry.map(lambda geom: __import__("shapely").ops.transform(lambda x, y: (y, x), geom)))}
+        return {name: g.set_geometry(shapely.transform(g.geometry.values, lambda xy: xy[:, ::-1]), crs=g.crs)}
     return make
 
 
@@ -78,7 +80,7 @@ def _metres_as_degrees(name):
 def _huge(name):
     def make():
         g = layers()[name]
-        return {name: g.set_geometry(g.geometry.map(lambda geom: __import__("shapely").affinity.scale(geom, 1e12, 1e12)))}
+        return {name: g.set_geometry(g.geometry.map(lambda geom: shapely.affinity.scale(geom, 1e12, 1e12)))}
     return make
 
 
@@ -175,7 +177,7 @@ FEATURE_CASES = {
     "null geometry": ("farmland", _farmland_with(4, geometry=None), "P5", "geometry", "rejected"),
     "empty geometry": ("farmland", _farmland_with(4, geometry=Polygon()), "P5", "geometry", "rejected"),
     "point in a polygon layer (mixed types)": ("farmland", _farmland_with(5, geometry=_gk_to_geo(Point(X0 + 10, Y0 + 10))), "P6", "geometry", "rejected"),
-    "bow-tie (repaired)": ("farmland", _farmland_with(6, geometry=_gk_to_geo(__import__("shapely").affinity.translate(BOWTIE_OFFSET, X0 + 100, Y0 + 750))), "P7", "geometry", "repaired"),
+    "bow-tie (repaired)": ("farmland", _farmland_with(6, geometry=_gk_to_geo(shapely.affinity.translate(BOWTIE_OFFSET, X0 + 100, Y0 + 750))), "P7", "geometry", "repaired"),
     "wrong field type": ("farmland", _farmland_with(7, declared_area_mu="六十亩"), "P8", "declared_area_mu", "rejected"),
     "zero-length river segment": ("rivers", lambda: {"rivers": layers()["rivers"].set_geometry(
         [_gk_to_geo(LineString([(X0, Y0), (X0, Y0)])), layers()["rivers"].geometry.iloc[1]], crs="EPSG:4490")}, "R1", "geometry", "rejected"),
