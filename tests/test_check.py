@@ -418,13 +418,24 @@ def test_slope_from_dem_mean_and_share(world):
     assert set(nodem["status"]) == {"not_checked"} and "no DEM" in nodem["detail_en"][0]
 
 
+def test_slope_context_reused_for_a_second_batch_elsewhere(world):
+    ctx = ctx_for(world)
+    first = check_slope(to_geo([sq(0, 0)], plot_id=["a"]), ctx, limit_deg=15.0)
+    second = check_slope(
+        to_geo([sq(1100, 0), sq(3100, 100)], plot_id=["b", "c"]), ctx, limit_deg=15.0
+    )
+    assert first["value"][0] == pytest.approx(5.0, abs=0.05)
+    assert list(second["status"]) == ["fail", "pass"]  # not not_checked: the DEM window grows
+    assert second["value"][1] == pytest.approx(5.0, abs=0.05)
+
+
 def test_ndvi_rubble_stands_out(world):
     gdf = to_geo([sq(3030, 0, 30, 40), sq(0, 0)], plot_id=["rubble", "green"])
     out = check_ndvi(gdf, ctx_for(world), min_mean=0.15, bare_below=0.1, max_bare_share=0.5)
     assert list(out["status"]) == ["fail", "pass"]
     assert out["value"][0] == pytest.approx(0.05, abs=1e-6)
     assert out["value"][1] == pytest.approx(0.55, abs=1e-6)
-    assert "rubble" in out["detail_en"][0]
+    assert "100% bare" in out["detail_en"][0]
     assert set(check_ndvi(gdf, CheckContext())["status"]) == {"not_checked"}
 
 
@@ -531,7 +542,9 @@ def test_geos_validity_suite_invalid_cases_all_caught(realdata):
     out = check_geometry_valid(gdf, CheckContext(gk_crs=GK))
     status = out["status"].to_numpy()
     invalid = ~expected_valid
-    assert invalid.sum() >= 56  # TestIsValid.xml: 3 valid polygons; TestValid*.xml: 56 invalid cases
+    assert (
+        invalid.sum() >= 56
+    )  # TestIsValid.xml: 3 valid polygons; TestValid*.xml: 56 invalid cases
     missed = [cases[i][1] for i in np.flatnonzero(invalid & (status != "fail"))]
     assert not missed, missed
     # the valid, non-empty polygons pass (other valid geometries are not plots: they fail as such)
@@ -813,24 +826,32 @@ def test_cli_bad_input_exit_2(world, town_file, tmp_path, capsys):
 
 
 def test_cli_demo_town(demo_town, tmp_path):
-    """The demo's high-standard acceptance plots: the planted failures are found."""
-    out = tmp_path / "demo"
-    code = main(["check", f"{demo_town}:acceptance_plots", "--out", str(out)])
-    assert code == 1
-    summ = pd.read_csv(out / "check_summary.csv", encoding="utf-8-sig")
-    res = pd.read_csv(out / "check_results.csv", encoding="utf-8-sig")
-    failed_rules = set(res.loc[res["status"] == "fail", "rule"])
-    assert failed_rules >= {
-        "geometry_valid",
-        "overlap",
-        "duplicate_id",
-        "sliver",
-        "declared_area",
-        "slope",
-        "road_access",
-        "redline",
-        "river_buffer",
-        "basic_farmland",
-        "attributes",
+    """The demo's acceptance plots and reclaimed plots: each planted plot fails exactly one rule."""
+    layers = demo_town.parent
+    rasters = ["--dem", str(layers / "dem.tif"), "--ndvi", str(layers / "ndvi_2023.tif")]
+    expected = {
+        "acceptance_plots": {
+            "geometry_valid",
+            "overlap",
+            "duplicate_id",
+            "sliver",
+            "declared_area",
+            "slope",
+            "road_access",
+            "redline",
+            "river_buffer",
+            "basic_farmland",
+            "attributes",
+        },
+        "reclamation": {"homestead", "ndvi", "slope", "declared_area", "road_access"},
     }
-    assert summ["passed"].sum() > 0.8 * len(summ)
+    for layer, rules in expected.items():
+        out = tmp_path / layer
+        assert main(["check", f"{demo_town}:{layer}", *rasters, "--out", str(out)]) == 1
+        summ = pd.read_csv(out / "check_summary.csv", encoding="utf-8-sig", keep_default_na=False)
+        res = pd.read_csv(out / "check_results.csv", encoding="utf-8-sig")
+        assert set(res.loc[res["status"] == "fail", "rule"]) == rules
+        failed = summ[summ["rules_failed"] != ""]
+        assert (failed["n_failed"] == 1).all(), failed[["plot_id", "rules_failed"]]
+        assert summ["passed"].astype(str).eq("True").sum() > 0.8 * len(summ)
+        assert (out / "check_report.html").exists() and (out / "failed_plots.gpkg").exists()

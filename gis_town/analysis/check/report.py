@@ -175,6 +175,7 @@ def failing_map_svg(
     context: Mapping[str, gpd.GeoDataFrame] | None = None,
     width_px: int = 900,
     max_plots: int = 4000,
+    max_labels: int = 60,
 ) -> str:
     """A static map of the plots (failing ones in red) as inline SVG, no network needed.
 
@@ -194,6 +195,8 @@ def failing_map_svg(
     max_plots : int
         Passing plots beyond this many are not drawn (a county run); failing
         plots always are, up to ``max_plots`` too.
+    max_labels : int
+        Failing plots are labelled with their id when there are at most this many.
 
     Returns
     -------
@@ -275,6 +278,22 @@ def failing_map_svg(
         parts.append(
             f'<path d="{d}" fill="#e74c3c" fill-opacity="0.75" stroke="#922" stroke-width="1"><title>{tip}</title></path>'
         )
+    if (
+        0 < len(fail_idx) <= max_labels
+    ):  # ids printed beside the failing plots (tooltips do not print)
+        pts = shapely.point_on_surface(simp[ok_set:])
+        xy = shapely.get_coordinates(pts)
+        parts.append(
+            '<g font-size="11" font-family="sans-serif" fill="#600" stroke="#fff" stroke-width="3" '
+            'paint-order="stroke">'
+        )
+        for k, i in enumerate(fail_idx):
+            if k < len(xy):
+                parts.append(
+                    f'<text x="{tx(xy[k, 0]) + 6:.1f}" y="{ty(xy[k, 1]) - 4:.1f}">'
+                    f"{html.escape(str(plots.ids[i]))}</text>"
+                )
+        parts.append("</g>")
     # scale bar
     bar_m = _nice(w / 5)
     bar_px = bar_m * scale

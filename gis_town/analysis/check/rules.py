@@ -701,7 +701,12 @@ def check_declared_area(
     zh, en = [], []
     for i in np.flatnonzero(ok):
         rel = diff[i] / declared[i]
-        if has_ridge[i]:
+        if has_ridge[i] and ridge[i] == 0:
+            bz, be = (
+                "净面积（田坎系数 0，即毛面积）",
+                "net area (ridge coefficient 0: the gross area)",
+            )
+        elif has_ridge[i]:
             bz = f"净面积（毛面积 {gross[i]:,.2f} 亩 × (1 - 田坎系数 {ridge[i]:g})）"
             be = f"net area (gross {gross[i]:,.2f} mu x (1 - ridge coef {ridge[i]:g}))"
         else:
@@ -1017,21 +1022,40 @@ def _split_note(note: str) -> tuple[str, str]:
 
 
 def _slope_raster(ctx: CheckContext, p: Plots):
-    """Slope (degrees) of the DEM around the plots, computed once per context."""
+    """Slope (degrees) of the DEM around the plots; reused while it covers the plots asked for.
+
+    A DEM file is read only over the plots' extent (plus a margin); a later
+    call for plots outside that window (another batch checked with the same
+    context) reads the union of both extents.
+    """
     from gis_town.raster import RasterData, open_raster, slope_deg
 
-    key = "slope_raster"
-    if key in ctx.cache:
-        return ctx.cache[key]
     dem = ctx.dem
-    if not isinstance(dem, RasterData):
-        rows = np.flatnonzero(p.usable)
-        bbox = gpd.GeoSeries(p.geom[rows], crs=p.crs).to_crs(settings.CGCS2000).total_bounds
-        dem = open_raster(
-            Path(dem), name="DEM", bounds=bbox, bounds_crs=settings.CGCS2000, margin_cells=3
+    key = ("slope_raster", str(dem) if not isinstance(dem, RasterData) else id(dem))
+    cached = ctx.cache.get(key)
+    if isinstance(dem, RasterData):
+        if cached is None:
+            cached = ctx.cache[key] = (None, slope_deg(dem))
+        return cached[1]
+    rows = np.flatnonzero(p.usable)
+    bbox = gpd.GeoSeries(p.geom[rows], crs=p.crs).to_crs(settings.CGCS2000).total_bounds
+    if cached is not None:
+        have = cached[0]
+        if have[0] <= bbox[0] and have[1] <= bbox[1] and have[2] >= bbox[2] and have[3] >= bbox[3]:
+            return cached[1]
+        bbox = np.array(
+            [
+                min(have[0], bbox[0]),
+                min(have[1], bbox[1]),
+                max(have[2], bbox[2]),
+                max(have[3], bbox[3]),
+            ]
         )
-    ctx.cache[key] = slope_deg(dem)
-    return ctx.cache[key]
+    raster = open_raster(
+        Path(dem), name="DEM", bounds=bbox, bounds_crs=settings.CGCS2000, margin_cells=3
+    )
+    ctx.cache[key] = (bbox, slope_deg(raster))
+    return ctx.cache[key][1]
 
 
 def check_slope(
@@ -1163,13 +1187,10 @@ def check_ndvi(
     o.status[has] = np.where(fail[has], FAIL, PASS)
     o.zh[has] = [
         f"平均 NDVI {m:.2f}，裸露（≤{bare_below:g}）占 {b:.0%}"
-        + ("，疑似未清理的建筑垃圾或裸地" if f else "")
-        for m, b, f in zip(mean[has], bare[has], fail[has])
+        for m, b in zip(mean[has], bare[has])
     ]
     o.en[has] = [
-        f"mean NDVI {m:.2f}, {b:.0%} bare (<= {bare_below:g})"
-        + ("; rubble or bare soil likely" if f else "")
-        for m, b, f in zip(mean[has], bare[has], fail[has])
+        f"mean NDVI {m:.2f}, {b:.0%} bare (<= {bare_below:g})" for m, b in zip(mean[has], bare[has])
     ]
     return o.frame()
 
