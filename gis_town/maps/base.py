@@ -123,19 +123,30 @@ DECODER_JS = r"""
     return out;
   }
   GT.panes = function (map) {
-    var z = {gtBackground: 250, gtPolygons: 410, gtLines: 420, gtPoints: 430, gtLabels: 450};
+    var z = {gtBackground: 250, gtLabels: 450};
     for (var name in z) {
       if (!map.getPane(name)) { var p = map.createPane(name); p.style.zIndex = z[name]; }
     }
     map.getPane("gtLabels").style.pointerEvents = "none";
     GT.maps.push(map);
     GT.map = map;
+    GT.order = [];
+  };
+  // One canvas draws every vector layer (stacked canvases would hide the lower ones from the
+  // mouse), so draw order is kept here: polygons, then lines, then points, each in map order.
+  GT.restack = function (map) {
+    var groups = GT.order.filter(function (g) { return map.hasLayer(g); });
+    groups.sort(function (a, b) { return (a._gtRank - b._gtRank) || (a._gtIdx - b._gtIdx); });
+    for (var k = 0; k < groups.length; k++) { groups[k].bringToFront(); }
+  };
+  GT.finish = function (map) {
+    GT.restack(map);
+    map.on("overlayadd", function () { GT.restack(map); });
   };
   GT.build = function (map, d, o) {
     var grp = L.featureGroup(), n = d.g.length - 1, i, k;
-    var pane = d.t === "P" ? "gtPolygons" : (d.t === "L" ? "gtLines" : "gtPoints");
     for (i = 0; i < n; i++) {
-      var si = d.s ? d.s[i] : 0, style = L.extend({pane: pane}, d.st[si]), lyr;
+      var si = d.s ? d.s[i] : 0, style = L.extend({}, d.st[si]), lyr;
       if (d.t === "P") {
         var parts = [];
         for (var p = d.g[i]; p < d.g[i + 1]; p++) {
@@ -183,6 +194,9 @@ DECODER_JS = r"""
       }
     }
     grp._gtName = d.n;
+    grp._gtRank = d.t === "P" ? 0 : (d.t === "L" ? 1 : 2);
+    grp._gtIdx = GT.order.length;
+    GT.order.push(grp);
     GT.layers[o.id] = grp;
     return grp;
   };
@@ -686,7 +700,9 @@ def build_map(
     if basemap == "gaode" and not offline:
         small.append("高德底图：叠加图层已转为 GCJ-02 / overlays shifted to GCJ-02")
     title_html = lines[0] + "".join(f"<small>{s}</small>" for s in small)
-    _Script(f"GisTown.title({m.get_name()}, {safe_json(title_html)});").add_to(m)
+    _Script(
+        f"GisTown.title({m.get_name()}, {safe_json(title_html)}); GisTown.finish({m.get_name()});"
+    ).add_to(m)
 
     _Fullscreen(
         position="topleft", title="全屏 Full screen", title_cancel="退出全屏 Exit full screen"
