@@ -1241,8 +1241,8 @@ def areas_report(
     validate : bool, default True
         Validate the parcels (False when they are validated already).
     read_options : dict, optional
-        ``crs``, ``fields``, ``defaults``, ``mapping`` as in the town
-        config's ``[layers.farmland]``.
+        ``encoding``, ``crs``, ``fields``, ``defaults``, ``mapping`` as in
+        the town config's ``[layers.farmland]``.
     npartitions : int, optional
         Partitions for a GeoDataFrame or a non-Parquet file.
     layer : str, optional
@@ -1260,8 +1260,11 @@ def areas_report(
     from gis_town.analysis.areas import group_totals as finish
 
     by = [by] if isinstance(by, str) else list(by)
-    src = partitions(farmland, npartitions=npartitions, layer=layer)
-    src.prepare = dict(read_options or {})
+    opts = {k: v for k, v in (read_options or {}).items() if v is not None and v != {}}
+    src = partitions(
+        farmland, npartitions=npartitions, layer=layer, encoding=opts.pop("encoding", None)
+    )
+    src.prepare = opts
     path = path or src.path
     name = "farmland"
     if validate:

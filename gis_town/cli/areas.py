@@ -44,6 +44,10 @@ def _zh(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gis_town.cli.partitioned import dask_requested, run_areas_partitioned
+
+    if dask_requested(args):  # --scheduler / --workers / [dask]: the partitioned path (gis_town.parallel)
+        return run_areas_partitioned(args)
     town = open_town(args, layers=["villages", "farmland", "zones", "basic_farmland"], required=("farmland",))
     farmland = parcel_areas(town.layer("farmland"))
     villages = town.layers.get("villages")

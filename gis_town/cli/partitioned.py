@@ -1,0 +1,148 @@
+"""``gis-town areas`` on the partitioned (Dask) path: ``--scheduler ADDRESS`` / ``--workers N``.
+
+Not a command of its own: :func:`gis_town.cli.areas.run` hands over to
+:func:`run_areas_partitioned` when a scheduler or a worker count is given on
+the command line or in the config's ``[dask]`` section. The outputs (CSV,
+xlsx, rejects.csv, the printed tables) are the same files as the
+one-process run writes; the farmland is read, validated and summed in the
+workers (:func:`gis_town.parallel.areas_report`), the small layers are
+loaded here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from gis_town.cli.common import config_from_args, echo, print_table, write_rejects
+from gis_town.config import TownConfig
+from gis_town.errors import LayerError
+from gis_town.io.town import load_town
+from gis_town.io.validate import PROBLEM_COLUMNS
+from gis_town.io.write import write_csv, write_xlsx
+from gis_town.schema import LAYERS
+
+__all__ = ["dask_options", "dask_requested", "run_areas_partitioned"]
+
+#: Layers of ``gis-town areas``, in the order the one-process run loads them.
+_AREA_LAYERS = ["villages", "farmland", "zones", "basic_farmland"]
+
+
+def dask_options(
+    args: argparse.Namespace, config: TownConfig | None = None
+) -> tuple[str | None, int | None]:
+    """``(scheduler, workers)`` from the command line, else from the config's ``[dask]``."""
+    cfg = config if config is not None else config_from_args(args)
+    scheduler = getattr(args, "scheduler", None) or cfg.dask.scheduler
+    workers = getattr(args, "workers", None)
+    if workers is None:
+        workers = cfg.dask.workers
+    return scheduler, workers
+
+
+def dask_requested(args: argparse.Namespace) -> bool:
+    """True when the command line or the config asks for Dask (a scheduler or a worker count)."""
+    scheduler, workers = dask_options(args)
+    return bool(scheduler) or workers is not None
+
+
+def _farmland_source(town_path: Path, cfg: TownConfig) -> tuple[Path, str | None, dict]:
+    """Where the farmland comes from, as :func:`gis_town.io.load_town` finds it."""
+    from gis_town.io.read import list_layers
+    from gis_town.io.town import _source  # the same lookup as load_town
+
+    fpath, lname, opts = _source(town_path, "farmland", cfg)
+    present = fpath is not None and fpath.exists()
+    in_file: set[str] = set()
+    if present and fpath == town_path and town_path.is_file():
+        in_file = {n for n, _ in list_layers(town_path)}
+        present = lname in in_file
+    if not present:
+        raise LayerError(
+            f"缺少必需图层 / required layer 'farmland' ({LAYERS['farmland'].label}) not found"
+            + (f"; the file has: {', '.join(sorted(in_file))}" if in_file else ""),
+            path=str(town_path),
+            layer="farmland",
+        )
+    if not (fpath == town_path and town_path.is_file()):
+        lname = (
+            None if fpath.suffix.lower() in (".parquet", ".geoparquet") or fpath.is_dir() else lname
+        )
+    return fpath, lname, opts
+
+
+def run_areas_partitioned(args: argparse.Namespace) -> int:
+    """``gis-town areas`` with the farmland processed per partition on a Dask cluster."""
+    from gis_town.cli.areas import _zh
+    from gis_town.parallel import areas_report, client_for
+
+    cfg = config_from_args(args)
+    scheduler, workers = dask_options(args, cfg)
+    town_path = Path(args.town)
+    if not town_path.exists():
+        raise LayerError(
+            "文件不存在 / town file or folder not found: check the path", path=str(town_path)
+        )
+    town = load_town(town_path, cfg, layers=[n for n in _AREA_LAYERS if n != "farmland"])
+    fpath, flayer, opts = _farmland_source(town_path, cfg)
+    where = scheduler or f"本机 local, {workers} workers"
+    echo(f"Dask 分区计算 partitioned run on {where}: {fpath}")
+    with client_for(scheduler, workers):
+        rep = areas_report(
+            fpath,
+            villages=town.layers.get("villages"),
+            zones=town.layers.get("zones"),
+            basic_farmland=town.layers.get("basic_farmland"),
+            by=args.by,
+            read_options=opts,
+            npartitions=cfg.dask.partitions,
+            layer=flayer,
+            path=str(fpath),
+        )
+    # the farmland's problems and counts, in the one-process order of layers
+    counts = [*town.counts.to_dict("records"), rep.counts]
+    counts.sort(key=lambda r: _AREA_LAYERS.index(r["layer"]))
+    town.counts = pd.DataFrame(counts, columns=["layer", "read", "used", "repaired", "rejected"])
+    frames = [
+        rep.problems if n == "farmland" else town.problems[town.problems["layer"] == n]
+        for n in _AREA_LAYERS
+    ]
+    frames = [f for f in frames if len(f)]
+    town.problems = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PROBLEM_COLUMNS)
+    )
+    echo(f"{rep.partitions} 个分区 partitions")
+
+    out_csv: Path = args.out
+    if out_csv.suffix.lower() != ".csv":
+        out_csv = out_csv / "areas.csv"
+    base = out_csv.with_suffix("")
+    sheets: dict[str, pd.DataFrame] = {}
+    main = rep.main
+    write_csv(main, out_csv)
+    sheets["村-状态 villages"] = _zh(main)
+    print_table(main, title=f"耕地面积 farmland area by village and {args.by} (亩 mu, 公顷 ha)")
+    if rep.by_project is not None:
+        t = rep.by_project
+        write_csv(t, base.with_name(base.name + "_by_project.csv"))
+        sheets["项目 projects"] = _zh(t)
+        print_table(t, title="按项目 by project")
+    if rep.by_zone is not None:
+        t = rep.by_zone
+        write_csv(t, base.with_name(base.name + "_by_zone.csv"))
+        sheets["分区 zones"] = _zh(t)
+        print_table(t, title="按规划分区 by planning zone (每类单独合计 one total per kind)")
+    if rep.basic_farmland is not None:
+        t = rep.basic_farmland
+        write_csv(t, base.with_name(base.name + "_basic_farmland.csv"))
+        sheets["基本农田 basic farmland"] = _zh(t)
+    xlsx = write_xlsx(
+        sheets,
+        out_csv.with_suffix(".xlsx"),
+        titles={k: f"{town.config.town.name} 耕地面积统计 ({k})" for k in sheets},
+    )
+    write_rejects(town, out_csv.parent)
+    echo(f"已写出 wrote {out_csv} and {xlsx}")
+    return 0
