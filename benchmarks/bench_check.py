@@ -222,12 +222,12 @@ def synthetic_context(
     return layers, paths[0], paths[1]
 
 
-def build(n: int, context: str, seed: int, work: Path):
+def build(n: int, context: str, seed: int, work: Path, town_path: Path = DEMO):
     rng = np.random.default_rng(seed)
     if context == "demo":
         from gis_town.io.town import load_town
 
-        town = load_town(DEMO, layers=["villages", *CONTEXT_LAYERS])
+        town = load_town(town_path, layers=["villages", *CONTEXT_LAYERS])
         cfg = town.config
         vb = town.layer("villages").to_crs(GK).total_bounds
         cell = math.sqrt((vb[2] - vb[0]) * (vb[3] - vb[1]) / n)
@@ -239,8 +239,12 @@ def build(n: int, context: str, seed: int, work: Path):
             plots.loc[plots.index[sel[:k]], "household_id"] = (
                 res["household_id"].astype(str).to_numpy()[:k]
             )
-        dem = cfg.resolve(cfg.rasters.dem)
-        ndvi = cfg.resolve(cfg.rasters.ndvi[max(cfg.rasters.ndvi)]) if cfg.rasters.ndvi else None
+        here = Path(town_path).parent
+        dem = cfg.resolve(cfg.rasters.dem) if cfg.rasters.dem else here / "dem.tif"
+        if cfg.rasters.ndvi:
+            ndvi = cfg.resolve(cfg.rasters.ndvi[max(cfg.rasters.ndvi)])
+        else:
+            ndvi = here / "ndvi_2023.tif" if (here / "ndvi_2023.tif").exists() else None
         return plots, layers, dem, ndvi, f"demo town context, plots {cell:.0f} m"
     cell = 40.0
     side = math.ceil(math.sqrt(n))
@@ -384,14 +388,16 @@ def main(
     skip_baseline: bool = False,
     raster_sample: int = 5000,
     seed: int = 6,
+    town: Path = DEMO,
 ):
+    """Rows of the benchmark table for ``size`` (a fraction of the 1,000,000-parcel county)."""
     n = int(round(1_000_000 * scale_of(size)))
     if context == "auto":
-        context = "demo" if DEMO.exists() else "synthetic"
+        context = "demo" if Path(town).exists() else "synthetic"
     tmp = tempfile.TemporaryDirectory(prefix="bench_check_")
     work = Path(tmp.name)
     t = time.perf_counter()
-    plots, layers, dem, ndvi, desc = build(n, context, seed, work)
+    plots, layers, dem, ndvi, desc = build(n, context, seed, work, town)
     print(
         f"data: {len(plots):,} plots ({desc}), built in {time.perf_counter() - t:.1f} s", flush=True
     )
@@ -449,6 +455,12 @@ def cli(argv: list[str] | None = None) -> int:
         "--raster-sample", type=int, default=5000, help="plots run through rasterstats (0: all)"
     )
     ap.add_argument("--seed", type=int, default=6)
+    ap.add_argument(
+        "--town",
+        type=Path,
+        default=DEMO,
+        help="demo town GeoPackage (default layers/demo_town.gpkg)",
+    )
     ns = ap.parse_args(argv)
     rows = main(
         ns.size,
@@ -456,6 +468,7 @@ def cli(argv: list[str] | None = None) -> int:
         skip_baseline=ns.skip_baseline,
         raster_sample=ns.raster_sample,
         seed=ns.seed,
+        town=ns.town,
     )
     print_versions()
     print_table(rows, title=f"acceptance check ({size_label(ns.size)})")

@@ -809,7 +809,7 @@ def test_cli_bad_input_exit_2(world, town_file, tmp_path, capsys):
         '"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]}',
         encoding="utf-8",
     )
-    assert main(["check", str(nocrs), "--out", str(out)]) != 0
+    assert main(["check", str(nocrs), "--out", str(out)]) == 2
     assert (
         main(
             [

@@ -289,7 +289,7 @@ def rule_counts(results: pd.DataFrame, rule_set: RuleSet | None = None) -> pd.Da
                 "message_zh": rule.message_zh if rule else "",
                 "message_en": rule.message_en if rule else "",
                 "limit": (
-                    ", ".join(f"{k}={v}" for k, v in rule.limits_dict().items())
+                    rule.limits_text()
                     if rule is not None
                     else (lim.mode().iloc[0] if len(lim) else "")
                 ),

@@ -356,6 +356,23 @@ class Rule(BaseModel):
         """The limits as keyword arguments of the rule's function."""
         return self.limits.model_dump()
 
+    def limits_text(self) -> str:
+        """The limits as ``key=value`` text (unset and empty ones left out), for reports."""
+        parts = []
+        for k, v in self.limits_dict().items():
+            if v is None or (isinstance(v, (list, dict, tuple)) and not v):
+                continue
+            if isinstance(v, dict):
+                v = (
+                    "{"
+                    + ", ".join(
+                        f"{a}: {list(b) if isinstance(b, tuple) else b}" for a, b in v.items()
+                    )
+                    + "}"
+                )
+            parts.append(f"{k}={v}")
+        return ", ".join(parts)
+
 
 @dataclass
 class RuleSet:
@@ -392,7 +409,7 @@ class RuleSet:
                     "severity": r.severity,
                     "message_zh": r.message_zh,
                     "message_en": r.message_en,
-                    "limits": ", ".join(f"{k}={v}" for k, v in r.limits_dict().items()),
+                    "limits": r.limits_text(),
                 }
                 for r in self.rules
             ],
