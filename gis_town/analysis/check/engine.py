@@ -105,8 +105,6 @@ def run_rules(
     rs = load_rule_set(rule_set) if not isinstance(rule_set, RuleSet) else rule_set
     t0 = time.perf_counter()
     p = prepare_plots(plots, id_field=ctx.id_field, gk_crs=ctx.gk_crs)
-    if ctx.gk_crs is None:
-        ctx.gk_crs = p.gk_crs
     log.info(
         "准备 %d 个地块 / prepared %d plots in %.2f s", len(p), len(p), time.perf_counter() - t0
     )
