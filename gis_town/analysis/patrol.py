@@ -418,9 +418,14 @@ def prepare_points(
             out[c] = pd.Categorical.from_codes(
                 np.full(len(fv), -1), categories=pd.Index([], dtype=object)
             )
-    out["time"] = pd.to_datetime(t_v[keep_v], unit="ns", utc=True).tz_convert(LOCAL_TZ)
-    out["x_m"] = gx[keep_v]
-    out["y_m"] = gy[keep_v]
+    all_kept = bool(keep_v.all())
+    out["time"] = pd.to_datetime(t_v if all_kept else t_v[keep_v], unit="ns", utc=True).tz_convert(
+        LOCAL_TZ
+    )
+    del t_v, t_ns, t_pt
+    out["x_m"] = gx if all_kept else gx[keep_v]
+    out["y_m"] = gy if all_kept else gy[keep_v]
+    del gx, gy
     out["line"] = is_line_v[keep_v]
     out["no_end_time"] = no_end[fv]
     out.attrs["gk_crs"] = gk.to_string()
@@ -652,8 +657,15 @@ class _Network:
 
     @property
     def tree(self) -> shapely.STRtree:
+        """STRtree over the edges (short two-point lines: fast nearest queries)."""
         if self._tree is None:
-            self._tree = shapely.STRtree(self.piece_geom)
+            edges = shapely.linestrings(
+                np.stack(
+                    [np.column_stack([self.ax, self.ay]), np.column_stack([self.bx, self.by])],
+                    axis=1,
+                )
+            )
+            self._tree = shapely.STRtree(edges)
         return self._tree
 
 
@@ -800,7 +812,7 @@ def _match_arrays(
             px += py  # squared distance
             ok = np.flatnonzero(px <= tol2)
             if len(ok):
-                p = np.repeat(np.arange(lo, hi, dtype="int64"), c)[ok]
+                p = np.repeat(np.arange(lo, hi, dtype="int32" if n < 2**31 else "int64"), c)[ok]
                 e, t, d2 = e[ok], t[ok], px[ok]
                 pc = net.e_piece[e]
                 # nearest edge per (point, piece): rows are grouped by point, pieces ascending within
@@ -812,7 +824,7 @@ def _match_arrays(
                 best = best[np.r_[True, rid[best][1:] != rid[best][:-1]]]
                 eb, pcb = e[best], pc[best]
                 out_p.append(p[best])
-                out_pc.append(pcb)
+                out_pc.append(pcb.astype("int32"))
                 out_m.append(np.minimum(net.e_m0[eb] + t[best] * len_e[eb], net.piece_len[pcb]))
                 out_d.append(np.sqrt(d2[best]))
         lo = hi
@@ -862,15 +874,18 @@ def match_points(
     tol = tolerance_m if tolerance_m is not None else _cfg(config).tolerance_m
     net = _net or _network(segments, tol)
     p, pc, m, d = _match_arrays(points["x_m"].to_numpy(), points["y_m"].to_numpy(), net, tol)
-    seg = net.piece_seg[pc]
+    seg = net.piece_seg[pc].astype("int32")
+    m += net.piece_offset[pc]
     return pd.DataFrame(
         {
             "point": p,
             "segment": seg,
-            "segment_id": segments["segment_id"].to_numpy(dtype=object)[seg],
+            "segment_id": pd.Categorical.from_codes(
+                seg, categories=pd.Index(segments["segment_id"].to_numpy(dtype=object))
+            ),
             "piece": pc,
-            "m": m + net.piece_offset[pc],
-            "distance_m": d,
+            "m": m,
+            "distance_m": d.astype("float32"),
         }
     )
 
@@ -944,33 +959,61 @@ def validate_trips(
     path_len = np.bincount(trip[:-1][same], weights=step[same], minlength=n_trips)
     duration = t[last] - t[first]
 
-    # length on the simplified track (GPS jitter while standing still adds nothing)
+    # length on the simplified track (GPS jitter while standing still adds nothing), in blocks
     length = np.zeros(n_trips)
-    multi = n_points >= 2
-    if multi.any():
-        sel = multi[trip]
-        ts_ = trip[sel]
+    multi = np.flatnonzero(n_points >= 2)
+    block = 1_000_000
+    i = 0
+    while i < len(multi):
+        # trips multi[i:k] with about `block` fixes
+        k = int(np.searchsorted(first[multi], first[multi[i]] + block, side="left"))
+        k = max(k, i + 1)
+        tr_ = multi[i:k]
+        lo_, hi_ = first[tr_[0]], last[tr_[-1]] + 1
+        sel = n_points[trip[lo_:hi_]] >= 2
+        ts_ = trip[lo_:hi_][sel]
         consecutive = np.cumsum(np.r_[False, ts_[1:] != ts_[:-1]])
-        lines = shapely.linestrings(np.column_stack([x[sel], y[sel]]), indices=consecutive)
+        lines = shapely.linestrings(
+            np.column_stack([x[lo_:hi_][sel], y[lo_:hi_][sel]]), indices=consecutive
+        )
         if cfg.gps_noise_m > 0:
             lines = shapely.simplify(lines, cfg.gps_noise_m, preserve_topology=False)
-        length[multi] = shapely.length(lines)
+        length[tr_] = shapely.length(lines)
         del lines
+        i = k
 
-    # sustained speed over the window
+    # sustained speed over the window: displacement to the first fix >= w seconds later
     w = cfg.speed_window_min * 60.0
-    span = float(t.max() - t.min()) + w + 1.0
-    k = trip.astype("float64") * span + (t - t.min())
-    j = np.searchsorted(k, k + w, side="left")
-    jc = np.minimum(j, n - 1)
-    has = (j < n) & (trip[jc] == trip)
-    v = np.full(n, -np.inf)
-    dtj = t[jc] - t
-    v[has] = np.hypot(x[jc] - x, y[jc] - y)[has] / np.maximum(dtj[has], 1e-9)
+    t0 = float(t.min())
+    span = float(t.max() - t0) + w + 1.0
+    key = trip.astype("float64")
+    key *= span
+    key += t
+    key -= t0
+    j = np.searchsorted(key, key + w, side="left")
+    del key
+    has = j < n
+    np.minimum(j, n - 1, out=j)
+    has &= trip[j] == trip
+    v = x[j]
+    v -= x
+    dy = y[j]
+    dy -= y
+    np.hypot(v, dy, out=v)
+    dtj = dy
+    np.subtract(t[j], t, out=dtj)
+    np.maximum(dtj, 1e-9, out=dtj)
+    v /= dtj
+    del dy, dtj, j
+    v[~has] = -np.inf
+    del has
     v2 = np.full(n, -np.inf)
-    v2[:-1] = np.where(same, np.minimum(v[:-1], v[1:]), -np.inf)
+    np.minimum(v[:-1], v[1:], out=v2[:-1])
+    v2[:-1][~same] = -np.inf
     sustained = np.maximum.reduceat(v2, first)
+    del v2
     single = np.maximum.reduceat(v, first)
+    del v
     disp = np.hypot(x[last] - x[first], y[last] - y[first])
     whole = np.divide(disp, duration, out=np.zeros(n_trips), where=duration > 0)
     speed_ms = np.where(
@@ -1006,11 +1049,11 @@ def validate_trips(
 
     nearest = np.where(too_far, np.nan, 0.0)
     if too_far.any() and (segments is not None or _net is not None):
-        # distance to the nearest river: the closest of up to 50 evenly spaced fixes of each far trip
+        # distance to the nearest river: the closest of up to 20 evenly spaced fixes of each far trip
         net = _net or _network(segments, cfg.tolerance_m)
         far_pts = np.flatnonzero(too_far[trip])
         ft = trip[far_pts]
-        stride = np.maximum(np.ceil(n_points[ft] / 50.0), 1).astype("int64")
+        stride = np.maximum(np.ceil(n_points[ft] / 20.0), 1).astype("int64")
         far_pts = far_pts[(far_pts - first[ft]) % stride == 0]
         _, dist = net.tree.query_nearest(
             shapely.points(x[far_pts], y[far_pts]), return_distance=True, all_matches=False
@@ -1124,13 +1167,21 @@ def covered_intervals(
     m = matches["m"].to_numpy()
     seg = matches["segment"].to_numpy()
     n_pieces = int(pc.max()) + 1
-    key = p * n_pieces + pc
+    # the same piece matched at the next fix: look up key (point + 1, piece)
+    key = p.astype("int64")
+    key *= n_pieces
+    key += pc
     nxt = key + n_pieces
     pos = np.searchsorted(key, nxt)
-    pos_c = np.minimum(pos, len(key) - 1)
-    has = (pos < len(key)) & (key[pos_c] == nxt)
+    del key
+    has = pos < len(p)
+    np.minimum(pos, len(p) - 1, out=pos)
+    has &= p[pos].astype("int64") * n_pieces + pc[pos] == nxt
+    del nxt
     a = np.flatnonzero(has)
-    b = pos_c[a]
+    del has
+    b = pos[a]
+    del pos
     pa = p[a]
     ok = step_ok[pa] & (np.abs(m[b] - m[a]) <= step[pa] + 2.0 * cfg.tolerance_m)
     a, b, pa = a[ok], b[ok], pa[ok]
@@ -1153,8 +1204,12 @@ def covered_intervals(
     seg_of_piece = np.zeros(n_pieces, dtype="int64")
     seg_of_piece[pc] = seg
     out_seg = seg_of_piece[out_piece]
-    sid_of_seg = np.empty(int(seg.max()) + 1, dtype=object)
-    sid_of_seg[seg] = matches["segment_id"].to_numpy(dtype=object)
+    sid = matches["segment_id"]
+    if isinstance(sid.dtype, pd.CategoricalDtype):
+        sid_of_seg = np.asarray(sid.cat.categories, dtype=object)
+    else:
+        sid_of_seg = np.empty(int(seg.max()) + 1, dtype=object)
+        sid_of_seg[seg] = sid.to_numpy(dtype=object)
     valid = trips["valid"].to_numpy(dtype=bool)[out_trip] if len(trips) else np.zeros(len(mk), bool)
     return pd.DataFrame(
         {
@@ -1929,10 +1984,13 @@ def analyze_patrols(
     net = _network(segs, pc.tolerance_m)
     pts, problems = prepare_points(points, crs=points_crs, gk_crs=gk_crs)
     pts = split_trips(pts, config=pc)
+    n_points = len(pts)
     matches = match_points(pts, segs, tolerance_m=pc.tolerance_m, _net=net)
     trips = validate_trips(pts, matches, config=pc, _net=net)
     intervals = covered_intervals(pts, matches, trips, config=pc)
     del matches
+    kept_points = pts if keep_points else None
+    del pts  # the largest table: free it before the per-period work
     tsegs = trip_coverage(intervals, segs, trips, config=pc)
     if as_of is None:
         if cfg.town.data_date is not None:
@@ -1988,7 +2046,7 @@ def analyze_patrols(
     vills = village_table(seg_tab, chiefs, villages=villages, config=pc)
     n_valid = int(trips["valid"].sum()) if len(trips) else 0
     summary = {
-        "points": len(pts),
+        "points": n_points,
         "rejected_points": len(problems),
         "trips": len(trips),
         "valid_trips": n_valid,
@@ -2019,6 +2077,6 @@ def analyze_patrols(
         chiefs=chiefs,
         villages=vills,
         problems=problems,
-        points=pts if keep_points else None,
+        points=kept_points,
         summary=summary,
     )
