@@ -198,15 +198,19 @@ def build_town(seed: int = 2023, *, n_parcels: int = 5000, patrol_scale: float =
     # farmland ----------------------------------------------------------------
     rng_f = _rng(seed, 6)
     faces, vil = F.parcel_geometries(frame, n_parcels, rng_f)
-    fac = F.parcel_factors(frame, faces, vil)
+    slope_mean, share13 = F.zonal_means(
+        faces, [ter.slope_deg, (ter.slope_deg > 13.0).astype(float)], ter.grid
+    )
+    fac = F.parcel_factors(frame, faces, vil, slope_mean)
     gross_mu = _area_mu(faces)
 
     # the acceptance project's village: enough strictly suitable land (gentle,
     # by a road, away from rivers) plus a parcel for each planted terrain
     # failure (steep, beside a river, far from roads)
-    share13 = F.zonal_mean(faces, (ter.slope_deg > 13.0).astype(float), ter.grid)
     gentle = (fac.slope_mean_deg < 11.0) & (share13 < 0.01)
-    wide = (fac.width_m > 12) & (gross_mu > 1.6) & (gross_mu < 25)
+    # plot size bounds (mu); the cap grows for coarse test towns with few, big parcels
+    cap_mu = max(25.0, 3.5 * float(np.median(gross_mu)))
+    wide = (fac.width_m > 12) & (gross_mu > 1.6) & (gross_mu < cap_mu)
     steep_c = (
         wide & (fac.slope_mean_deg > 16.5) & (fac.slope_mean_deg < 23) & (fac.river_distance_m > 45)
     )
@@ -216,36 +220,37 @@ def build_town(seed: int = 2023, *, n_parcels: int = 5000, patrol_scale: float =
         return gentle & wide & (fac.road_distance_m < 260.0) & (fac.river_distance_m > 45.0)
 
     def river_now() -> np.ndarray:
-        return wide & gentle & (fac.road_distance_m < 260.0) & (fac.river_distance_m < 18.0)
+        return wide & gentle & (fac.road_distance_m < 260.0) & (fac.river_distance_m < 24.0)
 
     suit = pd.Series(np.where(strict_now(), gross_mu, 0.0)).groupby(vil).sum()
+    # far-plot candidates: gentle parcels more than 620 m from the main and village roads
+    main_roads = [r.line for r in frame.roads if r.road_class != "产业路"]
+    d_main_all = np.zeros(len(faces))
+    d_main_all[far_pool] = F.nearest_distance(faces[far_pool], main_roads)
+    far_ok = far_pool & (d_main_all > 620.0)
     able = [
         v
         for v in suit.sort_values(ascending=False).index
-        if suit[v] > HS_PLANNED_MU[2] * 1.12
-        and (steep_c & (fac.road_distance_m < 260) & (vil == v)).any()
+        if (steep_c & (fac.road_distance_m < 260) & (vil == v)).any()
         and (river_now() & (vil == v)).any()
-        and (far_pool & (vil == v)).any()
+        and (far_ok & (vil == v)).any()
     ]
+    # prefer a village whose suitable land exceeds the plan by a margin
+    able.sort(key=lambda v: (suit[v] < HS_PLANNED_MU[2] * 1.12, -suit[v]))
     if not able:
         raise RuntimeError("no village can host the acceptance project; change the seed")
     acc_v = able[0]
     # the far plot: the gentle parcel farthest from the village and main roads;
     # field roads (产业路) that come within 600 m of it were never built
-    cand_far = np.flatnonzero(far_pool & (vil == acc_v))
-    d_main = F.nearest_distance(
-        faces[cand_far], [r.line for r in frame.roads if r.road_class != "产业路"]
-    )
-    i_far = int(cand_far[int(np.argmax(d_main))])
+    cand_far = np.flatnonzero(far_ok & (vil == acc_v))
+    i_far = int(cand_far[int(np.argmax(d_main_all[cand_far]))])
     if fac.road_distance_m[i_far] <= 560.0:
-        if d_main.max() <= 600.0:
-            raise RuntimeError("no parcel far enough from the main roads; change the seed")
         frame.roads = [
             r
             for r in frame.roads
             if r.road_class != "产业路" or r.line.distance(faces[i_far]) > 600.0
         ]
-        fac = F.parcel_factors(frame, faces, vil)
+        fac.road_distance_m = F.nearest_distance(faces, [r.line for r in frame.roads])
     attrs = F.parcel_attributes(frame, faces, vil, fac, vt, rng_f, names)
     net_mu = gross_mu * (1.0 - attrs["ridge_coef"].to_numpy())
     declared = np.round(net_mu * (1.0 + rng_f.normal(0.0, 0.012, len(faces))), 2)
@@ -260,7 +265,7 @@ def build_town(seed: int = 2023, *, n_parcels: int = 5000, patrol_scale: float =
         & (fac.river_distance_m > 30.0)
         & (fac.width_m > 8.0)
         & (gross_mu > 1.0)
-        & (gross_mu < 30.0)
+        & (gross_mu < 1.2 * cap_mu)
     )
     suit_loose = pd.Series(np.where(loose, net_mu, 0.0)).groupby(vil).sum()
     top = [v for v in suit_loose.sort_values(ascending=False).index if v != acc_v][:2]
@@ -295,7 +300,7 @@ def build_town(seed: int = 2023, *, n_parcels: int = 5000, patrol_scale: float =
     centre = rep[members].mean(axis=0)
     near = in_vil[np.argsort(np.hypot(*(rep[in_vil] - centre).T))]
     planted: dict[str, str] = {}
-    base_ok = lambda i: fac.width_m[i] > 12 and 1.5 < net_mu[i] < 25  # noqa: E731
+    base_ok = lambda i: fac.width_m[i] > 12 and 1.5 < net_mu[i] < cap_mu  # noqa: E731
 
     def pick(cond) -> int:
         for i in near:
@@ -315,7 +320,7 @@ def build_town(seed: int = 2023, *, n_parcels: int = 5000, patrol_scale: float =
     project[i_far] = acc_name
     members.append(i_far)
     i_river = pick(
-        lambda i: gentle[i] and fac.road_distance_m[i] < 260 and fac.river_distance_m[i] < 18
+        lambda i: gentle[i] and fac.road_distance_m[i] < 260 and fac.river_distance_m[i] < 24
     )
     members_arr = np.asarray(members)
     # the red-line plot: a member near the project's edge; the water-source zone around it
@@ -773,14 +778,33 @@ def _ndvi(
         + 0.03 * mulch
     )
     grass = rng.normal(0.22, 0.04, n)
+    # burn once: parcel index per fine cell, and the masks of roads, water and houses
+    pidx = L.rasterize(farmland.geometry, fine, values=np.arange(n), fill=-1, dtype="int32")
+    in_parcel = pidx >= 0
+    roads = L.rasterize([r.buffer(4.0) for r in frame_roads(frame)], fine) > 0
+    water = (
+        L.rasterize([r.line.buffer(6.0 if r.kind == "main" else 2.5) for r in frame.rivers], fine)
+        > 0
+    )
+    houses = (
+        L.rasterize(
+            [
+                Point(p).buffer(r)
+                for p, r in zip(frame.settlements.xy, frame.settlements.radius_m, strict=True)
+            ],
+            fine,
+        )
+        > 0
+    )
     for year in (2022, 2023):
         arr = base + 0.015 * rng.standard_normal(fine.shape)
         val = np.where(last >= year, crop_v, grass)
         val = np.where((status == "休耕") & (year == 2023), rng.normal(0.12, 0.02, n), val)
-        arr_f = L.rasterize(
-            farmland.geometry, fine, values=np.clip(val, -1, 1), fill=np.nan, dtype="float32"
+        arr = np.where(
+            in_parcel,
+            np.clip(val, -1, 1)[np.maximum(pidx, 0)] + 0.02 * rng.standard_normal(fine.shape),
+            arr,
         )
-        arr = np.where(np.isnan(arr_f), arr, arr_f + 0.02 * rng.standard_normal(fine.shape))
         fy = aff["year"].to_numpy() <= year
         if fy.any():
             av = np.where(aff["kind"].to_numpy()[fy] == "经济林", 0.52, 0.45) + rng.normal(
@@ -804,20 +828,9 @@ def _ndvi(
                 [reclamation.geometry.iloc[k_rubble].buffer(20.0)], fine, all_touched=True
             )
             arr = np.where(rubble > 0, 0.05 + 0.01 * rng.standard_normal(fine.shape), arr)
-        roads = L.rasterize([r.buffer(4.0) for r in frame_roads(frame)], fine)
-        arr = np.where(roads > 0, 0.07, arr)
-        water = L.rasterize(
-            [r.line.buffer(6.0 if r.kind == "main" else 2.5) for r in frame.rivers], fine
-        )
-        arr = np.where(water > 0, -0.05, arr)
-        houses = L.rasterize(
-            [
-                Point(p).buffer(r)
-                for p, r in zip(frame.settlements.xy, frame.settlements.radius_m, strict=True)
-            ],
-            fine,
-        )
-        arr = np.where(houses > 0, 0.1 + 0.05 * rng.random(fine.shape), arr)
+        arr = np.where(roads, 0.07, arr)
+        arr = np.where(water, -0.05, arr)
+        arr = np.where(houses, 0.1 + 0.05 * rng.random(fine.shape), arr)
         coarse = arr.reshape(g.nrows, 3, g.ncols, 3).mean(axis=(1, 3))
         out[year] = np.clip(coarse, -1, 1).astype("float32")
     return out

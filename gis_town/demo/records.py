@@ -29,7 +29,7 @@ PATROL_TARGETS = {"county": 4, "town": 12, "village": 24, "grid": 52}
 def river_segments(
     frame: Frame, vids: list[str], rng: np.random.Generator, names: NameMaker
 ) -> pd.DataFrame:
-    """Cut the rivers at village boundaries into segments of 1.2-2.6 km and give each a chief.
+    """Cut the rivers at village boundaries into segments of about 1.1-2.2 km and give each a chief.
 
     Chiefs: one county chief (区级河长) on two main-stem segments, four town
     chiefs (镇级) on the rest of the main stem and the tributaries' lower
@@ -40,7 +40,7 @@ def river_segments(
     basins = ["石峡河流域", "柳家河流域", "大营河流域"]
     for ri, r in enumerate(frame.rivers):
         line = shapely.intersection(r.line, frame.outline)
-        parts = [p for p in shapely.get_parts(shapely.line_merge(line)) if p.length > 300.0]
+        parts = [p for p in shapely.get_parts(shapely.line_merge(line)) if p.length > 1000.0]
         for part in parts:
             # break at village boundaries, then merge pieces shorter than 1.5 km
             cuts = [0.0, part.length]
@@ -59,7 +59,7 @@ def river_segments(
                     merged.append([a, b])
             final: list[tuple[float, float]] = []
             for a, b in merged:
-                k = int(np.ceil((b - a) / 2600.0))
+                k = int(np.ceil((b - a) / 2200.0))
                 edges = np.linspace(a, b, k + 1)
                 final.extend(zip(edges[:-1], edges[1:], strict=True))
             for a, b in final:
@@ -626,12 +626,15 @@ def resettlement(
             r["demolished"] = r["moved_in"] + dt.timedelta(
                 days=int(rng.integers(10, 90) if not behind else rng.integers(60, 150))
             )
-            r["reclaimed"] = min(
-                r["demolished"] + dt.timedelta(days=int(rng.integers(10, 35))),
-                dt.date(YEAR, 12, 26),
-            )
-            r["self_inspected"] = r["reclaimed"] + dt.timedelta(days=int(rng.integers(5, 20)))
-            r["funds_paid"] = r["self_inspected"] + dt.timedelta(days=int(rng.integers(10, 40)))
+            r["reclaimed"] = r["demolished"] + dt.timedelta(days=int(rng.integers(10, 25)))
+            if r["reclaimed"] > dt.date(YEAR, 12, 28):
+                # demolition slipped past the winter freeze: not done this year (behind)
+                r["demolished"] = r["reclaimed"] = None
+            if r["reclaimed"] is None:
+                r["self_inspected"] = r["funds_paid"] = None
+            else:
+                r["self_inspected"] = r["reclaimed"] + dt.timedelta(days=int(rng.integers(5, 20)))
+                r["funds_paid"] = r["self_inspected"] + dt.timedelta(days=int(rng.integers(10, 40)))
         for k in cols:
             if r[k] is not None and r[k] > asof:
                 r[k] = None
