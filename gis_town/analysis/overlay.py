@@ -249,29 +249,36 @@ def area_by_zone(
     )
 
     uniq = np.unique(pi)
-    parcel_area = np.full(len(pg), np.nan)
-    if len(uniq):
-        parcel_area[uniq] = area_m2(gpd.GeoSeries(pg[uniq], crs=crs), layer=parcels_layer)
-    piece_area = parcel_area[pi].copy()
-    piece_geom = pg[pi].copy() if pieces else None
+    inter = np.empty(0, dtype=object)
     if cross.any():
         cp = np.unique(pi[cross])
         pgv = pg.copy()
         pgv[cp] = _valid(pg[cp], parcels_layer)
         inter = shapely.intersection(pgv[pi[cross]], zg[zi[cross]])
-        piece_area[cross] = area_m2(gpd.GeoSeries(inter, crs=crs), layer=parcels_layer)
-        if pieces:
-            piece_geom[cross] = _polygonal(inter)
+    # one ellipsoidal-area pass over the parcels and the intersection pieces together
+    areas = (
+        area_m2(gpd.GeoSeries(np.concatenate([pg[uniq], inter]), crs=crs), layer=parcels_layer)
+        if len(uniq)
+        else np.zeros(0)
+    )
+    parcel_area = np.full(len(pg), np.nan)
+    parcel_area[uniq] = areas[: len(uniq)]
+    piece_area = parcel_area[pi].copy()
+    piece_area[cross] = areas[len(uniq) :]
+    piece_geom = None
+    if pieces:
+        piece_geom = pg[pi].copy()
+        piece_geom[cross] = _polygonal(inter)
     piece_area = np.nan_to_num(piece_area, nan=0.0)
     keep = piece_area > min_area_m2
     pi, zi, whole, piece_area = pi[keep], zi[keep], whole[keep], piece_area[keep]
 
     out = pd.DataFrame({"parcel_row": pi.astype("int64"), "zone_row": zi.astype("int64")})
     for c in pcols:
-        out[c] = parcels[c].to_numpy()[pi]
+        out[c] = parcels[c].iloc[pi].reset_index(drop=True)
     for c in zcols:
         name = f"zone_{c}" if c in pcols or c in PIECE_COLUMNS else c
-        out[name] = zones[c].to_numpy()[zi]
+        out[name] = zones[c].iloc[zi].reset_index(drop=True)
     out["area_m2"] = piece_area
     out["parcel_area_m2"] = parcel_area[pi]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -418,7 +425,7 @@ def inside_outside(
     ins = np.where(full, total, np.minimum(inside[rows], total))
     out = pd.DataFrame({"parcel_row": rows.astype("int64")})
     for c in pcols:
-        out[c] = parcels[c].to_numpy()[rows]
+        out[c] = parcels[c].iloc[rows].reset_index(drop=True)
     out["area_m2"] = total
     out["inside_m2"] = ins
     out["outside_m2"] = np.clip(total - ins, 0.0, None)
