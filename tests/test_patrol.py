@@ -126,6 +126,26 @@ def test_one_gps_jump_does_not_make_a_walk_too_fast():
     assert bool(res.trips["valid"].iloc[0]), res.trips["reason"].iloc[0]
 
 
+def test_walk_drive_walk_outing_is_valid_and_the_drive_covers_nothing():
+    # walk segment A (1 km, 20 min), drive 3 km along segment C at 36 km/h (5 min), walk B (1 km)
+    rv = river(
+        [[(0, 0), (1000, 0)], [(1000, 0), (4000, 0)], [(4000, 0), (5000, 0)]],
+        ids=["A", "C", "B"],
+    )
+    walk_a = walk_x(0, 1000, start="2023-05-10 08:00")  # 0.8 m/s: 20.8 min
+    drive = walk_x(1000, 4000, speed_ms=10.0, start="2023-05-10 08:21")  # 5 min
+    walk_b = walk_x(4000, 5000, start="2023-05-10 08:26:10")
+    pts = pd.concat([walk_a, drive.iloc[1:], walk_b.iloc[1:]], ignore_index=True)
+    res = run(pts, rv)
+    assert len(res.trips) == 1
+    trip = res.trips.iloc[0]
+    assert trip["speed_kmh"] > 15  # the drive is seen...
+    assert trip["fast_share"] < 0.5 and trip["valid"]  # ...but most of the outing is a walk
+    seg = res.segments.set_index("segment_id")
+    assert seg.loc["A", "patrols"] == 1 and seg.loc["B", "patrols"] == 1
+    assert seg.loc["C", "patrols"] == 0 and seg.loc["C", "covered_fraction"] < 0.05
+
+
 def test_crossing_track_does_not_count():
     # walk 1 km straight across the river (perpendicular), at walking speed
     ys = np.arange(-500, 501, 8.0)

@@ -121,7 +121,8 @@ COLUMN_LABELS: dict[str, str] = {
     "duration_min": "时长(分钟)",
     "n_points": "轨迹点数",
     "path_length_m": "轨迹长度(米)",
-    "speed_kmh": "持续速度(公里/时)",
+    "speed_kmh": "最高持续速度(公里/时)",
+    "fast_share": "超速时间比例",
     "near_points": "河道附近点数",
     "nearest_river_m": "距河道最近(米)",
     "too_fast": "速度过快",
@@ -911,12 +912,14 @@ def validate_trips(
 
     A trip is invalid when it is
 
-    * ``too_fast``: its sustained speed exceeds ``max_speed_kmh``. The speed
-      at a fix is its straight-line displacement to the first fix at least
-      ``speed_window_min`` later, divided by the time between them; it is
-      sustained when two consecutive fixes both show it (one GPS jump does
-      not flag a walk). Trips shorter than the window use their start-to-end
-      displacement;
+    * ``too_fast``: more than ``max_fast_share`` of its time at a sustained
+      speed above ``max_speed_kmh``. The speed at a fix is its straight-line
+      displacement to the first fix at least ``speed_window_min`` later,
+      divided by the time between them; it is sustained when two consecutive
+      fixes both show it (one GPS jump does not flag a walk). A drive-by is
+      fast throughout; a walk with a short drive to the next stretch is not
+      (its fast steps cover nothing). Trips too short for the window use
+      their start-to-end displacement;
     * ``too_short``: shorter than ``min_trip_minutes``, or its length
       (measured on the track simplified by ``gps_noise_m``, so GPS jitter
       while standing still adds no length) below ``min_trip_length_m``;
@@ -940,7 +943,8 @@ def validate_trips(
         ``trip``, ``trip_id`` (the app's id, else ``chief@start``), ``chief``,
         ``chief_id``, ``chief_key``, ``start_time``, ``end_time``, ``date``
         (local date of the start), ``duration_min``, ``n_points``,
-        ``length_m``, ``path_length_m``, ``speed_kmh``, ``near_points``,
+        ``length_m``, ``path_length_m``, ``speed_kmh`` (the highest sustained
+        speed), ``fast_share``, ``near_points``,
         ``nearest_river_m``, the flags, ``valid``, ``reason`` (codes, ``;``
         separated) and ``reason_text``.
     """
@@ -1011,7 +1015,16 @@ def validate_trips(
     np.minimum(v[:-1], v[1:], out=v2[:-1])
     v2[:-1][~same] = -np.inf
     sustained = np.maximum.reduceat(v2, first)
-    del v2
+    # share of the trip's (measurable) time spent at a sustained speed above the limit:
+    # a drive-by is fast throughout; a walk with a short drive to the next stretch is not
+    dt_step = np.zeros(n)
+    dt_step[:-1] = np.where(same, np.diff(t), 0.0)
+    measured = np.isfinite(v2)
+    fast_time = np.bincount(
+        trip, weights=np.where(v2 > cfg.max_speed_kmh / 3.6, dt_step, 0.0), minlength=n_trips
+    )
+    window_time = np.bincount(trip, weights=np.where(measured, dt_step, 0.0), minlength=n_trips)
+    del v2, dt_step, measured
     single = np.maximum.reduceat(v, first)
     del v
     disp = np.hypot(x[last] - x[first], y[last] - y[first])
@@ -1020,6 +1033,11 @@ def validate_trips(
         np.isfinite(sustained), sustained, np.where(np.isfinite(single), single, whole)
     )
     speed_kmh = speed_ms * 3.6
+    fast_share = np.divide(fast_time, window_time, out=np.zeros(n_trips), where=window_time > 0)
+    # trips too short for two windows: their start-to-end (or single-window) speed decides
+    fast_share = np.where(
+        window_time > 0, fast_share, (speed_kmh > cfg.max_speed_kmh).astype(float)
+    )
 
     # fixes near a river
     mp = matches["point"].to_numpy()
@@ -1035,7 +1053,7 @@ def validate_trips(
     if "no_end_time" in points.columns:
         no_end = np.logical_or.reduceat(points["no_end_time"].to_numpy(dtype=bool), first)
 
-    too_fast = speed_kmh > cfg.max_speed_kmh
+    too_fast = fast_share > cfg.max_fast_share
     too_short = (duration < cfg.min_trip_minutes * 60.0) | (length < cfg.min_trip_length_m)
     too_far = near == 0
     flags = {
@@ -1093,6 +1111,7 @@ def validate_trips(
             "length_m": length,
             "path_length_m": path_len,
             "speed_kmh": speed_kmh,
+            "fast_share": fast_share,
             "near_points": near,
             "nearest_river_m": nearest,
             **flags,
