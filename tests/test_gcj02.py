@@ -114,15 +114,9 @@ def _decode_layers(page: str) -> dict[str, dict]:
 
 
 def _vertices(d: dict) -> np.ndarray:
-    c = np.asarray(d["c"], dtype="int64").reshape(-1, 2)
-    o = np.asarray(d["o"], dtype="int64")
-    if d["t"] == "M":
-        return (c + o) / d["m"]
-    r = np.asarray(d["r"], dtype="int64")
-    out = np.empty_like(c)
-    for s, e in zip(r[:-1], r[1:]):
-        out[s:e] = np.cumsum(c[s:e], axis=0) + o
-    return out / d["m"]
+    from tests.test_maps import features
+
+    return np.vstack([np.atleast_2d(part) for feat in features(d) for part in feat])
 
 
 @pytest.mark.parametrize("basemap", ["gaode", "osm"])
@@ -171,10 +165,9 @@ def test_gaode_basemap_shifts_every_overlay_coordinate(basemap):
             expected = coords
         np.testing.assert_allclose(got, expected, atol=0.51e-6)
     # the label position moves too
-    lp = np.asarray(layers["面 polygons"]["lp"]).reshape(-1, 2) + np.asarray(
-        layers["面 polygons"]["o"]
-    )
-    lab = lp[0] / 1e6
+    from tests.test_maps import label_xy
+
+    lab = label_xy(layers["面 polygons"])[0]
     inside = shapely.Point(lab).within(shapely.Polygon(_vertices(layers["面 polygons"])))
     assert inside
     if basemap == "gaode":

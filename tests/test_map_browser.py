@@ -258,6 +258,45 @@ def test_js_decoder_matches_the_data(browser, maps, tmp_path):
         np.testing.assert_allclose(np.asarray(ring), exp, atol=0.51e-6)
 
 
+def test_js_decodes_front_coded_and_dictionary_columns(browser, tmp_path):
+    from gis_town.maps import LayerSpec, build_map, save_map
+
+    ids = [f"62110210020000{i:03d}" for i in range(30)] + [
+        "𠀀𠀁甲-0001",
+        "𠀀𠀁甲-0002",
+        "𠀀乙-1",
+        EVIL,
+    ]
+    n = len(ids)
+    gdf = gpd.GeoDataFrame(
+        {"parcel_id": ids, "status": ["cultivated", "abandoned"] * (n // 2)},
+        geometry=[
+            shapely.box(104.6 + i * 1e-3, 35.6, 104.6009 + i * 1e-3, 35.6009) for i in range(n)
+        ],
+        crs=4490,
+    )
+    spec = LayerSpec("地块 parcels", gdf, fields=["parcel_id", "status"], schema_layer="farmland")
+    path = save_map(
+        build_map([spec], title="t", basemap="none", offline=True), tmp_path / "cols.html"
+    )
+    o = Opened(browser, path)
+    try:
+        got = o.js("""() => {
+            const g = GisTown.layers['地块 parcels'];
+            const d = g._gtData;
+            return [d.v[0].s, d.v[1].i.map(k => d.v[1].d[k])];
+        }""")
+        assert '"k":"' in path.read_text(encoding="utf-8")  # the ids were front-coded
+        import html
+
+        assert got[0] == [html.escape(v, quote=True) for v in ids]
+        assert got[1] == ["耕种", "撂荒"] * (n // 2)
+        o.no_harm()
+        assert o.errors == []
+    finally:
+        o.close()
+
+
 def test_online_map_asks_only_for_packaged_libraries_and_tiles(browser, maps):
     o = Opened.__new__(Opened)
     o.requests, o.errors, o.dialogs = [], [], []

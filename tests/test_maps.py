@@ -278,32 +278,68 @@ def page_layers(page: str) -> dict[str, dict]:
     return out
 
 
+def varints(text: str) -> list[int]:
+    """Decode Google's encoded-polyline varints (written here independently of gis_town)."""
+    out, result, shift = [], 0, 0
+    for ch in text or "":
+        b = ord(ch) - 63
+        result |= (b & 0x1F) << shift
+        shift += 5
+        if b < 0x20:
+            out.append(~(result >> 1) if result & 1 else result >> 1)
+            result, shift = 0, 0
+    return out
+
+
 def column(d: dict, label: str) -> list[str]:
-    j = d["f"].index(label)
-    c = d["v"][j]
-    return [c["d"][i] for i in c["i"]] if "d" in c else list(c["s"])
+    c = d["v"][d["f"].index(label)]
+    if "d" in c:
+        return [c["d"][i] for i in varints(c["i"])]
+    if "k" in c:
+        vals, prev = [], ""
+        for k, x in zip(varints(c["k"]), c["x"]):
+            prev = prev.encode("utf-16-le")[: 2 * k].decode("utf-16-le") + x
+            vals.append(prev)
+        return vals
+    return list(c["s"])
+
+
+def _offsets(lengths: list[int] | None, count: int) -> list[int]:
+    lengths = lengths if lengths else [1] * count
+    return [0, *np.cumsum(lengths).tolist()]
 
 
 def features(d: dict) -> list[list[np.ndarray]]:
     """Decode geometries: per feature, a list of vertex arrays (rings, lines or points)."""
-    c = np.asarray(d["c"], dtype="int64").reshape(-1, 2)
+    c = np.asarray(varints(d["c"]), dtype="int64").reshape(-1, 2)
     o = np.asarray(d["o"], dtype="int64")
-    g = d["g"]
+    r = _offsets(varints(d["r"]), 0)
+    n_rings = len(r) - 1
+    if d["t"] == "P":
+        p = _offsets(varints(d["p"]), n_rings)
+        n_parts = len(p) - 1
+    else:
+        p = None
+        n_parts = n_rings if d["t"] == "L" else len(c)
+    g = _offsets(varints(d["g"]), n_parts)
+    assert len(g) - 1 == d["nf"]
     out = []
-    if d["t"] == "M":
-        for i in range(len(g) - 1):
-            out.append([(c[k] + o) / d["m"] for k in range(g[i], g[i + 1])])
-        return out
-    r = d["r"]
-    parts = d["p"] if d["t"] == "P" else list(range(len(r)))
     for i in range(len(g) - 1):
-        rings = []
-        for p in range(g[i], g[i + 1]):
-            ring_ids = range(parts[p], parts[p + 1]) if d["t"] == "P" else [p]
-            for k in ring_ids:
-                rings.append((np.cumsum(c[r[k] : r[k + 1]], axis=0) + o) / d["m"])
-        out.append(rings)
+        items = []
+        for q in range(g[i], g[i + 1]):
+            if d["t"] == "M":
+                items.append((c[q] + o) / d["m"])
+                continue
+            for k in range(p[q], p[q + 1]) if p is not None else [q]:
+                items.append((np.cumsum(c[r[k] : r[k + 1]], axis=0) + o) / d["m"])
+        out.append(items)
     return out
+
+
+def label_xy(d: dict) -> np.ndarray:
+    return (np.asarray(varints(d["lp"]), dtype="int64").reshape(-1, 2) + np.asarray(d["o"])) / d[
+        "m"
+    ]
 
 
 # --------------------------------------------------------------------------- encoding
@@ -327,7 +363,8 @@ def test_encoding_round_trip_every_geometry_type():
         for got, exp in zip(rings, expected):
             np.testing.assert_allclose(got, exp, atol=0.51e-6)  # 6 decimals: about 0.1 m
     # closing vertices are not written: 4 + 3 + 4 + 4 vertices
-    assert len(d["c"]) == 2 * 15
+    assert len(varints(d["c"])) == 2 * 15 and varints(d["r"]) == [4, 3, 4, 4]
+    assert varints(d["p"]) == [2, 1, 1] and varints(d["g"]) == [1, 2]
 
     lines = np.array(
         [
@@ -350,6 +387,42 @@ def test_encoding_round_trip_every_geometry_type():
     dec = features(d)
     np.testing.assert_allclose(dec[0][0], [104.6, 35.6])
     np.testing.assert_allclose(np.vstack(dec[1]), [[104.7, 35.7], [104.71, 35.72]])
+
+
+def test_varints_match_the_published_polyline_example():
+    from gis_town.maps.encode import encode_varints
+
+    # Google's Encoded Polyline Algorithm Format example, precision 5
+    pts = np.rint(np.array([[38.5, -120.2], [40.7, -120.95], [43.252, -126.453]]) * 1e5).astype(
+        "int64"
+    )
+    deltas = np.vstack([pts[:1], np.diff(pts, axis=0)])
+    assert encode_varints(deltas.ravel()) == "_p~iF~ps|U_ulLnnqC_mqNvxq`@"
+    rng = np.random.default_rng(3)
+    v = np.concatenate(
+        [
+            rng.integers(-(2**45), 2**45, 2000),
+            rng.integers(-700, 700, 2000),
+            [0, -1, 2**31, -(2**31)],
+        ]
+    )
+    assert varints(encode_varints(v)) == v.tolist()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [f"62110210020000{i:03d}" for i in range(40)],  # survey ids share long prefixes
+        ["𠀀𠀁甲-0001", "𠀀𠀁甲-0002", "𠀀乙-1", "x", "", "&lt;a&gt;1", "&lt;a&gt;2"]
+        * 3,  # non-BMP characters
+    ],
+)
+def test_string_columns_decode_exactly(values):
+    from gis_town.maps.encode import _encode_column
+
+    enc = json.loads(safe_json(_encode_column(pd.Series(values))))
+    d = {"f": ["x"], "v": [enc]}
+    assert column(d, "x") == values
 
 
 def _to_json(enc: dict) -> str:
@@ -427,9 +500,9 @@ def test_layout_map_layers_values_and_legend(town):
     ):
         assert name in layers, name
     # high-standard farmland: village V02 (columns 5-9), rows 5-9 = 25 parcels, by the town's construction
-    assert len(layers["高标准农田 high-standard farmland"]["g"]) - 1 == 25
+    assert layers["高标准农田 high-standard farmland"]["nf"] == 25
     farm = layers["耕地 farmland (by land use 地类)"]
-    assert len(farm["g"]) - 1 == 100
+    assert farm["nf"] == 100 and farm["p"] == "" and farm["g"] == ""  # one ring, one part each
     # a 100 m x 100 m parcel is 15 mu (10000 / (10000/15)); ellipsoidal area differs by < 1e-4 here
     assert set(column(farm, "面积(亩)")) == {"15"}
     assert set(column(farm, "地类")) == {"水浇地", "旱地"}
@@ -795,7 +868,7 @@ def test_progress_map(town):
     rec = layers["拆旧复垦地块 reclamation plots"]
     assert column(rec, "已复垦") == ["已复垦 reclaimed", "未复垦 not yet"]
     roads = layers["道路硬化 road hardening"]
-    assert len(roads["g"]) - 1 == 2 and "截至 as of 2023-06-30" in page
+    assert roads["nf"] == 2 and "截至 as of 2023-06-30" in page
 
 
 def test_check_map_shows_failed_rules(town):
@@ -819,7 +892,7 @@ def test_risk_map_every_parcel_classed(town):
     page = map_html(risk_map(town, basemap="none"))
     layers = page_layers(page)
     risk = layers["撂荒风险 abandonment risk"]
-    assert len(risk["g"]) - 1 == 100
+    assert risk["nf"] == 100
     assert all(v in {"低", "中", "高"} for v in column(risk, "风险等级"))
     assert all(v != "" for v in column(risk, "主要因素"))
 
@@ -834,7 +907,7 @@ def test_patrol_map_blind_spots_and_invalid_trips(town):
     gaps = layers["巡河盲区 blind spots"]
     assert column(gaps, "河段编码") == ["R2"]  # only the walk along R1 counts; R2 was never walked
     bad = layers["无效巡河轨迹 invalid trips"]
-    assert len(bad["g"]) - 1 == 1 and "速度" in column(bad, "无效原因")[0]
+    assert bad["nf"] == 1 and "速度" in column(bad, "无效原因")[0]
 
 
 # --------------------------------------------------------------------------- print
@@ -971,3 +1044,52 @@ def test_save_map_is_atomic(town, tmp_path, monkeypatch):
         save_map(m, out)
     assert out.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["m.html"]
+
+
+def test_offline_local_tiles_and_orthophoto(town, tmp_path):
+    import rasterio
+    from PIL import Image
+    from rasterio.transform import from_origin
+
+    from gis_town.maps import layout_map
+    from gis_town.maps.offline import local_tiles, raster_overlay
+
+    tiles = tmp_path / "tiles" / "14" / "13000"
+    tiles.mkdir(parents=True)
+    Image.new("RGB", (256, 256), (200, 220, 200)).save(tiles / "6000.png")
+    html_path = tmp_path / "m.html"
+    assert local_tiles(tmp_path / "tiles", html_path) == "tiles/{z}/{x}/{y}.png"
+    page = map_html(
+        layout_map(
+            town, basemap="osm", offline=True, tiles_dir=tmp_path / "tiles", html_path=html_path
+        )
+    )
+    assert '"tiles/{z}/{x}/{y}.png"' in page and remote_references(page) == []
+    with pytest.raises(InputError):
+        local_tiles(tmp_path / "nope")
+
+    ortho = tmp_path / "ortho.tif"
+    rgb = np.zeros((3, 40, 50), dtype="uint8")
+    rgb[0], rgb[1] = 180, 120
+    with rasterio.open(
+        ortho,
+        "w",
+        driver="GTiff",
+        width=50,
+        height=40,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:4544",
+        transform=from_origin(X0, Y0 + 800, 20, 20),
+    ) as ds:
+        ds.write(rgb)
+    uri, ((s, w), (n, e)) = raster_overlay(ortho)
+    assert uri.startswith("data:image/png;base64,")
+    box = (
+        gpd.GeoSeries([shapely.box(X0, Y0, X0 + 1000, Y0 + 800)], crs=4544)
+        .to_crs(4326)
+        .total_bounds
+    )
+    np.testing.assert_allclose([w, s, e, n], box, atol=1e-4)
+    page = map_html(layout_map(town, basemap="none", offline=True, orthophoto=ortho))
+    assert json.dumps("正射影像 orthophoto") in page and remote_references(page) == []

@@ -103,6 +103,33 @@ DECODER_JS = r"""
   var GT = window.GisTown = window.GisTown || {};
   GT.layers = GT.layers || {};
   GT.maps = GT.maps || [];
+  // integers from an encoded-polyline varint string (zigzag sign, 5-bit groups, chars 63-126)
+  GT.ints = function (str) {
+    var out = [], i = 0, n = str ? str.length : 0;
+    while (i < n) {
+      var result = 0, mul = 1, b;
+      do { b = str.charCodeAt(i++) - 63; result += (b & 31) * mul; mul *= 32; } while (b >= 32);
+      out.push(result % 2 ? -(result + 1) / 2 : result / 2);
+    }
+    return out;
+  };
+  function offsets(lengths, count) {
+    var o = new Array((lengths ? lengths.length : count) + 1), k;
+    o[0] = 0;
+    for (k = 0; k < o.length - 1; k++) { o[k + 1] = o[k] + (lengths ? lengths[k] : 1); }
+    return o;
+  }
+  GT.columns = function (d) {
+    for (var j = 0; j < d.v.length; j++) {
+      var c = d.v[j];
+      if (c.i !== undefined && typeof c.i === "string") { c.i = GT.ints(c.i); }
+      if (c.k !== undefined) {
+        var ks = GT.ints(c.k), vals = new Array(ks.length), prev = "";
+        for (var k = 0; k < ks.length; k++) { prev = prev.substring(0, ks[k]) + c.x[k]; vals[k] = prev; }
+        c.s = vals;
+      }
+    }
+  };
   function col(d, j, i) { var c = d.v[j]; return c.d ? c.d[c.i[i]] : c.s[i]; }
   GT.tooltip = function (d, i) {
     var out = [];
@@ -117,8 +144,8 @@ DECODER_JS = r"""
     }
     return h + "</table></div>";
   };
-  function ring(d, s, e) {
-    var c = d.c, m = d.m, ox = d.o[0], oy = d.o[1], x = 0, y = 0, out = new Array(e - s);
+  function ring(c, d, s, e) {
+    var m = d.m, ox = d.o[0], oy = d.o[1], x = 0, y = 0, out = new Array(e - s);
     for (var v = s; v < e; v++) { x += c[2 * v]; y += c[2 * v + 1]; out[v - s] = [(oy + y) / m, (ox + x) / m]; }
     return out;
   }
@@ -144,25 +171,33 @@ DECODER_JS = r"""
     map.on("overlayadd", function () { GT.restack(map); });
   };
   GT.build = function (map, d, o) {
-    var grp = L.featureGroup(), n = d.g.length - 1, i, k;
+    var grp = L.featureGroup(), i, k;
+    var c = GT.ints(d.c), st = d.s ? GT.ints(d.s) : null;
+    GT.columns(d);
+    var r = offsets(GT.ints(d.r), 0);
+    var nRings = r.length - 1;
+    var p = d.t === "P" ? offsets(d.p ? GT.ints(d.p) : null, nRings) : null;
+    var nParts = d.t === "P" ? p.length - 1 : (d.t === "L" ? nRings : c.length / 2);
+    var g = offsets(d.g ? GT.ints(d.g) : null, nParts);
+    var n = g.length - 1;
     for (i = 0; i < n; i++) {
-      var si = d.s ? d.s[i] : 0, style = L.extend({}, d.st[si]), lyr;
+      var si = st ? st[i] : 0, style = L.extend({}, d.st[si]), lyr;
       if (d.t === "P") {
         var parts = [];
-        for (var p = d.g[i]; p < d.g[i + 1]; p++) {
+        for (var q = g[i]; q < g[i + 1]; q++) {
           var rings = [];
-          for (var r = d.p[p]; r < d.p[p + 1]; r++) { rings.push(ring(d, d.r[r], d.r[r + 1])); }
+          for (var rr = p[q]; rr < p[q + 1]; rr++) { rings.push(ring(c, d, r[rr], r[rr + 1])); }
           parts.push(rings);
         }
         lyr = L.polygon(parts.length === 1 ? parts[0] : parts, style);
       } else if (d.t === "L") {
         var lines = [];
-        for (var q = d.g[i]; q < d.g[i + 1]; q++) { lines.push(ring(d, d.r[q], d.r[q + 1])); }
+        for (var q2 = g[i]; q2 < g[i + 1]; q2++) { lines.push(ring(c, d, r[q2], r[q2 + 1])); }
         lyr = L.polyline(lines.length === 1 ? lines[0] : lines, style);
       } else {
         style.radius = d.rad[si];
-        for (var v = d.g[i]; v < d.g[i + 1]; v++) {
-          var pt = L.circleMarker([(d.o[1] + d.c[2 * v + 1]) / d.m, (d.o[0] + d.c[2 * v]) / d.m], style);
+        for (var v = g[i]; v < g[i + 1]; v++) {
+          var pt = L.circleMarker([(d.o[1] + c[2 * v + 1]) / d.m, (d.o[0] + c[2 * v]) / d.m], style);
           pt._gi = i; pt._gs = style; grp.addLayer(pt);
         }
         continue;
@@ -185,15 +220,17 @@ DECODER_JS = r"""
       if (l && l._gs && l.setStyle) { l.setStyle({weight: l._gs.weight}); }
     });
     if (d.lp) {
+      var lp = GT.ints(d.lp);
       for (k = 0; k < d.lt.length; k++) {
         if (!d.lt[k]) { continue; }
-        grp.addLayer(L.marker([(d.o[1] + d.lp[2 * k + 1]) / d.m, (d.o[0] + d.lp[2 * k]) / d.m], {
+        grp.addLayer(L.marker([(d.o[1] + lp[2 * k + 1]) / d.m, (d.o[0] + lp[2 * k]) / d.m], {
           icon: L.divIcon({className: "gt-label " + (o.labelClass || ""), html: "<span>" + d.lt[k] + "</span>", iconSize: null}),
           interactive: false, keyboard: false, pane: "gtLabels"
         }));
       }
     }
     grp._gtName = d.n;
+    grp._gtData = d;
     grp._gtRank = d.t === "P" ? 0 : (d.t === "L" ? 1 : 2);
     grp._gtIdx = GT.order.length;
     GT.order.push(grp);

@@ -4,14 +4,21 @@ folium's ``GeoJson`` writes every coordinate as a 15-17 digit float inside
 ``[...]`` pairs and every property as ``"key": value``: about 440 bytes a
 farmland parcel. Here a layer becomes one small JSON object:
 
-* coordinates rounded to ``10**-decimals`` degrees (6 decimals: about 0.1 m),
-  stored as integers, delta-encoded within each ring or line (neighbouring
-  vertices differ by a few hundred units: 3-4 digits instead of 17), in one
-  flat array with offset arrays (the GeoArrow layout, from
-  :func:`shapely.to_ragged_array`, vectorised);
+* coordinates rounded to ``10**-decimals`` degrees (6 decimals: about 0.1 m)
+  as integers, delta-encoded within each ring or line (neighbouring vertices
+  differ by a few hundred units), in the GeoArrow layout of
+  :func:`shapely.to_ragged_array` (vectorised);
+* every integer array (coordinates, ring lengths, style and dictionary codes)
+  written as one string in the *encoded polyline* varint format (zigzag sign,
+  5-bit groups, characters ``?``..``~``; Google's polyline algorithm): a
+  delta of a few hundred units takes 2 characters instead of 4-5 digits and
+  a comma, and a trivial offset array (one ring per polygon, one part per
+  feature) is left out;
 * the closing vertex of each polygon ring dropped (Leaflet closes rings);
-* only the columns the map shows, each one either a list of strings or, when
-  values repeat (status, land use), a dictionary and integer codes;
+* only the columns the map shows, each one a list of strings, or a
+  dictionary and codes when values repeat (status, land use), or
+  front-coded (shared prefix length + suffix) when neighbouring values
+  share a prefix (parcel ids);
 * every string HTML-escaped (:func:`gis_town.maps.spec.escape_series`) before
   it is written, and the JSON written with ``<``, ``>``, U+2028 and U+2029 as
   ``\\u`` escapes, so no value can close the ``<script>`` element.
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -36,7 +44,9 @@ from gis_town.maps.gcj02 import shift_coords_to_gcj02
 from gis_town.maps.spec import LayerSpec, escape, escape_series, format_series
 
 __all__ = [
+    "decode_varints",
     "encode_geometries",
+    "encode_varints",
     "encode_layer",
     "int_list",
     "label_points",
@@ -61,6 +71,50 @@ def int_list(values: np.ndarray) -> str:
     if arr.size == 0:
         return "[]"
     return "[" + ",".join(map(str, arr.tolist())) + "]"
+
+
+def encode_varints(values: np.ndarray) -> str:
+    """Integers as an encoded-polyline string (zigzag, 5-bit groups, chars 63-126), vectorised.
+
+    Examples
+    --------
+    >>> encode_varints(np.array([0, 1, -1, 500, -500]))
+    '?A@g^f^'
+    """
+    v = np.asarray(values, dtype="int64").ravel()
+    if v.size == 0:
+        return ""
+    z = np.where(v < 0, ~(v << 1), v << 1).astype("uint64")  # zigzag
+    nbits = np.zeros(len(z), dtype="int64")
+    nz = z > 0
+    nbits[nz] = np.floor(np.log2(z[nz].astype("float64"))).astype("int64") + 1
+    # float log2 can be off by one near powers of two: fix exactly
+    nbits = np.where(
+        (nbits > 0) & ((z >> np.maximum(nbits, 1).astype("uint64")) > 0), nbits + 1, nbits
+    )
+    nbits = np.where((nbits > 1) & ((z >> (nbits - 1).astype("uint64")) == 0), nbits - 1, nbits)
+    k = np.maximum(1, -(-nbits // 5))
+    kmax = int(k.max())
+    j = np.arange(kmax, dtype="uint64")
+    chunks = ((z[:, None] >> (5 * j)[None, :]) & np.uint64(31)).astype("int64")
+    more = j[None, :].astype("int64") < (k[:, None] - 1)
+    chars = chunks + np.where(more, 32, 0) + 63
+    mask = j[None, :].astype("int64") < k[:, None]
+    return chars[mask].astype("uint8").tobytes().decode("ascii")
+
+
+def decode_varints(text: str) -> np.ndarray:
+    """Inverse of :func:`encode_varints` (for tests and tools)."""
+    b = np.frombuffer(text.encode("ascii"), dtype="uint8").astype("int64") - 63
+    out = []
+    result, shift = 0, 0
+    for x in b.tolist():
+        result |= (x & 31) << shift
+        shift += 5
+        if x < 32:
+            out.append(~(result >> 1) if result & 1 else result >> 1)
+            result, shift = 0, 0
+    return np.asarray(out, dtype="int64")
 
 
 class _Raw(str):
@@ -135,9 +189,10 @@ def encode_geometries(
     Returns
     -------
     dict with ``t`` (P polygon, L line, M point), ``m`` (10**decimals),
-    ``o`` (origin), ``c`` (flat delta-encoded integers x, y, ...),
-    ``r`` (ring/line starts into vertices), ``p`` (polygon starts into rings),
-    ``g`` (feature starts into parts; features into points for M).
+    ``o`` (origin), ``c`` (delta-encoded integers x, y, ... as a varint
+    string), ``r`` (vertices per ring or line), ``p`` (rings per polygon;
+    empty when every polygon has one ring), ``g`` (parts per feature, points
+    per feature for M; empty when every feature has one), ``nf`` (features).
     """
     gtype, coords, offsets = shapely.to_ragged_array(
         np.asarray(geoms, dtype=object), include_z=False
@@ -163,14 +218,19 @@ def encode_geometries(
         d[1:] -= q[:-1]
         starts = r[:-1][r[:-1] < len(q)] if kind != "M" else np.arange(len(q))
         d[starts] = q[starts] - np.asarray(origin, dtype="int64")
+    ring_len = np.diff(r) if kind != "M" else np.zeros(0, dtype="int64")
+    part_len = np.diff(np.asarray(p, dtype="int64")) if kind == "P" else np.zeros(0, dtype="int64")
+    feat_len = np.diff(np.asarray(g, dtype="int64"))
     return {
         "t": kind,
         "m": mult,
         "o": list(origin),
-        "c": _Raw(int_list(d.ravel())),
-        "r": _Raw(int_list(r)) if kind != "M" else _Raw("[]"),
-        "p": _Raw(int_list(p)) if kind == "P" else _Raw("[]"),
-        "g": _Raw(int_list(g)),
+        "c": encode_varints(d.ravel()),
+        "r": encode_varints(ring_len),
+        # empty string = one ring per polygon / one part (point) per feature
+        "p": "" if np.all(part_len == 1) else encode_varints(part_len),
+        "g": "" if np.all(feat_len == 1) else encode_varints(feat_len),
+        "nf": int(len(feat_len)),
     }
 
 
@@ -185,14 +245,37 @@ def label_points(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _front_code(values: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Shared-prefix lengths (UTF-16 units, as JS counts) with the previous value, and the suffixes."""
+    ks = np.zeros(len(values), dtype="int64")
+    suffixes = list(values)
+    prev = ""
+    for i, v in enumerate(values):
+        k = len(os.path.commonprefix([prev, v]))
+        if k:
+            ks[i] = _utf16_len(v[:k])
+            suffixes[i] = v[k:]
+        prev = v
+    return ks, suffixes
+
+
 def _encode_column(values: pd.Series) -> dict:
-    """A column of already escaped strings: dictionary-encoded when values repeat."""
+    """A column of already escaped strings: dictionary-coded when values repeat, front-coded when they share prefixes."""
     s = values.astype("string").fillna("")
     n = len(s)
     codes, uniques = pd.factorize(s, sort=False)
     if n and len(uniques) <= max(1, n // 3):
-        return {"d": [str(u) for u in uniques], "i": _Raw(int_list(codes))}
-    return {"s": s.tolist()}
+        return {"d": [str(u) for u in uniques], "i": encode_varints(codes)}
+    plain = s.tolist()
+    ks, suffixes = _front_code(plain)
+    saved = int(sum(len(a) - len(b) for a, b in zip(plain, suffixes)))
+    if saved > 2 * n:
+        return {"k": encode_varints(ks), "x": suffixes}
+    return {"s": plain}
 
 
 def simplify_layer(
@@ -263,10 +346,11 @@ def encode_layer(
                 "t": {"polygon": "P", "line": "L", "point": "M"}[spec.kind],
                 "m": 10**decimals,
                 "o": [0, 0],
-                "c": _Raw("[]"),
-                "r": _Raw("[0]"),
-                "p": _Raw("[0]"),
-                "g": _Raw("[0]"),
+                "c": "",
+                "r": "",
+                "p": "",
+                "g": "",
+                "nf": 0,
             }
         )
     # style index per feature
@@ -277,7 +361,7 @@ def encode_layer(
         index = {c: i + 1 for i, c in enumerate(classes)}
         cat = frame[spec.category]
         idx = cat.map(lambda v: index.get(v, 0)).fillna(0).astype("int64").to_numpy()
-        out["s"] = _Raw(int_list(idx))
+        out["s"] = encode_varints(idx)
     out["st"] = [s.to_leaflet() for s in styles]
     out["rad"] = [s.radius for s in styles]
     # shown columns: formatted, escaped, encoded
@@ -297,7 +381,7 @@ def encode_layer(
         if gcj02:
             xy = shift_coords_to_gcj02(xy)
         q = np.rint(xy * 10**decimals).astype("int64") - np.asarray(out["o"], dtype="int64")
-        out["lp"] = _Raw(int_list(q.ravel()))
+        out["lp"] = encode_varints(q.ravel())
         out["lt"] = escape_series(
             format_series(frame[spec.label_field], spec.label_field, spec.codes)
         ).tolist()
