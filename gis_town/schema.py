@@ -203,6 +203,20 @@ FIELD_LABELS: dict[str, str] = {
     "ndvi_note": "NDVI说明", "rank": "序号", "lon": "经度", "lat": "纬度",
     "high_parcels": "高风险地块数", "high_mu": "高风险面积(亩)", "medium_parcels": "中风险地块数",
     "medium_mu": "中风险面积(亩)", "score_mean": "平均风险分", "abandoned_parcels": "已撂荒地块数",
+    # river patrol (gis_town.analysis.patrol)
+    "length_m": "长度(米)", "length_km": "长度(公里)", "period": "时段", "period_start": "时段起",
+    "period_end": "时段止", "patrols": "巡河次数", "own_patrols": "本人巡河次数", "patrols_ytd": "年初至今巡河次数",
+    "progress": "完成进度", "due_share": "应完成比例", "due_patrols": "应完成次数", "on_track": "进度正常",
+    "covered_m": "已巡长度(米)", "covered_fraction": "覆盖率", "uncovered_m": "未巡长度(米)",
+    "blind_spots": "盲区段数", "patrols_q1": "一季度巡河", "patrols_q2": "二季度巡河", "patrols_q3": "三季度巡河",
+    "patrols_q4": "四季度巡河", "date": "日期", "duration_min": "时长(分钟)", "n_points": "轨迹点数",
+    "path_length_m": "轨迹长度(米)", "speed_kmh": "最高持续速度(公里/时)", "fast_share": "超速时间比例",
+    "near_points": "河道附近点数", "nearest_river_m": "距河道最近(米)", "too_fast": "速度过快", "too_short": "过短",
+    "too_far": "远离河道", "out_of_order": "时间错乱", "no_end_time": "缺结束时间", "valid": "有效",
+    "reason_text": "无效原因", "from_m": "起点里程(米)", "to_m": "终点里程(米)", "segments": "河段数",
+    "trips": "巡河趟数", "valid_trips": "有效趟数", "invalid_trips": "无效趟数", "invalid_share": "无效比例",
+    "invalid_reasons": "无效原因统计", "segments_behind": "滞后河段数", "chiefs": "河长人数", "list": "榜单代码",
+    "list_label": "红黑榜",
 }
 
 #: Ready field mapping for third-land-survey (三调) parcel layers (DLTB) -> farmland schema.
