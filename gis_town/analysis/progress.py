@@ -740,9 +740,11 @@ def resettlement_progress(
         each village) and stage: ``households``, ``done``, ``flagged``,
         ``share_pct``, ``due_date``, ``required_pct``, ``next_date``,
         ``next_required_pct``, ``status``. ``details["resettlement_households"]``:
-        every household with its dates, ``overdue`` stages (due for every
-        household and not reached), ``pending`` stages (not reached while its
-        cohort is behind on them), ``order_issue`` and ``behind``.
+        every household with its dates, ``overdue`` stages (a milestone
+        requiring 100 % is due and the household has not reached the stage),
+        ``pending`` stages (not reached while the cohort as a whole is behind
+        a partial milestone, e.g. 70 % moved in: the households to work on),
+        ``order_issue`` and ``behind`` (True when anything is overdue).
         ``details["reclamation"]``: reclaimed plots and mu per cohort and village.
 
     Raises
@@ -884,7 +886,7 @@ def resettlement_progress(
         table["status_label"] = table["status"].map(STATUS_LABELS)
     hh["overdue"] = ["、".join(x) for x in overdue]
     hh["pending"] = ["、".join(x) for x in pending]
-    hh["behind"] = (hh["overdue"] != "") | (hh["pending"] != "")
+    hh["behind"] = hh["overdue"] != ""
     hh["destination_label"] = hh["destination"].map(lambda d: code_label("destination", d))
     hh["cohort_note"] = np.where(
         hh["cohort_missing"], f"搬迁年度缺失，按 {plan_year} / cohort blank: plan year assumed", ""
