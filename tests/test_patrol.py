@@ -662,6 +662,27 @@ def test_cli_gpx_without_track_exit_2(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_cli_patrols_layer_with_mixed_time_zones(tmp_path):
+    # a GeoPackage whose time strings mix local times, +08:00 and Z (UTC): all are the same walk
+    walk = walk_x(0, 800)
+    t = walk["time"]
+    walk["time"] = [
+        (v - pd.Timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if i % 3 == 0
+        else v.strftime("%Y-%m-%d %H:%M:%S") + ("+08:00" if i % 3 == 1 else "")
+        for i, v in enumerate(t)
+    ]
+    walk["point_id"] = [f"P{i}" for i in range(len(walk))]
+    town = tmp_path / "town.gpkg"
+    river(STRAIGHT_1000).to_file(town, layer="rivers", driver="GPKG")
+    walk.to_file(town, layer="patrols", driver="GPKG")
+    out = tmp_path / "out"
+    assert main(["patrol", str(town), "--as-of", "2023-06-30", "--out", str(out)]) == 0
+    trips = pd.read_csv(out / "patrol_trips.csv", encoding="utf-8-sig")
+    assert len(trips) == 1 and bool(trips["valid"].iloc[0])
+    assert trips["start_time"].iloc[0] == "2023-05-10 08:00:00+08:00"
+
+
 def test_cli_town_without_patrols_exit_2(tmp_path):
     rv, _ = _three_chiefs()
     town = tmp_path / "town.gpkg"

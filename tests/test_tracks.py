@@ -84,6 +84,14 @@ def test_csv_times_with_zones_and_epochs_are_converted(tmp_path):
     assert (t == pd.Timestamp("2023-07-01 07:00", tz=SH)).all()
 
 
+def test_to_local_time_coerce_mode():
+    t = to_local_time(
+        pd.Series(["2023-07-01 07:00", "不是时间", "", "2023-06-30T23:00Z"]), errors="coerce"
+    )
+    assert t.isna().tolist() == [False, True, True, False]
+    assert t.iloc[0] == t.iloc[3] == pd.Timestamp("2023-07-01 07:00", tz=SH)
+
+
 def test_csv_projected_xy_needs_a_crs(tmp_path):
     p = tmp_path / "xy.csv"
     p.write_text("x,y,time,chief\n500000,3940000,2023-05-01 08:00,张三\n", encoding="utf-8")

@@ -119,6 +119,7 @@ def to_local_time(
     row_base: int = 2,
     rows: np.ndarray | None = None,
     allow_blank: bool = False,
+    errors: str = "raise",
 ) -> pd.Series:
     """Convert times of any common form to ``datetime64[ns, Asia/Shanghai]``.
 
@@ -139,6 +140,9 @@ def to_local_time(
         Explicit row numbers of the values (overrides ``row_base``).
     allow_blank : bool, default False
         Return NaT for blank values instead of raising.
+    errors : {"raise", "coerce"}, default "raise"
+        ``"coerce"``: NaT for values that are not times (and blanks) instead
+        of raising (for per-feature rejection by the caller).
 
     Returns
     -------
@@ -216,6 +220,8 @@ def to_local_time(
     if textual:
         blank |= (values.astype("string").str.strip() == "").fillna(False).to_numpy(dtype=bool)
     bad = out.isna().to_numpy() & ~blank
+    if errors == "coerce":
+        return out
     if bad.any() or (blank.any() and not allow_blank):
         raw = np.asarray(values.astype("object"))
         if bad.any():

@@ -134,7 +134,12 @@ def _parse_typed(s: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
         if pd.api.types.is_datetime64_any_dtype(s):
             parsed = s
         else:
-            parsed = pd.to_datetime(s.where(~blank), errors="coerce", format="mixed")
+            try:
+                parsed = pd.to_datetime(s.where(~blank), errors="coerce", format="mixed")
+            except ValueError:  # mixed zones (+08:00, Z, none): all to local time (Asia/Shanghai)
+                from gis_town.io.tracks import to_local_time
+
+                parsed = to_local_time(s.where(~blank), errors="coerce")
         bad = parsed.isna() & ~blank
         if kind == "date":
             parsed = parsed.dt.normalize()
