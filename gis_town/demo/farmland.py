@@ -271,7 +271,7 @@ def abandonment_status(
         + ABANDON_COEF["log_area"] * _z(np.log(f.area_m2))
         + ABANDON_COEF["shape_index"] * _z(f.shape_index)
         + ABANDON_COEF["monitored_share"] * _z(monitored_share)
-        + rng.normal(0.0, 1.15, f.area_m2.size)
+        + rng.normal(0.0, 1.3, f.area_m2.size)
     )
     # intercept so the expected share is the target
     lo, hi = -12.0, 4.0

@@ -239,6 +239,8 @@ def patrol_points(
     prof["HZ-C01"] = "diligent"
     xs: list[np.ndarray] = []
     rec_chief, rec_id, rec_time = [], [], []
+    trip_start: list[tuple[str, dt.datetime, int]] = []
+    rec_trip: list[int] = []
     planted: dict[str, list] = {
         "drive_by": [],
         "stop": [],
@@ -248,11 +250,27 @@ def patrol_points(
         "split": [],
     }
 
-    def emit(cid: str, xy: np.ndarray, times: list[dt.datetime]) -> None:
+    busy: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
+    gap = dt.timedelta(minutes=45)
+
+    def emit(cid: str, xy: np.ndarray, times: list[dt.datetime], kind: str | None = None) -> None:
+        """Record a trip; move it a day on while it would run into another trip of the chief."""
+        lo, hi = min(times), max(times)
+        shift = dt.timedelta(0)
+        step = dt.timedelta(days=1) if hi.date() < dt.date(YEAR, 12, 20) else dt.timedelta(days=-1)
+        while any(lo + shift < b + gap and a < hi + shift + gap for a, b in busy.get(cid, [])):
+            shift += step
+        times = [t + shift for t in times]
+        busy.setdefault(cid, []).append((lo + shift, hi + shift))
+        trip_no = len(trip_start)
+        trip_start.append((cid, lo + shift, trip_no))
         xs.append(xy)
         rec_chief.extend([chiefs.loc[cid, "chief"]] * len(times))
         rec_id.extend([cid] * len(times))
         rec_time.extend(times)
+        rec_trip.extend([trip_no] * len(times))
+        if kind is not None:
+            planted[kind].append((cid, times[0].isoformat()))
 
     out_of_order_done = False
     for _, row in seg.iterrows():
@@ -284,16 +302,17 @@ def patrol_points(
                 minutes=int(rng.integers(0, 8 * 60))
             )
             xy, times = _walk(
-                path, a, b, rng.uniform(3.0, 5.0) / 3.6, start, rng, rng.uniform(5.0, 10.0)
+                path, a, b, rng.uniform(3.0, 4.5) / 3.6, start, rng, rng.uniform(5.0, 10.0)
             )
+            kind = None
             if len(times) > 20 and rng.random() < 0.05:
                 # the GPS lost its fix for a few minutes
                 k0 = int(rng.integers(5, len(times) - 12))
                 k1 = k0 + int(rng.integers(4, 10))
                 keep = np.r_[0:k0, k1 : len(times)]
-                planted["gap"].append((cid, times[0].isoformat()))
+                kind = "gap"
                 xy, times = xy[keep], [times[i] for i in keep]
-            emit(cid, xy, times)
+            emit(cid, xy, times, kind)
         if p == "token":
             # token patrols to pad the app's count: drive-bys and short stops
             n_tok = max(1, int(round(target * scale * rng.uniform(0.4, 0.6))))
@@ -306,7 +325,7 @@ def patrol_points(
                     xy, times = _walk(
                         path, 0.0, line.length * rng.uniform(0.7, 1.0), 40.0 / 3.6, start, rng, 8.0
                     )
-                    planted["drive_by"].append((cid, start.isoformat()))
+                    kind = "drive_by"
                 else:
                     s_at = rng.uniform(0.2, 0.8) * line.length
                     cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path, axis=0).T))])
@@ -317,9 +336,9 @@ def patrol_points(
                     t = np.concatenate([[0.0], t[t <= 300]])
                     xy = c + rng.normal(0, 5.0, (t.size, 2))
                     times = [start + dt.timedelta(seconds=float(round(v))) for v in t]
-                    planted["stop"].append((cid, start.isoformat()))
+                    kind = "stop"
                 if len(times) >= 2:
-                    emit(cid, xy, times)
+                    emit(cid, xy, times, kind)
         if rng.random() < 0.12:
             # a track that crosses the river without following it
             mid = line.interpolate(rng.uniform(0.2, 0.8), normalized=True)
@@ -333,8 +352,7 @@ def patrol_points(
             day = dt.date(YEAR, int(rng.integers(3, 11)), int(rng.integers(1, 28)))
             start = dt.datetime.combine(day, dt.time(10, int(rng.integers(0, 59))))
             xy, times = _walk(path, 0.0, 360.0, 4.0 / 3.6, start, rng, 6.0)
-            planted["crossing"].append((cid, start.isoformat()))
-            emit(cid, xy, times)
+            emit(cid, xy, times, "crossing")
         if not out_of_order_done and p == "on_track" and line.length > 2000:
             # one trip whose timestamps are out of order (a block reversed)
             day = dt.date(YEAR, 5, 16)
@@ -345,8 +363,7 @@ def patrol_points(
             )
             k0 = len(times) // 3
             times = times[:k0] + times[k0 : k0 + 8][::-1] + times[k0 + 8 :]
-            planted["out_of_order"].append((cid, start.isoformat()))
-            emit(cid, xy, times)
+            emit(cid, xy, times, "out_of_order")
             out_of_order_done = True
     # one walk split by a 40-minute pause (two trips by the 30-minute rule)
     row = seg.iloc[int(np.argmax(seg["line"].map(lambda g: g.length)))]
@@ -355,11 +372,18 @@ def patrol_points(
     xy, times = _walk(path, 0.0, 0.95 * row["line"].length, 3.6 / 3.6, start, rng, 6.0)
     half = len(times) // 2
     times = times[:half] + [t + dt.timedelta(minutes=40) for t in times[half:]]
-    planted["split"].append((row["chief_id"], start.isoformat()))
-    emit(row["chief_id"], xy, times)
+    emit(row["chief_id"], xy, times, "split")
 
     df = pd.DataFrame({"chief": rec_chief, "chief_id": rec_id, "time": pd.to_datetime(rec_time)})
     coords = np.vstack(xs)
+    # rows as the app exports them: by chief, trip by trip, each trip in recorded order
+    starts = {k: (c, t) for c, t, k in trip_start}
+    key = pd.DataFrame(
+        {"c": rec_id, "t": [starts[k][1] for k in rec_trip], "i": np.arange(len(df))}
+    )
+    order = key.sort_values(["c", "t", "i"], kind="stable").index.to_numpy()
+    df = df.iloc[order].reset_index(drop=True)
+    coords = coords[order]
     return df, coords, {"profiles": prof, "planted": planted}
 
 
