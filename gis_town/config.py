@@ -112,7 +112,7 @@ class PatrolSection(_Model):
     )
     #: minutes over which the speed must stay above max_speed_kmh to count as sustained
     speed_window_min: float = Field(5.0, gt=0)
-    #: a trip is too fast when more than this share of its time is at a sustained speed above the limit
+    #: a trip is too fast when more than this share of its moving time is at a sustained speed above the limit
     max_fast_share: float = Field(0.5, ge=0, le=1)
     #: GPS noise (m): trip length is measured on the track simplified by this; shorter blind spots are dropped
     gps_noise_m: float = Field(10.0, ge=0)

@@ -116,6 +116,19 @@ def test_car_speed_track_is_invalid_and_not_counted():
     assert "too_fast" in res.invalid_trips["reason"].iloc[0]
 
 
+def test_drive_then_stand_by_the_river_is_too_fast():
+    # a token patrol: drive 2 km at 40 km/h (3 min), then stand by the river for 20 minutes
+    rng = np.random.default_rng(3)
+    drive = walk_x(0, 2000, speed_ms=40 / 3.6)
+    xy = np.column_stack([2000 + rng.normal(0, 4, 121), rng.normal(0, 4, 121)])
+    stand = track(xy, start=str(drive["time"].iloc[-1] + pd.Timedelta(seconds=10)))
+    res = run(pd.concat([drive, stand], ignore_index=True), river([[(0, 0), (2500, 0)]]))
+    trip = res.trips.iloc[0]
+    assert trip["duration_min"] > 20
+    assert trip["too_fast"] and not trip["valid"]
+    assert res.segments["patrols"].iloc[0] == 0
+
+
 def test_one_gps_jump_does_not_make_a_walk_too_fast():
     walk = walk_x(0, 800)
     xy = shapely.get_coordinates(walk.geometry.values)

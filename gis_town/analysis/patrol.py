@@ -900,6 +900,18 @@ def _trip_bounds(trip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, last
 
 
+def _window_time(
+    mask: np.ndarray, j: np.ndarray, dt_step: np.ndarray, trip: np.ndarray, n_trips: int
+) -> np.ndarray:
+    """Per trip, the time of the steps inside at least one window ``[i, j[i]]`` with ``mask[i]``."""
+    n = len(mask)
+    starts = np.flatnonzero(mask)
+    depth = np.cumsum(
+        np.bincount(starts, minlength=n + 1) - np.bincount(j[starts], minlength=n + 1)
+    )[:n]
+    return np.bincount(trip, weights=np.where(depth > 0, dt_step, 0.0), minlength=n_trips)
+
+
 def validate_trips(
     points: pd.DataFrame,
     matches: pd.DataFrame,
@@ -912,13 +924,15 @@ def validate_trips(
 
     A trip is invalid when it is
 
-    * ``too_fast``: more than ``max_fast_share`` of its time at a sustained
-      speed above ``max_speed_kmh``. The speed at a fix is its straight-line
+    * ``too_fast``: more than ``max_fast_share`` of its moving time at a
+      sustained speed above ``max_speed_kmh``. The speed at a fix is its straight-line
       displacement to the first fix at least ``speed_window_min`` later,
       divided by the time between them; it is sustained when two consecutive
-      fixes both show it (one GPS jump does not flag a walk). A drive-by is
-      fast throughout; a walk with a short drive to the next stretch is not
-      (its fast steps cover nothing). Trips too short for the window use
+      fixes both show it (one GPS jump does not flag a walk). Moving: the
+      windowed speed exceeds ``2 * gps_noise_m`` per window. A drive-by is
+      fast whenever it moves (also if it then stands by the river); a walk
+      with a short drive to the next stretch is not (the drive covers
+      nothing). Trips too short for the window use
       their start-to-end displacement;
     * ``too_short``: shorter than ``min_trip_minutes``, or its length
       (measured on the track simplified by ``gps_noise_m``, so GPS jitter
@@ -1008,23 +1022,24 @@ def validate_trips(
     np.subtract(t[j], t, out=dtj)
     np.maximum(dtj, 1e-9, out=dtj)
     v /= dtj
-    del dy, dtj, j
+    del dy, dtj
     v[~has] = -np.inf
     del has
     v2 = np.full(n, -np.inf)
     np.minimum(v[:-1], v[1:], out=v2[:-1])
     v2[:-1][~same] = -np.inf
     sustained = np.maximum.reduceat(v2, first)
-    # share of the trip's (measurable) time spent at a sustained speed above the limit:
-    # a drive-by is fast throughout; a walk with a short drive to the next stretch is not
+    # share of the trip's *moving* time that lies in a window of sustained speed above the
+    # limit: a drive-by is fast whenever it moves (also when it then stands by the river); a
+    # walk with a short drive to the next stretch is not. Moving: displaced by more than twice
+    # the GPS noise within the window (standing still, the noise averages out). The time of a
+    # window is every step from its first fix to its last.
     dt_step = np.zeros(n)
     dt_step[:-1] = np.where(same, np.diff(t), 0.0)
-    measured = np.isfinite(v2)
-    fast_time = np.bincount(
-        trip, weights=np.where(v2 > cfg.max_speed_kmh / 3.6, dt_step, 0.0), minlength=n_trips
-    )
-    window_time = np.bincount(trip, weights=np.where(measured, dt_step, 0.0), minlength=n_trips)
-    del v2, dt_step, measured
+
+    fast_time = _window_time(v2 > cfg.max_speed_kmh / 3.6, j, dt_step, trip, n_trips)
+    moving_time = _window_time(v2 > 2.0 * max(cfg.gps_noise_m, 1.0) / w, j, dt_step, trip, n_trips)
+    del v2, dt_step, j
     single = np.maximum.reduceat(v, first)
     del v
     disp = np.hypot(x[last] - x[first], y[last] - y[first])
@@ -1033,10 +1048,10 @@ def validate_trips(
         np.isfinite(sustained), sustained, np.where(np.isfinite(single), single, whole)
     )
     speed_kmh = speed_ms * 3.6
-    fast_share = np.divide(fast_time, window_time, out=np.zeros(n_trips), where=window_time > 0)
-    # trips too short for two windows: their start-to-end (or single-window) speed decides
+    fast_share = np.divide(fast_time, moving_time, out=np.zeros(n_trips), where=moving_time > 0)
+    # trips with no moving window (too short, or standing): their start-to-end speed decides
     fast_share = np.where(
-        window_time > 0, fast_share, (speed_kmh > cfg.max_speed_kmh).astype(float)
+        moving_time > 0, fast_share, (speed_kmh > cfg.max_speed_kmh).astype(float)
     )
 
     # fixes near a river
