@@ -402,12 +402,6 @@ class _Out:
         )
 
 
-def _num(v: float, nd: int = 2) -> str:
-    if v is None or not np.isfinite(v):
-        return "-"
-    return f"{v:,.{nd}f}"
-
-
 # --------------------------------------------------------------------------- geometry rules
 
 
