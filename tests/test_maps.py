@@ -641,6 +641,11 @@ PAYLOADS = [
     "&lt;script&gt;",
     "javascript:alert(1)",
     "\u2028\u2029</ScRiPt>",
+    "{{ 7*7 }}",
+    "{{ ''.__class__.__mro__ }}",
+    "{% for x in range(3) %}x{% endfor %}",
+    "{# comment",
+    "{% raw %}{{",
 ]
 
 
@@ -680,6 +685,7 @@ def test_known_payloads_are_escaped(value):
     page = _assert_safe(value)
     if html.escape(value, quote=True) != value:
         assert value not in page
+    assert "ZQX49XQZ" not in page  # a Jinja expression in data is never evaluated
     # our own scripts never use template literals, so ${...} cannot be evaluated
     from gis_town.maps.base import DECODER_JS
 
@@ -694,7 +700,17 @@ def test_known_payloads_are_escaped(value):
         st.text(min_size=1, max_size=40),
         st.lists(
             st.sampled_from(
-                [*"<>&\"'`${}/ ;=()!-", "script", "</script>", "img", "onerror", "\u2028", "<!--"]
+                [
+                    *"<>&\"'`${}/ ;=()!-%#",
+                    "script",
+                    "</script>",
+                    "img",
+                    "onerror",
+                    "\u2028",
+                    "<!--",
+                    "{{",
+                    "{%",
+                ]
             ),
             min_size=1,
             max_size=12,

@@ -46,7 +46,7 @@ from gis_town.io.write import write_text
 from gis_town.maps import offline as _offline
 from gis_town.maps.encode import bounds_lonlat, encode_layer, safe_json, simplify_layer
 from gis_town.maps.gcj02 import wgs84_to_gcj02
-from gis_town.maps.spec import LayerSpec, Style, escape, public_specs
+from gis_town.maps.spec import LayerSpec, Style, escape, escape_name, public_specs
 
 __all__ = [
     "BASEMAPS",
@@ -348,7 +348,7 @@ class CompactLayer(Layer):
     def __init__(
         self, data_json: str, name: str, *, show: bool = True, label_class: str = ""
     ) -> None:
-        super().__init__(name=escape(name), overlay=True, control=True, show=show)
+        super().__init__(name=escape_name(name), overlay=True, control=True, show=show)
         self._name = "CompactLayer"
         self.plain_name = name
         self.data_json = data_json
@@ -374,7 +374,7 @@ class TileGroup(Layer):
         overlay: bool = False,
         show: bool = True,
     ) -> None:
-        super().__init__(name=escape(name), overlay=overlay, control=True, show=show)
+        super().__init__(name=escape_name(name), overlay=overlay, control=True, show=show)
         self._name = "TileGroup"
         self.tiles = [(safe_json(url), safe_json(opts)) for url, opts in tiles]
 
@@ -392,7 +392,7 @@ class BackgroundImage(Layer):
     def __init__(
         self, data_uri: str, bounds, name: str, *, opacity: float = 1.0, show: bool = True
     ) -> None:
-        super().__init__(name=escape(name), overlay=True, control=True, show=show)
+        super().__init__(name=escape_name(name), overlay=True, control=True, show=show)
         self._name = "BackgroundImage"
         self.url = safe_json(data_uri)
         self.bounds = safe_json(
@@ -514,7 +514,7 @@ def _add_basemap(m: TownMap, basemap: str, config: TownConfig | None) -> None:
         folium.TileLayer(
             "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
             attr='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
-            name=escape("OpenStreetMap 街道图"),
+            name=escape_name("OpenStreetMap 街道图"),
             max_zoom=19,
         ).add_to(m)
     elif basemap == "tianditu":
@@ -683,7 +683,7 @@ def build_map(
             folium.TileLayer(
                 url,
                 attr=escape("本地瓦片 local tiles"),
-                name=escape("本地瓦片 local tiles"),
+                name=escape_name("本地瓦片 local tiles"),
                 max_zoom=20,
             ).add_to(m)
         elif orthophoto is not None:

@@ -60,9 +60,17 @@ _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", 0x2028: "\\u2028", 0x
 
 
 def safe_json(obj: object) -> str:
-    """JSON that is safe inside a ``<script>`` element (no ``</script>``, no ``<!--``)."""
+    """JSON that is safe inside a ``<script>`` element and inside a folium (Jinja) element.
+
+    ``<``, ``>``, U+2028 and U+2029 become ``\\u`` escapes (no ``</script>``,
+    no ``<!--``). ``{{``, ``{%`` and ``{#`` (which can only occur inside JSON
+    strings) get their second character escaped: branca compiles every
+    rendered script as a Jinja template, so a value such as ``{{ 7*7 }}``
+    would otherwise be evaluated on the machine that makes the map.
+    """
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.translate(_JSON_ESCAPES)
+    text = text.translate(_JSON_ESCAPES)
+    return text.replace("{{", "{\\u007b").replace("{%", "{\\u0025").replace("{#", "{\\u0023")
 
 
 def int_list(values: np.ndarray) -> str:

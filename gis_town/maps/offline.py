@@ -289,6 +289,10 @@ def local_tiles(folder: str | Path, html_path: str | Path | None = None) -> str:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"瓦片目录不存在 / tile folder not found: {folder}")
+    if any(seq in str(folder.resolve()) for seq in ("{", "}")):
+        raise InputError(
+            f"瓦片目录名不能含花括号 / the tile folder's path must not contain braces: {folder}"
+        )
     ext = "png"
     for cand in ("png", "jpg", "jpeg", "webp"):
         if next(folder.glob(f"*/*/*.{cand}"), None) is not None:

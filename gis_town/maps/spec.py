@@ -29,6 +29,7 @@ __all__ = [
     "LayerSpec",
     "Style",
     "escape",
+    "escape_name",
     "escape_series",
     "field_label",
     "format_series",
@@ -246,6 +247,15 @@ def field_label(column: str, overrides: Mapping[str, str] | None = None) -> str:
 def escape(text: object) -> str:
     """HTML-escape any value as text (quotes too)."""
     return html.escape("" if text is None else str(text), quote=True)
+
+
+def escape_name(text: object) -> str:
+    """Escape a name that folium writes into a script itself (layer names in the layer control).
+
+    HTML-escaped (Leaflet inserts layer names as HTML), and braces as HTML
+    entities, because branca compiles rendered scripts as Jinja templates.
+    """
+    return escape(text).replace("{", "&#123;").replace("}", "&#125;")
 
 
 def escape_series(values: pd.Series) -> pd.Series:
