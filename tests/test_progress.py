@@ -605,6 +605,12 @@ def test_cli_progress_writes_workbook_and_csvs(small_town, tmp_path, capsys):
     ]:
         assert (out / name).exists(), name
     import openpyxl
+    import pyogrio
+
+    layers = {name for name, _ in pyogrio.list_layers(out / "progress.gpkg")}
+    assert layers == {"progress_zones", "progress_households"}
+    hh_map = gpd.read_file(out / "progress.gpkg", layer="progress_households")
+    assert len(hh_map) == 5 and hh_map.crs.to_epsg() == 4490
 
     wb = openpyxl.load_workbook(out / "progress.xlsx")
     assert wb.sheetnames[0] == "汇总 summary"

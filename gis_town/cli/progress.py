@@ -9,6 +9,9 @@ Writes into ``--out``:
   ``afforestation_plots.csv``, ``resettlement.csv``,
   ``resettlement_households.csv``, ``reclamation.csv``, ``high_standard.csv``,
   ``zones.csv``, ``roads.csv``, ``collective.csv``;
+* ``progress.gpkg`` with layers ``progress_zones`` and ``progress_households``
+  (or two shapefiles with ``--format shp``) for a map: zone polygons with their belt
+  progress, household points with overdue / pending stages and date issues;
 * ``rejects.csv`` (features set aside while reading, with reasons).
 
 Prints the summary. Exit code 0, or 2 on bad input (an unparseable date,
@@ -37,7 +40,7 @@ from gis_town.cli.common import (
     print_table,
     write_rejects,
 )
-from gis_town.io.write import safe_output_path, write_csv, write_xlsx
+from gis_town.io.write import safe_output_path, write_csv, write_vector, write_xlsx
 from gis_town.schema import FIELD_LABELS
 from gis_town.settings import LOCAL_TZ
 
@@ -117,6 +120,29 @@ def _zh(df: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns={c: f"{_HEADERS[c]} {c}" if c in _HEADERS else c for c in df.columns})
 
 
+def _write_map_layers(town, results, out_dir: Path, fmt: str) -> None:
+    """Zones with their belt progress and households with their schedule, for a GIS map."""
+    crs = town.config.town.crs
+
+    def target(layer: str) -> Path:
+        return safe_output_path(out_dir, "progress.gpkg" if fmt == "gpkg" else f"{layer}.shp")
+
+    zones = results.get("zones")
+    if zones is not None and len(zones.table) and town.has("zones"):
+        z = town.layer("zones")[["zone_id", "geometry"]]
+        tab = zones.table[zones.table["zone_id"] != "合计"].drop(columns=["note"])
+        g = z.merge(tab, on="zone_id", how="inner")
+        write_vector(g, target("progress_zones"), layer="progress_zones", fmt=fmt, crs=crs)
+    res = results.get("resettlement")
+    if res is not None and "resettlement_households" in res.details and town.has("resettlement"):
+        hh = _for_output(res.details["resettlement_households"])
+        pts = town.layer("resettlement")[["household_id", "geometry"]]
+        g = pts.merge(hh, on="household_id", how="inner")
+        write_vector(
+            g, target("progress_households"), layer="progress_households", fmt=fmt, crs=crs
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     town = open_town(args, layers=LAYERS)
     cfg = town.config
@@ -176,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
             ]
         },
     )
+    _write_map_layers(town, results, out_dir, args.vector_format)
     write_rejects(town, out_dir)
     shown = summary[
         ["topic", "item", "unit", "done", "target", "share_pct", "due_date", "status_label", "note"]
