@@ -43,6 +43,28 @@ from any road; in ``patrols`` drive-bys at 40 km/h, 5-minute stops, tracks
 crossing the river, one trip with timestamps out of order, GPS gaps, one walk
 split by a 40-minute pause; in ``resettlement`` one household moved in before
 its housing was confirmed.
+
+The committed town (``layers/``, seed 2023, 5,000 parcels) plants, in
+``acceptance_plots`` (project 2023年石峡村高标准农田建设项目):
+
+* V03-0198: geometry_valid (self-intersecting bow-tie)
+* V03-0086 and V03-0082: overlap (about 100 m²)
+* V03-0290: duplicate_id (two rows; the second is parcel V03-0249)
+* V03-0212: sliver (2.4 m wide)
+* V03-0352: declared_area (20% above the net area)
+* V03-0253: slope (mean above 15 degrees)
+* V03-0579: road_access (more than 500 m from any road)
+* V03-0115: redline (inside a water-source protection zone)
+* V03-0210: river_buffer (within 30 m of a river)
+* V03-0303: basic_farmland (outside permanent basic farmland)
+* V03-0147: attributes (declared_area_mu missing)
+
+and in ``reclamation``: FK-BQ2023-004 homestead (300 m from the
+household), FK-BQ2023-005 ndvi (rubble, NDVI about 0.05), FK-BQ2023-002 slope
+(above 25 degrees), FK-BQ2023-006 declared_area (30% off),
+FK-BQ2023-001 road_access (more than 1 km from any road). Every other
+plot passes the shipped ``high_standard`` and ``reclamation`` rule sets.
+``demo_report.json`` beside the data lists the same for any seed.
 """
 
 from __future__ import annotations
