@@ -302,11 +302,7 @@ def prepare_points(
         if not finite.all():
             feat, x_src, y_src = feat[finite], x_src[finite], y_src[finite]
 
-    ids = (
-        points["point_id"].astype("string").fillna("").to_numpy(dtype=object)
-        if "point_id" in cols
-        else None
-    )
+    ids = points["point_id"] if "point_id" in cols else None  # read only for rejected rows
     rows = points["row"].to_numpy() if "row" in cols else np.arange(n_in)
     problems = []
 
@@ -324,6 +320,12 @@ def prepare_points(
             )
         )
 
+    if len(x_src) == 0:
+        raise LayerError(
+            "巡河轨迹没有可用的坐标 / no patrol point has usable coordinates (all geometries are "
+            "empty or not finite)",
+            layer=layer,
+        )
     gk = CRS.from_user_input(gk_crs) if gk_crs is not None else _zone_for(x_src, y_src, src)
     gx, gy = _to_gk(x_src, y_src, src, gk)
 
@@ -453,10 +455,12 @@ def _categorical(values: pd.Series, take: np.ndarray) -> pd.Categorical:
     )
 
 
-def _ids(ids: np.ndarray | None, idx: np.ndarray) -> list:
+def _ids(ids: pd.Series | None, idx: np.ndarray) -> list:
+    """Feature ids of rows ``idx`` for the problems table (``#row`` when there is none)."""
     if ids is None:
         return [f"#{i}" for i in idx]
-    return [v if v != "" else f"#{i}" for v, i in zip(ids[idx], idx)]
+    vals = ids.iloc[idx].astype("string").fillna("").str.strip().tolist()
+    return [v if v != "" else f"#{i}" for v, i in zip(vals, idx)]
 
 
 def _t_seconds(points: pd.DataFrame) -> np.ndarray:
