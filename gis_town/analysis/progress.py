@@ -624,8 +624,8 @@ def afforestation_progress(
 # --------------------------------------------------------------------------- resettlement
 
 
-def _milestones(config: TownConfig) -> pd.DataFrame:
-    """The config's milestones as a table (cohort, stage, date, share), validated."""
+def _milestones(config: TownConfig) -> list[dict]:
+    """The config's milestones as records (cohort, stage, date, share), validated."""
     rows = []
     for i, m in enumerate(config.targets.resettlement_milestones):
         key = f"targets.resettlement_milestones[{i}]"
@@ -639,10 +639,32 @@ def _milestones(config: TownConfig) -> pd.DataFrame:
                 "cohort": m.cohort,
                 "stage": m.stage,
                 "date": _due(config, f"{key}.date", m.date),
-                "share": m.share,
+                "share": float(m.share),
             }
         )
-    return pd.DataFrame(rows, columns=["cohort", "stage", "date", "share"])
+    return rows
+
+
+def _due_records(ms: list[dict], as_of: pd.Timestamp, cohort: int | None) -> list[dict]:
+    own = [m for m in ms if cohort is not None and m["cohort"] == cohort]
+    use = own or [m for m in ms if m["cohort"] is None]
+    rows = []
+    for stage in STAGES:
+        m = sorted((x for x in use if x["stage"] == stage), key=lambda x: (x["date"], x["share"]))
+        if not m:
+            continue
+        past = [x for x in m if x["date"] <= as_of]
+        fut = [x for x in m if x["date"] > as_of]
+        rows.append(
+            {
+                "stage": stage,
+                "due_date": past[-1]["date"] if past else pd.NaT,
+                "required_share": past[-1]["share"] if past else 0.0,
+                "next_date": fut[0]["date"] if fut else pd.NaT,
+                "next_share": fut[0]["share"] if fut else np.nan,
+            }
+        )
+    return rows
 
 
 def milestones_due(
@@ -661,26 +683,7 @@ def milestones_due(
         (NaT when none due yet), ``required_share`` (0 when none due yet),
         ``next_date``, ``next_share``.
     """
-    as_of = parse_as_of(as_of)
-    ms = _milestones(config)
-    own = ms[ms["cohort"] == cohort] if cohort is not None else ms.iloc[0:0]
-    ms = own if len(own) else ms[ms["cohort"].isna()]
-    rows = []
-    for stage in STAGES:
-        m = ms[ms["stage"] == stage].sort_values(["date", "share"])
-        if not len(m):
-            continue
-        past = m[m["date"] <= as_of]
-        fut = m[m["date"] > as_of]
-        rows.append(
-            {
-                "stage": stage,
-                "due_date": past["date"].iloc[-1] if len(past) else pd.NaT,
-                "required_share": float(past["share"].max()) if len(past) else 0.0,
-                "next_date": fut["date"].iloc[0] if len(fut) else pd.NaT,
-                "next_share": float(fut["share"].iloc[0]) if len(fut) else np.nan,
-            }
-        )
+    rows = _due_records(_milestones(config), parse_as_of(as_of), cohort)
     return pd.DataFrame(
         rows, columns=["stage", "due_date", "required_share", "next_date", "next_share"]
     )
@@ -804,18 +807,20 @@ def resettlement_progress(
     summary: list[dict] = []
     overdue = [[] for _ in range(len(hh))]
     pending = [[] for _ in range(len(hh))]
-    for coh in sorted(hh["cohort"].unique()):
-        in_c = (hh["cohort"] == coh).to_numpy()
-        due = milestones_due(config, as_of, cohort=int(coh)).set_index("stage")
+    ms = _milestones(config)
+    cohorts = hh["cohort"].to_numpy()
+    dests = hh["destination"].to_numpy(dtype=object)
+    vils = hh["village_id"].to_numpy(dtype=object)
+    for coh in sorted(set(cohorts.tolist())):
+        in_c = cohorts == coh
+        due = {r["stage"]: r for r in _due_records(ms, as_of, int(coh))}
         groups: list[tuple[str, str, str, np.ndarray]] = [("合计 total", TOTAL_ID, "", in_c)]
-        for d in sorted(hh.loc[in_c, "destination"].unique()):
-            groups.append(
-                ("安置方式 destination", "", d, in_c & (hh["destination"] == d).to_numpy())
-            )
-        for v in sorted(hh.loc[in_c, "village_id"].unique()):
-            groups.append(("村 village", v, "", in_c & (hh["village_id"] == v).to_numpy()))
-        for s in due.index:
-            req = float(due.loc[s, "required_share"])
+        for d in sorted(set(dests[in_c].tolist())):
+            groups.append(("安置方式 destination", "", d, in_c & (dests == d)))
+        for v in sorted(set(vils[in_c].tolist())):
+            groups.append(("村 village", v, "", in_c & (vils == v)))
+        for s, dr in due.items():
+            req = float(dr["required_share"])
             for scope, vid, dest, m in groups:
                 n = int(m.sum())
                 note = ""
@@ -843,10 +848,10 @@ def resettlement_progress(
                         "done": done,
                         "flagged": int(flagged[s][m].sum()),
                         "share_pct": 100.0 * done / n if n else np.nan,
-                        "due_date": due.loc[s, "due_date"],
+                        "due_date": dr["due_date"],
                         "required_pct": 100.0 * req,
-                        "next_date": due.loc[s, "next_date"],
-                        "next_required_pct": 100.0 * float(due.loc[s, "next_share"]),
+                        "next_date": dr["next_date"],
+                        "next_required_pct": 100.0 * float(dr["next_share"]),
                         "status": status,
                         "note": note,
                     }
@@ -861,7 +866,7 @@ def resettlement_progress(
                             "done": float(done),
                             "target": float(np.ceil(req * n - 1e-9)) if req > 0 else np.nan,
                             "share_pct": 100.0 * done / n if n else np.nan,
-                            "due_date": _fmt_date(due.loc[s, "due_date"]),
+                            "due_date": _fmt_date(dr["due_date"]),
                             "status": status,
                             "note": "; ".join(
                                 x
