@@ -57,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     worst = 0
     for command, argv in _steps(args):
+        label = f"{command} → {Path(argv[-1]).name}"
         if importlib.util.find_spec(f"gis_town.cli.{command}") is None:
-            rows.append({"步骤 step": " ".join(argv[:2]), "结果 result": "未实现 not available", "秒 s": 0.0})
+            rows.append({"步骤 step": label, "结果 result": "未实现 not available", "秒 s": 0.0})
             continue
         echo(f"\n>>> gis-town {' '.join(argv)}")
         t0 = time.perf_counter()
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         dt = time.perf_counter() - t0
         # exit 1 = plots failed their checks: an expected result in the demo, not a failure
         result = {0: "成功 ok", 1: "完成，有未通过项 done, some checks failed"}.get(rc, f"失败 failed (exit {rc})")
-        rows.append({"步骤 step": " ".join(argv[:2]), "结果 result": result, "秒 s": round(dt, 1)})
+        rows.append({"步骤 step": label, "结果 result": result, "秒 s": round(dt, 1)})
         if rc not in (0, 1):
             worst = max(worst, rc)
     echo("")
