@@ -29,10 +29,12 @@ Run::
 
     python benchmarks/bench_maps.py --size town
     python benchmarks/bench_maps.py --size 0.1
+    GIS_TOWN_DEMO=path/to/demo_town.gpkg python benchmarks/bench_maps.py   # another town
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import tempfile
@@ -44,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Measurement, Row, bench_cli, compare, measure, size_label
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO = REPO / "layers" / "demo_town.gpkg"
+DEMO = Path(os.environ.get("GIS_TOWN_DEMO", REPO / "layers" / "demo_town.gpkg"))
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

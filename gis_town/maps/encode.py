@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -258,17 +257,23 @@ def _utf16_len(text: str) -> int:
 
 
 def _front_code(values: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Shared-prefix lengths (UTF-16 units, as JS counts) with the previous value, and the suffixes."""
-    ks = np.zeros(len(values), dtype="int64")
-    suffixes = list(values)
-    prev = ""
-    for i, v in enumerate(values):
-        k = len(os.path.commonprefix([prev, v]))
-        if k:
-            ks[i] = _utf16_len(v[:k])
-            suffixes[i] = v[k:]
-        prev = v
-    return ks, suffixes
+    """Shared-prefix lengths (UTF-16 units, as JS counts) with the previous value, and the suffixes.
+
+    Vectorised: the strings as a code-point matrix, compared with the row above.
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype="int64"), []
+    width = max(1, max(len(v) for v in values))
+    cps = np.array(values, dtype=f"<U{width}").view("uint32").reshape(n, width)
+    prev = np.vstack([np.zeros((1, width), dtype="uint32"), cps[:-1]])
+    same = (cps == prev) & (cps != 0)
+    k = np.where(same.all(axis=1), width, np.argmin(same, axis=1))  # code points shared
+    # JS counts UTF-16 units: characters beyond the BMP take two
+    wide = np.cumsum(cps > 0xFFFF, axis=1)
+    extra = np.where(k > 0, wide[np.arange(n), np.maximum(k - 1, 0)], 0)
+    suffixes = [v[i:] for v, i in zip(values, k.tolist())]
+    return (k + extra).astype("int64"), suffixes
 
 
 def _encode_column(values: pd.Series) -> dict:

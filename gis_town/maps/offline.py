@@ -169,11 +169,11 @@ def remote_references(page: str) -> list[str]:
 
 
 def png_data_uri(rgba: np.ndarray) -> str:
-    """Encode an ``(h, w)`` grey or ``(h, w, 3|4)`` uint8 image as a PNG ``data:`` URI."""
+    """Encode an ``(h, w)`` grey, ``(h, w, 2)`` grey+alpha or ``(h, w, 3|4)`` uint8 image as a PNG ``data:`` URI."""
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgba)).save(buf, format="PNG", optimize=True)
+    Image.fromarray(np.ascontiguousarray(rgba)).save(buf, format="PNG", compress_level=6)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -256,8 +256,7 @@ def hillshade_overlay(
         web_mercator=True,
     )
     alpha = np.where(img > 0, 255, 0).astype("uint8")
-    rgba = np.dstack([img, img, img, alpha])
-    return png_data_uri(rgba), [[south, west], [north, east]]
+    return png_data_uri(np.dstack([img, alpha])), [[south, west], [north, east]]
 
 
 def raster_overlay(path: str | Path, *, max_px: int = 2000):

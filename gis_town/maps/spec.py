@@ -271,11 +271,26 @@ def escape_series(values: pd.Series) -> pd.Series:
 
 
 def _trim_float(s: pd.Series, decimals: int) -> pd.Series:
-    vals = s.astype("float64").round(decimals)
-    out = vals.map(
-        lambda v: "" if not np.isfinite(v) else f"{v:,.{decimals}f}".rstrip("0").rstrip(".")
-    )
-    return out
+    """Numbers with up to ``decimals`` decimals, trailing zeros dropped, thousands separated (vectorised)."""
+    vals = s.astype("float64").round(decimals).to_numpy()
+    finite = np.isfinite(vals)
+    text = np.full(len(vals), "", dtype=object)
+    if finite.any():
+        v = vals[finite]
+        neg = v < 0
+        scaled = np.rint(np.abs(v) * 10**decimals).astype("int64")
+        ip = (scaled // 10**decimals).astype(str)
+        # thousands separators on the integer part
+        ip = pd.Series(ip, dtype="string").str.replace(r"(\d)(?=(\d{3})+$)", r"\1,", regex=True)
+        if decimals:
+            fp = pd.Series(scaled % 10**decimals, dtype="int64").astype(str).str.zfill(decimals)
+            fp = fp.str.rstrip("0")
+            num = ip.str.cat(fp.where(fp == "", "." + fp).fillna(""), na_rep="")
+        else:
+            num = ip
+        num = num.where(~pd.Series(neg & (scaled > 0)), "-" + num)
+        text[finite] = num.to_numpy(dtype=object)
+    return pd.Series(text, index=s.index, dtype="string")
 
 
 def format_series(
@@ -294,8 +309,9 @@ def format_series(
     s = values
     if codes and column in codes and codes[column] in CODE_VALUES:
         table = {k: v[0] for k, v in CODE_VALUES[codes[column]].items()}
-        out = s.astype("string").map(lambda v: table.get(v, v) if v is not pd.NA else "")
-        return out.astype("string").fillna("")
+        raw = s.astype("string")
+        out = raw.map(table)
+        return out.astype("string").fillna(raw).fillna("")
     if pd.api.types.is_bool_dtype(s):
         return s.map({True: "是", False: "否"}).astype("string").fillna("")
     if pd.api.types.is_datetime64_any_dtype(s):
