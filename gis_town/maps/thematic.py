@@ -431,7 +431,7 @@ def risk_specs(
                 ],
                 tooltip=["parcel_id", "rank"],
                 labels=labels,
-                style=Style(color="#000000", weight=2.2, fill=None),
+                style=Style(color="#5a189a", weight=1.6, fill=None, dash="4 2"),
                 schema_layer="farmland",
             )
         )
