@@ -388,13 +388,20 @@ def test_afforestation_by_hand():
     plots = res.details["afforestation_plots"].set_index("plot_id")
     assert "differ" in plots.loc["A2", "issue"]
     assert plots.loc["A2", "diff_pct"] == pytest.approx(100 * (mu["A2"] - 12) / 12, rel=1e-6)
-    assert "trees missing" in plots.loc["T2", "issue"]
+    assert "trees missing" in plots.loc["T2", "issue"] and not plots.loc["T2", "counted"]
     assert "A1" not in plots.index  # within the 5 % tolerance
     # after the due date (12-31) unfinished targets are behind
     late = afforestation_progress(polys, points=points, config=cfg, as_of="2023-12-31").table
     assert (
         late[(late.village_id == TOTAL_ID) & (late.kind == "four_sides")].status.iloc[0] == "behind"
     )
+
+
+def test_afforestation_without_layers_is_zero_done_not_an_error():
+    res = afforestation_progress(None, config=TownConfig(), as_of="2023-06-30")
+    tot = res.table[res.table["village_id"] == TOTAL_ID].set_index("kind")
+    assert (tot["done"] == 0).all() and (tot["status"] == "in_progress").all()
+    assert len(res.details["afforestation_plots"]) == 0
 
 
 def test_afforestation_unknown_kind():

@@ -480,7 +480,13 @@ def afforestation_progress(
         "declared_area_mu",
         "measured_area_mu",
     ]
-    f = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    if frames:
+        f = pd.concat(frames, ignore_index=True)
+    else:
+        f = pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
+        f["planted_date"] = pd.Series(dtype="datetime64[ns]")
+        for c in ("layer", "plot_id", "village_id", "kind"):
+            f[c] = pd.Series(dtype="object")
     f["issue"] = ""
 
     def note(mask, text):
@@ -511,6 +517,8 @@ def afforestation_progress(
         off,
         f"实测与申报面积相差超过 {tol:.0%} / measured vs declared area differ by more than {tol:.0%}",
     )
+    missing_qty = np.where(trees_kind, f["trees"].isna(), area_mu.isna()).astype(bool)
+    counted = counted & ~missing_qty
     f["counted"] = counted
     f["done"] = np.where(trees_kind, f["trees"], area_mu)
 
