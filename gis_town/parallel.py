@@ -129,6 +129,7 @@ def client_for(
     processes: bool = True,
     memory_limit: str | float | None = "auto",
     dashboard: bool = False,
+    timeout: str = "20s",
 ) -> Iterator[Any]:
     """Connect to a Dask cluster for the duration of a ``with`` block.
 
@@ -151,6 +152,8 @@ def client_for(
         divided by the workers; "4GB"; None: no limit).
     dashboard : bool, default False
         Serve the Dask dashboard of a local cluster (on a free port).
+    timeout : str, default "20s"
+        How long to wait for a scheduler to answer.
 
     Yields
     ------
@@ -183,9 +186,9 @@ def client_for(
             )
         try:
             if str(scheduler).endswith(".json"):
-                client = Client(scheduler_file=str(scheduler), timeout="20s")
+                client = Client(scheduler_file=str(scheduler), timeout=timeout)
             else:
-                client = Client(str(scheduler), timeout="20s")
+                client = Client(str(scheduler), timeout=timeout)
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError(
                 f"无法连接 Dask 调度器 / cannot connect to the Dask scheduler at {scheduler!r}: {exc}. "
@@ -455,11 +458,21 @@ class _Source:
     keep_index: bool = False
     path: str | None = None
     prepare: dict[str, Any] = field(default_factory=dict)
+    #: column -> one delayed Series per partition, reading only that column (None: use ``parts``)
+    column_reader: Any = None
+
+    def column(self, name: str) -> list[Any]:
+        """The partitions' ``name`` column as delayed Series (read alone where the format allows)."""
+        import dask
+
+        if self.column_reader is not None:
+            return self.column_reader(name)
+        return [dask.delayed(_ids_of, pure=True)(p, name) for p in self.parts]
 
 
 def _vector_slices(
     path: Path, layer: str | None, npartitions: int, encoding: str | None
-) -> list[Any]:
+) -> tuple[list[Any], Any]:
     import dask
     import pyogrio
 
@@ -482,12 +495,33 @@ def _vector_slices(
         if n is None
         else np.linspace(0, n, max(1, min(npartitions, n or 1)) + 1).round().astype(int).tolist()
     )
-    return [
-        dask.delayed(_read_slice, pure=True)(
-            str(path), layer, int(a), None if b is None else int(b - a), enc
-        )
-        for a, b in zip(edges[:-1], edges[1:])
-    ]
+    slices = [(int(a), None if b is None else int(b - a)) for a, b in zip(edges[:-1], edges[1:])]
+    parts = [dask.delayed(_read_slice, pure=True)(str(path), layer, a, k, enc) for a, k in slices]
+
+    def column(name: str) -> list[Any]:
+        return [
+            dask.delayed(_read_slice_column, pure=True)(str(path), layer, a, k, enc, name)
+            for a, k in slices
+        ]
+
+    return parts, column
+
+
+def _read_slice_column(
+    path: str, layer: str | None, skip: int, count: int | None, encoding: str | None, column: str
+) -> pd.Series:
+    import pyogrio
+
+    kwargs: dict[str, Any] = {"layer": layer, "skip_features": skip, "read_geometry": False}
+    if count is not None:
+        kwargs["max_features"] = count
+    if encoding:
+        kwargs["encoding"] = encoding
+    try:
+        df = pyogrio.read_dataframe(path, columns=[column], **kwargs)
+    except Exception:
+        df = pyogrio.read_dataframe(path, **kwargs)
+    return _ids_of(df, column)
 
 
 def _read_slice(
@@ -556,10 +590,22 @@ def partitions(
         if not p.exists():
             raise LayerError("文件不存在 / file not found: check the path", path=str(p))
         if is_geoparquet(p):
-            return _Source(list(read_partitioned(p).to_delayed()), path=str(p))
-        return _Source(
-            _vector_slices(p, layer, npartitions or _default_npartitions(), encoding), path=str(p)
-        )
+
+            def column(name: str) -> list[Any]:
+                import pyarrow.parquet as pq
+
+                whole = read_partitioned(p)
+                if name not in pq.read_schema(_partition_files(p)[0]).names:
+                    # no such column: read whole partitions (validation names what is missing)
+                    return [dask.delayed(_ids_of, pure=True)(q, name) for q in whole.to_delayed()]
+                only = read_partitioned(p, columns=[name])
+                return [dask.delayed(_ids_of, pure=True)(q, name) for q in only.to_delayed()]
+
+            return _Source(
+                list(read_partitioned(p).to_delayed()), path=str(p), column_reader=column
+            )
+        parts, column = _vector_slices(p, layer, npartitions or _default_npartitions(), encoding)
+        return _Source(parts, path=str(p), column_reader=column)
     raise TypeError(
         f"cannot partition {type(data).__name__}: expected a GeoDataFrame, dask frame or path"
     )
@@ -622,11 +668,9 @@ class _Duplicates:
 
 def _find_duplicates(src: _Source, name: str) -> _Duplicates:
     """Read only the id column of every partition and find ids repeated anywhere in the layer."""
-    import dask
 
     column = _id_column(name, src.prepare)
-    id_tasks = [dask.delayed(_ids_of, pure=True)(p, column) for p in src.parts]
-    ids_parts = _compute(id_tasks)
+    ids_parts = _compute(src.column(column))
     lengths = [len(s) for s in ids_parts]
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist() if lengths else []
     per_part: list[dict[int, int]] = [{} for _ in ids_parts]
