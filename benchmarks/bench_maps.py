@@ -43,7 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Measurement, Row, bench_cli, compare, measure, size_label
+from common import Row, bench_cli, compare, measure, size_label
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = Path(os.environ.get("GIS_TOWN_DEMO", REPO / "layers" / "demo_town.gpkg"))
@@ -249,20 +249,47 @@ def main(size: str = "town") -> list[Row]:
     sample = BASELINE_SAMPLE if n_farm > BASELINE_SAMPLE else None
     base_out = tmp / "layout_folium.html"
     base = measure(baseline_layout, town_path, str(base_out), sample)
-    scale = (n_farm / BASELINE_SAMPLE) if sample else 1.0
-    if sample:
-        base = Measurement(base.wall_s * scale, base.peak_rss_mb, ours.features, base.value)
     mb = ours.value["bytes"] / 1e6
-    rows += compare(
-        "layout map: build + save (offline)",
-        size,
-        ours,
-        base,
-        baseline_name="folium GeoJson+tooltip",
-        note=f"{what}; {mb:.2f} MB (target < 10 MB)",
-        baseline_note=f"{base.value['bytes'] * scale / 1e6:.2f} MB, needs the network"
-        + (f"; {BASELINE_SAMPLE:,} parcel sample x{scale:.0f}" if sample else ""),
-    )
+    target_note = "target < 10 MB" if size == "town" else "the 10 MB target is the town's"
+    if sample:
+        # the baseline ran on a sample of the parcels: compare throughput (features/s), not wall time
+        ours_rate = ours.features / ours.wall_s
+        base_rate = base.features / base.wall_s
+        rows.append(
+            _row(
+                "layout map: build + save (offline)",
+                size,
+                "gis_town",
+                ours.wall_s,
+                ours.features,
+                peak=ours.peak_rss_mb,
+                ratio=ours_rate / base_rate,
+                note=f"{what}; {mb:.2f} MB ({target_note}); ratio by features/s",
+            )
+        )
+        rows.append(
+            _row(
+                "layout map: build + save (offline)",
+                size,
+                "folium GeoJson+tooltip",
+                base.wall_s,
+                base.features,
+                peak=base.peak_rss_mb,
+                ratio=1.0,
+                note=f"{BASELINE_SAMPLE:,} parcels of {n_farm:,}: {base.value['bytes'] / 1e6:.2f} MB, "
+                "needs the network",
+            )
+        )
+    else:
+        rows += compare(
+            "layout map: build + save (offline)",
+            size,
+            ours,
+            base,
+            baseline_name="folium GeoJson+tooltip",
+            note=f"{what}; {mb:.2f} MB ({target_note})",
+            baseline_note=f"{base.value['bytes'] / 1e6:.2f} MB, needs the network",
+        )
 
     # bytes per parcel
     fb = measure(farm_bytes_folium, town_path, min(n_farm, BASELINE_SAMPLE), isolate=False)
