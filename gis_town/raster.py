@@ -248,6 +248,16 @@ def open_raster(
             )
         src_crs = ds.crs
         if src_crs is None:
+            # a GeoTIFF cut short loses its georeferencing tags and its last pixels
+            try:
+                ds.read(band, window=((ds.height - 1, ds.height), (0, ds.width)))
+            except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError) as exc:
+                raise RasterError(
+                    f"栅格文件损坏或不完整 / the {name} raster is corrupt or truncated ({exc}): "
+                    "copy it again or re-export it as GeoTIFF",
+                    path=str(path),
+                ) from None
+        if src_crs is None:
             if crs is None:
                 raise RasterError(
                     f"栅格没有坐标系 / the {name} raster has no CRS: add one (e.g. "

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 import yaml
+
+from gis_town.config import tomllib
 
 REPO = Path(__file__).resolve().parents[1]
 # pip names whose conda-forge package has another name or is split

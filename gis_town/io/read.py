@@ -85,6 +85,47 @@ def detect_encoding(path: str | Path) -> str | None:
         return "gb18030"
 
 
+def check_shapefile_complete(path: str | Path) -> None:
+    """Raise :class:`LayerError` when a shapefile's .shp or .dbf is shorter than its headers say.
+
+    GDAL reads a cut-short shapefile without complaint, giving null geometries
+    or missing rows; the sizes in the ``.shx`` index and the ``.dbf`` header
+    tell how long the files must be.
+    """
+    path = Path(path)
+    shx = next((path.with_suffix(s) for s in (".shx", ".SHX") if path.with_suffix(s).exists()), None)
+    if shx is not None and path.exists():
+        index = shx.read_bytes()
+        if len(index) >= 108:
+            last = index[-8:]
+            offset_words = int.from_bytes(last[:4], "big")
+            length_words = int.from_bytes(last[4:], "big")
+            need = (offset_words + 4 + length_words) * 2
+            have = path.stat().st_size
+            if have < need:
+                raise LayerError(
+                    f"Shapefile 不完整（被截断）/ the .shp file is truncated: {have} bytes, its index needs "
+                    f"{need}; copy all of its files (.shp .shx .dbf .prj .cpg) again",
+                    path=str(path),
+                )
+    dbf = _dbf_of(path)
+    if dbf is not None:
+        with open(dbf, "rb") as fh:
+            head = fh.read(12)
+        if len(head) == 12:
+            n = int.from_bytes(head[4:8], "little")
+            header_len = int.from_bytes(head[8:10], "little")
+            rec_len = int.from_bytes(head[10:12], "little")
+            need = header_len + n * rec_len
+            have = dbf.stat().st_size
+            if have < need:
+                raise LayerError(
+                    f"属性表 .dbf 不完整（被截断）/ the .dbf file is truncated: {have} bytes, its header "
+                    f"needs {need} for {n} records; copy it again",
+                    path=str(dbf),
+                )
+
+
 def list_layers(path: str | Path) -> list[tuple[str, str]]:
     """Return ``(layer name, geometry type)`` for every layer in a vector file."""
     path = _existing(path)
@@ -160,6 +201,8 @@ def read_layer(
                     f"文件中没有此图层 / no such layer; the file has: {', '.join(names) or '(none)'}",
                     path=str(path), layer=layer,
                 )
+        if suffix == ".shp":
+            check_shapefile_complete(path)
         enc = encoding or detect_encoding(path)
         kwargs: dict[str, Any] = {"layer": layer}
         if enc:

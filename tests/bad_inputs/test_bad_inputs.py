@@ -181,6 +181,9 @@ FEATURE_CASES = {
     "wrong field type": ("farmland", _farmland_with(7, declared_area_mu="六十亩"), "P8", "declared_area_mu", "rejected"),
     "zero-length river segment": ("rivers", lambda: {"rivers": layers()["rivers"].set_geometry(
         [_gk_to_geo(LineString([(X0, Y0), (X0, Y0)])), layers()["rivers"].geometry.iloc[1]], crs="EPSG:4490")}, "R1", "geometry", "rejected"),
+    "unparseable date": ("resettlement", lambda: {"resettlement": layers()["resettlement"].assign(moved_in=["二月初", ""])}, "H1", "moved_in", "rejected"),
+    "unknown destination": ("resettlement", lambda: {"resettlement": layers()["resettlement"].assign(destination=["进城", "外省"])}, "H2", "destination", "rejected"),
+    "unknown afforestation kind": ("afforestation", lambda: {"afforestation": layers()["afforestation"].assign(kind=["面山绿化", "竹林"])}, "A2", "kind", "rejected"),
     "unknown chief level": ("rivers", lambda: {"rivers": layers()["rivers"].assign(chief_level=["town", "省级"])}, "R2", "chief_level", "rejected"),
 }
 
@@ -228,7 +231,19 @@ def test_corrupt_geotiff_exit_2(tmp_path, capsys):
     dem = tmp_path / "town" / "dem.tif"
     dem.write_bytes(dem.read_bytes()[:300])
     rc, _, err = run_cmd("risk", town, tmp_path / "out", capsys)
-    assert rc == 2 and "dem.tif" in err
+    assert rc == 2 and "dem.tif" in err and "corrupt" in err
+
+
+def test_corrupt_shapefile_exit_2(tmp_path, capsys):
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    data = layers()
+    data["farmland"][["parcel_id", "village_id", "status", "geometry"]].to_file(folder / "farmland.shp", engine="pyogrio")
+    shp = folder / "farmland.shp"
+    shp.write_bytes(shp.read_bytes()[:150])
+    rc = main(["areas", str(folder), "--out", str(tmp_path / "o" / "a.csv")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "farmland.shp" in err and "Traceback" not in err
 
 
 def test_raster_not_overlapping_exit_2(tmp_path, capsys):
