@@ -186,7 +186,15 @@ def area_m2(gdf, *, layer: str | None = None) -> np.ndarray:
     laea = _laea_crs(lon, lat)
     tr = pyproj.Transformer.from_crs(src, laea, always_xy=True)
     arr = np.asarray(geoms.values, dtype=object)
-    projected = shapely.transform(arr, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+    def _project(xy: np.ndarray) -> np.ndarray:
+        # in place on contiguous copies: no extra (n, 2) arrays (a county has 17 M vertices)
+        x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+        tr.transform(x, y, inplace=True)
+        xy[:, 0], xy[:, 1] = x, y
+        return xy
+
+    projected = shapely.transform(arr, _project)
     out = shapely.area(projected).astype("float64")
     out[shapely.is_missing(arr)] = np.nan
     return out
