@@ -147,14 +147,15 @@ def _read_patrol(out: str, size: str, proc: Measurement) -> list[Row]:
     wall = _num(run.group(1)) + (_num(load.group(1)) if load else 0.0)
     m_ours = Measurement(wall, _num(peak.group(1)) if peak else proc.peak_rss_mb, feats)
     b = _find(
-        r"baseline buffer\+union\s+([\d,.]+) s on ([\d,]+) fixes \([\d,]+ trips, ([\d.]+) %", out
+        r"baseline buffer\+union\s+([\d,.]+) s\b.*? on ([\d,]+) fixes \([\d,]+ trips, ([\d.]+) %",
+        out,
     )
     m_base = None
     note_b = ""
     if b:
         b_pts = _num(b.group(2))
         m_base = Measurement(_num(b.group(1)) * feats / b_pts, float("nan"), feats)
-        note_b = f"on {b.group(3)} % of the trips, scaled to all"
+        note_b = f"on {b.group(3)} % of the trips, scaled linearly to all (it grows faster)"
     target = 60.0 if feats >= 10_000_000 else None
     return compare(
         f"patrol coverage, {pts.group(2)} km of river",
