@@ -10,7 +10,8 @@
 Each ``benchmarks/bench_<name>.py`` is run in turn:
 
 - one that defines ``main(size) -> list[Row]`` (see :mod:`common`) is
-  called here, and its rows go into the table as they are;
+  called in a fresh interpreter (so every benchmark starts from the same
+  small process), and its rows go into the table as they are;
 - any other is run as a script (``python bench_<name>.py --size <size>``);
   its output is kept (``--verbose`` prints it), its wall time and peak memory
   (the process tree) are measured from outside, and the known figures are
@@ -259,10 +260,42 @@ def run_script(name: str, size: str, *, timeout: float, verbose: bool) -> tuple[
     return rows, out
 
 
-def run_module(name: str, size: str) -> list[Row]:
-    """Import ``bench_<name>`` and call its ``main(size)``."""
+def run_module(name: str, size: str, *, timeout: float, verbose: bool) -> list[Row]:
+    """Call ``bench_<name>.main(size)`` in a fresh interpreter and read its rows back.
+
+    A fresh process per benchmark: each starts from the same small memory
+    (the workloads fork from it, so their peak memory is their own) and
+    nothing one benchmark leaves behind reaches the next.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench_run_") as tmp:
+        out = Path(tmp) / "rows.json"
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--child", name, str(size), str(out)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=str(BENCH_DIR.parent),
+        )
+        if verbose:
+            print(proc.stdout, flush=True)
+        if proc.returncode != 0 or not out.exists():
+            tail = " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-3:])
+            return [Row(name, size_label(size), "(failed)", None, None, None, note=tail[:200])]
+        data = json.loads(out.read_text(encoding="utf-8"))
+    fields = {f for f in Row.__dataclass_fields__}
+    return [Row(**{k: v for k, v in r.items() if k in fields}) for r in data]
+
+
+def _child(name: str, size: str, out: str) -> int:
+    """``run.py --child NAME SIZE OUT``: run one benchmark's ``main(size)``, write its rows as JSON."""
     mod = importlib.import_module(f"bench_{name}")
-    return list(mod.main(size))
+    rows = list(mod.main(size))
+    Path(out).write_text(
+        json.dumps([r.as_dict() for r in rows], ensure_ascii=False), encoding="utf-8"
+    )
+    return 0
 
 
 def run_all(
@@ -277,7 +310,7 @@ def run_all(
             try:
                 mod = importlib.import_module(f"bench_{name}")
                 if _takes_size(getattr(mod, "main", None)):
-                    got = run_module(name, size)
+                    got = run_module(name, size, timeout=timeout, verbose=verbose)
                 else:
                     got, _ = run_script(name, size, timeout=timeout, verbose=verbose)
             except Exception as exc:
@@ -302,6 +335,9 @@ def run_all(
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--child"]:
+        return _child(*argv[1:4])
     p = argparse.ArgumentParser(
         description="Run every benchmark and print one table (with GEOS/GDAL/PROJ)."
     )
