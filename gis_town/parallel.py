@@ -73,6 +73,7 @@ from gis_town.schema import LAYERS
 
 __all__ = [
     "AreasReport",
+    "Partitions",
     "area_by_zone",
     "area_totals",
     "areas_report",
@@ -450,10 +451,25 @@ def read_partitioned(path: str | Path, *, columns: Sequence[str] | None = None):
 
 
 @dataclass
-class _Source:
-    """Where partitions come from, and how to prepare them like :func:`gis_town.io.read_layer`."""
+class Partitions:
+    """A layer as lazy partitions (see :func:`partitions`).
 
-    parts: list[Any]  #: dask Delayed, one per partition
+    Attributes
+    ----------
+    parts : list of dask.delayed.Delayed
+        One per partition, in the layer's order; computing one gives a
+        GeoDataFrame.
+    keep_index : bool
+        The partitions carry the input's own index (a GeoDataFrame), rather
+        than one 0..n-1 per file.
+    path : str or None
+        The source file or folder.
+    prepare : dict
+        What :func:`gis_town.io.read_layer` would apply after reading
+        (``crs``, ``fields``, ``defaults``, ``mapping``), applied per partition.
+    """
+
+    parts: list[Any]
     #: partition index is meaningful (a GeoDataFrame's own index) rather than per-file 0..n-1
     keep_index: bool = False
     path: str | None = None
@@ -555,8 +571,8 @@ def partitions(
     npartitions: int | None = None,
     layer: str | None = None,
     encoding: str | None = None,
-) -> _Source:
-    """Any layer input as a list of lazy partitions.
+) -> Partitions:
+    """Any layer input as lazy partitions (:class:`Partitions`).
 
     Parameters
     ----------
@@ -575,16 +591,16 @@ def partitions(
     dask = _need_dask()
     import dask_geopandas
 
-    if isinstance(data, _Source):
+    if isinstance(data, Partitions):
         return data
     if isinstance(data, dask_geopandas.GeoDataFrame):
-        return _Source(list(data.to_delayed()), keep_index=bool(data.known_divisions))
+        return Partitions(list(data.to_delayed()), keep_index=bool(data.known_divisions))
     if isinstance(data, gpd.GeoDataFrame):
         n = npartitions or _default_npartitions()
         n = max(1, min(n, len(data) or 1))
         edges = np.linspace(0, len(data), n + 1).round().astype(int)
         parts = [dask.delayed(data.iloc[a:b]) for a, b in zip(edges[:-1], edges[1:])]
-        return _Source(parts, keep_index=True)
+        return Partitions(parts, keep_index=True)
     if isinstance(data, (str, Path)):
         p = Path(data)
         if not p.exists():
@@ -601,11 +617,11 @@ def partitions(
                 only = read_partitioned(p, columns=[name])
                 return [dask.delayed(_ids_of, pure=True)(q, name) for q in only.to_delayed()]
 
-            return _Source(
+            return Partitions(
                 list(read_partitioned(p).to_delayed()), path=str(p), column_reader=column
             )
         parts, column = _vector_slices(p, layer, npartitions or _default_npartitions(), encoding)
-        return _Source(parts, path=str(p), column_reader=column)
+        return Partitions(parts, path=str(p), column_reader=column)
     raise TypeError(
         f"cannot partition {type(data).__name__}: expected a GeoDataFrame, dask frame or path"
     )
@@ -666,7 +682,7 @@ class _Duplicates:
         return int(sum(self.lengths))
 
 
-def _find_duplicates(src: _Source, name: str) -> _Duplicates:
+def _find_duplicates(src: Partitions, name: str) -> _Duplicates:
     """Read only the id column of every partition and find ids repeated anywhere in the layer."""
 
     column = _id_column(name, src.prepare)
@@ -981,11 +997,29 @@ def area_totals(
     return finish(sums, villages, by=by, decimals=decimals, count_column="parcels")
 
 
+def _private(layer: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """The layer with geometry objects of its own.
+
+    The overlay prepares the zones' geometries in place (GEOS prepared
+    geometries); threads of one worker share the objects a task receives, and
+    preparing a geometry from two threads at once is not safe. A WKB round
+    trip gives each task its own objects (exactly the same coordinates).
+    """
+    if layer is None:
+        return None
+    import shapely
+
+    geoms = np.asarray(layer.geometry.values, dtype=object)
+    return layer.set_geometry(
+        gpd.GeoSeries(shapely.from_wkb(shapely.to_wkb(geoms)), index=layer.index, crs=layer.crs)
+    )
+
+
 def _zone_pieces_task(part, zones, keep_index, kwargs):
     from gis_town.analysis.overlay import area_by_zone as one
 
     part = _positional(part, keep_index)
-    return len(part), one(part, zones, **kwargs)
+    return len(part), one(part, _private(zones), **kwargs)
 
 
 def area_by_zone(
@@ -1031,7 +1065,7 @@ def _zone_sums_task(part, zones, keep_index):
     part = _positional(part, keep_index)
     if len(part) == 0:
         return None
-    pieces = one(part, zones, zone_id="zone_id")
+    pieces = one(part, _private(zones), zone_id="zone_id")
     return _partial_sums(pieces, ["zone_id"], ["area_m2"])
 
 
@@ -1091,7 +1125,7 @@ def _basic_task(part, bf, keep_index):
     part = _positional(part, keep_index)
     if len(part) == 0:
         return None
-    return _partial_sums(_basic_rows(part, bf), ["village_id", "inside"], ["area_m2"])
+    return _partial_sums(_basic_rows(part, _private(bf)), ["village_id", "inside"], ["area_m2"])
 
 
 def basic_farmland_totals(
@@ -1238,11 +1272,11 @@ def _report_task(part, name, offset, dups, path, prepare, keep_index, validate, 
     if zones is not None:
         from gis_town.analysis.overlay import area_by_zone as pieces_of
 
-        pieces = pieces_of(parcels, zones, zone_id="zone_id")
+        pieces = pieces_of(parcels, _private(zones), zone_id="zone_id")
         out["zones"] = _partial_sums(pieces, ["zone_id"], ["area_m2"])
     if bf is not None:
         out["basic"] = _partial_sums(
-            _basic_rows(parcels, bf), ["village_id", "inside"], ["area_m2"]
+            _basic_rows(parcels, _private(bf)), ["village_id", "inside"], ["area_m2"]
         )
     return out
 
