@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     worst = 0
     for command, argv in _steps(args):
-        label = f"{command} → {Path(argv[-1]).name}"
+        label = f"{command} → {Path(argv[argv.index('--out') + 1]).name}" if "--out" in argv else command
         if importlib.util.find_spec(f"gis_town.cli.{command}") is None:
             rows.append({"步骤 step": label, "结果 result": "未实现 not available", "秒 s": 0.0})
             continue
