@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from gis_town import __version__
-from gis_town.errors import GisTownError, InputError
+from gis_town.errors import GisTownError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -108,12 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT if args.command is None and argv else EXIT_OK
     try:
         return int(args.func(args) or 0)
-    except InputError as exc:
-        if args.debug:
-            raise
-        print(f"错误 error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    except GisTownError as exc:
+    except GisTownError as exc:  # InputError and the rest: one message, exit 2
         if args.debug:
             raise
         print(f"错误 error: {exc}", file=sys.stderr)

@@ -77,14 +77,20 @@ class Town:
         return self._gk
 
 
+def _read_options(cfg: TownConfig, name: str) -> dict:
+    """Keyword options of :func:`read_layer` from the config's ``[layers.NAME]`` entry."""
+    src = cfg.layers.get(name)
+    if src is None:
+        return {}
+    return {"encoding": src.encoding, "crs": src.crs, "fields": src.fields, "defaults": src.defaults, "mapping": src.mapping}
+
+
 def _source(path: Path | None, name: str, cfg: TownConfig) -> tuple[Path | None, str | None, dict]:
     """Where layer ``name`` comes from: (file, layer in file, read options)."""
     src = cfg.layers.get(name)
-    opts: dict = {}
-    if src is not None:
-        opts = {"encoding": src.encoding, "crs": src.crs, "fields": src.fields, "defaults": src.defaults, "mapping": src.mapping}
-        if src.path:
-            return cfg.resolve(src.path), src.layer, opts
+    opts = _read_options(cfg, name)
+    if src is not None and src.path:
+        return cfg.resolve(src.path), src.layer, opts
     if path is None:
         return None, None, opts
     if path.is_dir():
@@ -105,12 +111,7 @@ def load_layer(
     config: TownConfig | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Read and validate one layer; return (usable features, problems)."""
-    cfg = config or TownConfig()
-    src = cfg.layers.get(name)
-    opts = {}
-    if src is not None:
-        opts = {"encoding": src.encoding, "crs": src.crs, "fields": src.fields, "defaults": src.defaults, "mapping": src.mapping}
-    gdf = read_layer(path, layer, **opts)
+    gdf = read_layer(path, layer, **_read_options(config or TownConfig(), name))
     return validate_layer(gdf, name, path=str(path))
 
 
