@@ -49,6 +49,7 @@ import shapely
 from affine import Affine
 from pyproj import CRS
 
+from gis_town import settings
 from gis_town.errors import CRSError, RasterError
 
 __all__ = [
@@ -1018,8 +1019,16 @@ def zonal_stats(
         )
 
     rows = np.flatnonzero(hit)
-    seg_values, seg_cover, cover = _extract_cells(r, arr, rows, n)
-    res = _aggregate(seg_values, seg_cover, n, stats, thr)
+    # a block of polygons at a time: only one block's cells are in memory
+    cover = np.zeros(n)
+    res = {k: np.full(n, np.nan) for k in _aggregate([], [], 0, stats, thr)}
+    block = max(int(settings.ZONAL_BLOCK_FEATURES), 1)
+    for lo in range(0, len(rows), block):
+        rb = rows[lo : lo + block]
+        seg_values, seg_cover, cover[rb] = _extract_cells(r, arr[rb])
+        for k, v in _aggregate(seg_values, seg_cover, len(rb), stats, thr).items():
+            res[k][rb] = v
+        del seg_values, seg_cover
     out_cols: dict[str, np.ndarray] = {}
     if n and not (cover > 0).any() and not empty.all():
         pb = _fmt_bounds(g.total_bounds, rcrs) if np.all(np.isfinite(g.total_bounds)) else "?"
@@ -1089,17 +1098,16 @@ def zonal_stats(
     return out
 
 
-def _extract_cells(
-    r: RasterData, geoms: np.ndarray, rows: np.ndarray, n: int
-) -> tuple[list, list, np.ndarray]:
+def _extract_cells(r: RasterData, geoms: np.ndarray) -> tuple[list, list, np.ndarray]:
     """Run exactextract once: per polygon, the valid cells' values and coverage fractions.
 
-    Returns the per-row lists of value and coverage arrays (None where a
+    Returns the per-polygon lists of value and coverage arrays (None where a
     polygon was not processed) and each polygon's total coverage in cells
     including nodata cells (``count`` with a default value for nodata).
     """
-    if not len(rows):
-        return [None] * n, [None] * n, np.zeros(n)
+    n = len(geoms)
+    if not n:
+        return [], [], np.zeros(0)
     ee = _ee()
     wkt = r.crs.to_wkt()
     base = ee["raster"](r.array, r.bounds, wkt, name="v")
@@ -1110,7 +1118,7 @@ def _extract_cells(
         op("count", "cover_all", base, options={"default_value": -1e30}),
     ]
     writer = ee["writer"](n)
-    source = ee["source"](shapely.to_wkb(geoms[rows]), rows, wkt)
+    source = ee["source"](shapely.to_wkb(geoms), np.arange(n), wkt)
     ee["exact_extract"](base, source, ops, include_cols=["idx"], output=writer)
     return writer.values, writer.coverage, writer.cover_all
 
