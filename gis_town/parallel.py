@@ -74,6 +74,7 @@ from gis_town.schema import LAYERS
 __all__ = [
     "AreasReport",
     "Partitions",
+    "analyze_patrols",
     "area_by_zone",
     "area_totals",
     "areas_report",
@@ -650,17 +651,7 @@ def _positional(part: pd.DataFrame, keep_index: bool) -> pd.DataFrame:
 
 def _id_column(name: str, opts: dict[str, Any]) -> str:
     """Source column that becomes the layer's id after the field map."""
-    from gis_town.schema import TLS_FIELD_MAP
-
-    id_field = LAYERS[name].id_field
-    rename: dict[str, str] = {}
-    if opts.get("mapping") == "tls":
-        rename.update(TLS_FIELD_MAP)
-    rename.update(opts.get("fields") or {})
-    for src, dst in rename.items():
-        if dst == id_field:
-            return src
-    return id_field
+    return _source_column(LAYERS[name].id_field, opts)
 
 
 def _ids_of(part: gpd.GeoDataFrame, column: str) -> pd.Series:
@@ -1205,6 +1196,214 @@ def zonal_stats(
             frames.append(stats)
         offset += n
     return pd.concat(frames) if frames else pd.DataFrame()
+
+
+# --------------------------------------------------------------------------- patrols
+
+
+def _source_column(target: str, opts: dict[str, Any]) -> str:
+    """Source column that becomes ``target`` after the field map."""
+    from gis_town.schema import TLS_FIELD_MAP
+
+    rename: dict[str, str] = {}
+    if opts.get("mapping") == "tls":
+        rename.update(TLS_FIELD_MAP)
+    rename.update(opts.get("fields") or {})
+    for src, dst in rename.items():
+        if dst == target:
+            return src
+    return target
+
+
+def _distinct(values: pd.Series) -> set[str]:
+    return {str(v) for v in pd.unique(values.dropna())}
+
+
+def _chief_groups(src: Partitions) -> list[list[int]]:
+    """Partitions grouped so that no chief (by name or id) has points in two groups.
+
+    A chief's trips are split from all of the chief's points, so a chief's
+    points must be processed together. Partitions written by chief (points
+    sorted by chief and time, ``write_partitioned(..., sort=False)``) each
+    form a group of their own; partitions sharing a chief are merged
+    (union-find).
+    """
+    import dask
+
+    keys = _compute(
+        [
+            dask.delayed(_distinct, pure=True)(c)
+            for c in src.column(_source_column("chief", src.prepare))
+        ]
+        + [
+            dask.delayed(_distinct, pure=True)(c)
+            for c in src.column(_source_column("chief_id", src.prepare))
+        ]
+    )
+    k = len(src.parts)
+    parent = list(range(k))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[str, int] = {}
+    for i in range(k):
+        for key in {f"name:{v}" for v in keys[i]} | {f"id:{v}" for v in keys[k + i]}:
+            j = owner.setdefault(key, i)
+            a, b = root(i), root(j)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[int]] = {}
+    for i in range(k):
+        groups.setdefault(root(i), []).append(i)
+    return sorted(groups.values())
+
+
+def _patrol_task(
+    parts, offsets, dups, path, prepare, validate, segments, config, gk_crs, points_crs
+):
+    from gis_town.analysis.patrol import patrol_trips
+
+    used_parts, problems, read = [], [], 0
+    for part, offset, d in zip(parts, offsets, dups):
+        part = _prepare(part, prepare).reset_index(drop=True)
+        read += len(part)
+        if validate:
+            part, prob = _validate_part(part, "patrols", offset, d, path)
+            problems.append(prob)
+        part.index = part.index + offset  # global input rows: rejected fixes name them
+        used_parts.append(part)
+    used = pd.concat(used_parts) if used_parts else pd.DataFrame()
+    found = None
+    if len(used):
+        found = patrol_trips(used, segments, config=config, gk_crs=gk_crs, points_crs=points_crs)
+    prob = (
+        pd.concat(problems, ignore_index=True)
+        if problems
+        else pd.DataFrame(columns=PROBLEM_COLUMNS)
+    )
+    return found, prob, read, len(used)
+
+
+def analyze_patrols(
+    points: Any,
+    rivers: gpd.GeoDataFrame,
+    *,
+    config: Any = None,
+    as_of: Any = None,
+    start: Any = None,
+    end: Any = None,
+    villages: gpd.GeoDataFrame | None = None,
+    gk_crs: Any = None,
+    points_crs: str | None = None,
+    validate: bool = True,
+    read_options: dict[str, Any] | None = None,
+    npartitions: int | None = None,
+    path: str | None = None,
+):
+    """:func:`gis_town.analysis.patrol.analyze_patrols` with the points processed per partition.
+
+    The points (10 million for a county) never come to the driver: each
+    task reads its partitions, validates them
+    (:func:`~gis_town.io.validate.validate_layer`, duplicate point ids found
+    over the whole layer first), splits trips, matches them to the river and
+    returns the trips and the stretches they covered
+    (:func:`~gis_town.analysis.patrol.patrol_trips`); the driver combines
+    them (:func:`~gis_town.analysis.patrol.combine_trips`) and builds the
+    tables (:func:`~gis_town.analysis.patrol.patrol_report`). Partitions that
+    share a chief are processed together (a chief's trips need all of the
+    chief's points); store patrols sorted by chief and time (the county
+    benchmark's layout) and every partition is a task of its own.
+
+    Parameters
+    ----------
+    points : path, GeoDataFrame or dask frame
+        The ``patrols`` layer: a partitioned GeoParquet folder, any vector
+        file, or a frame (see :func:`partitions`).
+    rivers : GeoDataFrame
+        The ``rivers`` layer (small: sent to every task).
+    validate : bool, default True
+        Validate each partition as :func:`gis_town.io.load_town` would.
+    read_options : dict, optional
+        ``[layers.patrols]`` options (``crs``, ``fields``, ``defaults``).
+    Other parameters
+        As :func:`gis_town.analysis.patrol.analyze_patrols`.
+
+    Returns
+    -------
+    (PatrolResult, DataFrame, dict)
+        The result (equal to the single-machine one), the validation
+        problems (global rows, single-machine order) and the counts row
+        (``layer, read, used, repaired, rejected``).
+    """
+    import dask
+
+    from gis_town.analysis.patrol import (
+        _network,
+        combine_trips,
+        patrol_report,
+        prepare_rivers,
+    )
+    from gis_town.config import TownConfig
+    from gis_town.geodesy import pick_gk_crs
+
+    cfg = config or TownConfig()
+    if gk_crs is None:
+        gk_crs = pick_gk_crs(rivers, layer="rivers")
+    segs = prepare_rivers(rivers, config=cfg.patrol, gk_crs=gk_crs)
+    src = partitions(points, npartitions=npartitions)
+    src.prepare = dict(read_options or src.prepare)
+    path = path or src.path
+    dups = _find_duplicates(src, "patrols")
+    _check_layer("patrols", dups, path)
+    groups = _chief_groups(src)
+    log.info(
+        "巡河轨迹 patrol points: %d 个分区 partitions, %d 组 groups of chiefs",
+        len(src.parts),
+        len(groups),
+    )
+    tasks = [
+        dask.delayed(_patrol_task, pure=True)(
+            [src.parts[i] for i in g],
+            [dups.offsets[i] for i in g],
+            [dups.per_part[i] for i in g],
+            path,
+            src.prepare,
+            validate,
+            segs,
+            cfg.patrol,
+            gk_crs,
+            points_crs,
+        )
+        for g in groups
+    ]
+    results = _compute(tasks)
+    found = [f for f, *_ in results if f is not None]
+    if not found:
+        raise LayerError(
+            "巡河轨迹没有可用的点 / no usable patrol point (every point was rejected: see the rejects)",
+            path=path,
+            layer="patrols",
+        )
+    prob = _sort_problems(pd.concat([p for _, p, *_ in results], ignore_index=True), "patrols")
+    counts = _counts_row(
+        "patrols", sum(r for *_, r, _ in results), sum(u for *_, u in results), prob
+    )
+    res = patrol_report(
+        combine_trips(found),
+        segs,
+        config=cfg,
+        as_of=as_of,
+        start=start,
+        end=end,
+        villages=villages,
+        gk_crs=gk_crs,
+        _net=_network(segs, cfg.patrol.tolerance_m),
+    )
+    return res, prob, counts
 
 
 # --------------------------------------------------------------------------- one pass report

@@ -348,3 +348,69 @@ def test_cli_areas_with_workers_writes_the_same_files(tmp_path):
     rejects = pd.read_csv(two / "rejects.csv", encoding="utf-8-sig")
     assert len(rejects) == 5
     assert main(["areas", str(town), "--out", str(tmp_path / "bad"), "--workers", "0"]) == 2
+
+
+# ----------------------------------------------------------------------------- patrols
+
+
+def _patrols(demo_town) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The demo town's patrol points with bad rows planted, and its rivers."""
+    pts = gpd.read_file(demo_town, layer="patrols")
+    rivers = gpd.read_file(demo_town, layer="rivers")
+    pts.loc[5, "chief"] = None  # rejected by validation (required field)
+    pts.loc[10, pts.geometry.name] = None  # rejected by validation (null geometry)
+    pts.loc[20, "time"] = pd.NaT  # rejected by the patrol analysis (no time)
+    pts.loc[len(pts) - 5, "point_id"] = pts.loc[3, "point_id"]  # duplicate id, other partition
+    return pts, rivers
+
+
+def _assert_patrols_equal(a, b) -> None:
+    for name in ("segments", "periods", "chiefs", "villages", "intervals", "trip_segments"):
+        pd.testing.assert_frame_equal(
+            getattr(a, name).reset_index(drop=True), getattr(b, name).reset_index(drop=True)
+        )
+    pd.testing.assert_frame_equal(a.trips, b.trips, check_categorical=False)
+    pd.testing.assert_frame_equal(a.problems, b.problems, check_dtype=False)
+    assert a.gaps.geometry.geom_equals_exact(b.gaps.geometry, 1e-6).all()
+    assert a.summary == b.summary
+
+
+@pytest.mark.parametrize("how", ["frame", "parquet"])
+def test_patrols_per_partition_equal_single_machine(demo_town, tmp_path, client, how):
+    from gis_town.analysis.patrol import analyze_patrols
+
+    pts, rivers = _patrols(demo_town)
+    # the chiefs in reverse order: the groups' trips do not come in the final order
+    by_chief = [g for _, g in pts.groupby(pts["chief_id"].fillna(""), sort=True)][::-1]
+    whole = pd.concat(by_chief).reset_index(drop=True)
+    used, vprob = validate_layer(whole, "patrols")
+    single = analyze_patrols(used, rivers, as_of="2023-10-31")
+    assert len(single.problems) == 1  # the fix without a time
+    assert whole.loc[single.problems["row"].iloc[0], "time"] is pd.NaT
+    if how == "frame":  # 4 slices of a frame: chiefs span slices, grouped
+        data = pd.concat(by_chief)
+    else:  # one partition per chief's points, as a county stores them
+        data = par.write_partitioned(by_chief, tmp_path / "patrols.parquet", sort=False)
+    src = par.partitions(data, npartitions=4)
+    groups = par._chief_groups(src)
+    if how == "frame":  # every slice boundary cuts a chief's points: one group
+        assert len(src.parts) == 4 and groups == [[0, 1, 2, 3]]
+    else:
+        assert len(groups) == len(src.parts) == 18
+    res, prob, counts = par.analyze_patrols(data, rivers, as_of="2023-10-31", npartitions=4)
+    _assert_patrols_equal(single, res)
+    pd.testing.assert_frame_equal(prob, vprob, check_dtype=False)  # the same rows, reasons
+    assert counts["read"] == len(pts) and counts["used"] == len(used)
+    assert counts["rejected"] == len(vprob)
+
+
+def test_chief_groups_merge_partitions_sharing_a_chief():
+    pts = pd.DataFrame(
+        {"chief": ["a", "a", "b", "c", "c", "d", "a"], "chief_id": [None] * 6 + ["X"]},
+    )
+    pts = gpd.GeoDataFrame(pts, geometry=shapely.points(np.zeros((7, 2))), crs=4490)
+    # slices [0,1] [2] [3,4] [5,6]: a is in the first and last, b, c alone
+    src = par.Partitions(
+        [__import__("dask").delayed(pts.iloc[a:b]) for a, b in ((0, 2), (2, 3), (3, 5), (5, 7))]
+    )
+    assert par._chief_groups(src) == [[0, 3], [1], [2]]

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -55,13 +56,17 @@ __all__ = [
     "COLUMN_LABELS",
     "REASONS",
     "PatrolResult",
+    "PatrolTrips",
     "analyze_patrols",
     "blind_spots",
     "chief_table",
+    "combine_trips",
     "covered_intervals",
     "match_points",
     "merge_intervals",
     "milestone_share",
+    "patrol_report",
+    "patrol_trips",
     "prepare_points",
     "prepare_rivers",
     "quarter_periods",
@@ -303,7 +308,14 @@ def prepare_points(
             feat, x_src, y_src = feat[finite], x_src[finite], y_src[finite]
 
     ids = points["point_id"] if "point_id" in cols else None  # read only for rejected rows
-    rows = points["row"].to_numpy() if "row" in cols else np.arange(n_in)
+    # rejected fixes name their input row: a "row" column, else the index a
+    # validated layer keeps (its rows as read), else the position
+    if "row" in cols:
+        rows = points["row"].to_numpy()
+    elif pd.api.types.is_integer_dtype(points.index.dtype) and points.index.is_unique:
+        rows = points.index.to_numpy()
+    else:
+        rows = np.arange(n_in)
     problems = []
 
     has_xy = np.zeros(n_in, dtype=bool)
@@ -1973,6 +1985,134 @@ class PatrolResult:
         return self.trips[~self.trips["valid"]].reset_index(drop=True)
 
 
+@dataclass
+class PatrolTrips:
+    """The point-heavy half of the analysis (:func:`patrol_trips`): trips and what they covered.
+
+    Everything after it (:func:`patrol_report`) works on these tables, never
+    on the points, so the partitioned path (:func:`gis_town.parallel.analyze_patrols`)
+    computes them per group of chiefs and combines them (:func:`combine_trips`).
+    """
+
+    trips: pd.DataFrame
+    intervals: pd.DataFrame
+    problems: pd.DataFrame
+    n_points: int
+    points: pd.DataFrame | None = None
+
+
+def patrol_trips(
+    points: pd.DataFrame,
+    segments: gpd.GeoDataFrame,
+    *,
+    config: TownConfig | PatrolSection | None = None,
+    gk_crs: str | CRS | None = None,
+    points_crs: str | None = None,
+    keep_points: bool = False,
+    _net: _Network | None = None,
+) -> PatrolTrips:
+    """Steps 1-6 of the pipeline: points to checked trips and the stretches they covered.
+
+    Parameters
+    ----------
+    points : GeoDataFrame or DataFrame
+        Patrol fixes (see :func:`prepare_points`).
+    segments : GeoDataFrame
+        From :func:`prepare_rivers`.
+    config : TownConfig or PatrolSection, optional
+    gk_crs : CRS, optional
+        The run's Gauss-Kruger zone (the segments').
+    points_crs : str, optional
+        CRS of a plain lon/lat DataFrame's coordinates.
+    keep_points : bool, default False
+        Keep the prepared points (memory at county scale).
+
+    Returns
+    -------
+    PatrolTrips
+        Trips in a canonical order (chief, start time, trip id: the same
+        whichever way the points were split), their intervals, the rejected
+        points and the number of points used.
+    """
+    pc = _cfg(config)
+    net = _net if _net is not None else _network(segments, pc.tolerance_m)
+    pts, problems = prepare_points(points, crs=points_crs, gk_crs=gk_crs)
+    pts = split_trips(pts, config=pc)
+    matches = match_points(pts, segments, tolerance_m=pc.tolerance_m, _net=net)
+    trips = validate_trips(pts, matches, config=pc, _net=net)
+    intervals = covered_intervals(pts, matches, trips, config=pc)
+    del matches
+    found = PatrolTrips(trips, intervals, problems, len(pts), pts if keep_points else None)
+    return _renumber_trips(found)
+
+
+def _renumber_trips(found: PatrolTrips) -> PatrolTrips:
+    """Number trips by chief, start time, trip id, end time (ties keep their order)."""
+    trips = found.trips
+    if len(trips) == 0 or "start_time" not in trips.columns:
+        return found
+    keys = pd.DataFrame(
+        {
+            "chief_key": trips["chief_key"].astype("object").astype(str).to_numpy(),
+            "start_time": trips["start_time"].to_numpy(),
+            "trip_id": trips["trip_id"].astype("object").astype(str).to_numpy(),
+            "end_time": trips["end_time"].to_numpy(),
+        }
+    )
+    order = keys.sort_values(list(keys.columns), kind="stable").index.to_numpy()
+    old = trips["trip"].to_numpy(dtype="int64")
+    new_of_old = np.empty(int(old.max()) + 1, dtype="int64")
+    new_of_old[old[order]] = np.arange(len(order))
+    trips = trips.iloc[order].reset_index(drop=True)
+    trips["trip"] = np.arange(len(trips), dtype="int64")
+    iv = found.intervals
+    if len(iv):
+        iv = iv.copy()
+        iv["trip"] = new_of_old[iv["trip"].to_numpy(dtype="int64")]
+        iv = iv.sort_values(["trip", "segment", "piece", "start_m"], kind="stable")
+        iv = iv.reset_index(drop=True)
+    pts = found.points
+    if pts is not None and len(pts):
+        pts["trip"] = new_of_old[pts["trip"].to_numpy(dtype="int64")]
+    return PatrolTrips(trips, iv, found.problems, found.n_points, pts)
+
+
+def combine_trips(parts: Sequence[PatrolTrips]) -> PatrolTrips:
+    """Trips found in groups of chiefs (no chief in two groups) as one :class:`PatrolTrips`.
+
+    Trip numbers are made unique and renumbered in the canonical order, the
+    rejected points sorted by row: the result equals :func:`patrol_trips`
+    on all the points at once.
+    """
+    parts = list(parts)
+    if not parts:
+        raise ValueError("combine_trips needs at least one PatrolTrips")
+    if len(parts) == 1:
+        return parts[0]
+    trips, intervals, offset = [], [], 0
+    for p in parts:
+        if len(p.trips):
+            trips.append(p.trips.assign(trip=p.trips["trip"].to_numpy(dtype="int64") + offset))
+            if len(p.intervals):
+                trip = p.intervals["trip"].to_numpy(dtype="int64") + offset
+                intervals.append(p.intervals.assign(trip=trip))
+            offset += len(p.trips)
+    tt = pd.concat(trips, ignore_index=True) if trips else parts[0].trips
+    for c in ("chief_key", "chief", "chief_id", "trip_id"):
+        if trips and c in tt.columns and isinstance(trips[0][c].dtype, pd.CategoricalDtype):
+            values = tt[c].astype("object")
+            tt[c] = pd.Categorical(values, categories=sorted(values.dropna().unique()))
+    iv = pd.concat(intervals, ignore_index=True) if intervals else parts[0].intervals
+    probs = [p.problems for p in parts if len(p.problems)]
+    problems = (
+        pd.concat(probs, ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
+        if probs
+        else parts[0].problems
+    )
+    n_points = sum(p.n_points for p in parts)
+    return _renumber_trips(PatrolTrips(tt, iv, problems, n_points))
+
+
 def analyze_patrols(
     points: pd.DataFrame,
     rivers: gpd.GeoDataFrame,
@@ -2013,22 +2153,59 @@ def analyze_patrols(
         Keep the prepared points in the result (memory at county scale).
     """
     cfg = config or TownConfig()
-    pc = cfg.patrol
     if gk_crs is None:
         from gis_town.geodesy import pick_gk_crs
 
         gk_crs = pick_gk_crs(rivers, layer="rivers")
-    segs = prepare_rivers(rivers, config=pc, gk_crs=gk_crs)
-    net = _network(segs, pc.tolerance_m)
-    pts, problems = prepare_points(points, crs=points_crs, gk_crs=gk_crs)
-    pts = split_trips(pts, config=pc)
-    n_points = len(pts)
-    matches = match_points(pts, segs, tolerance_m=pc.tolerance_m, _net=net)
-    trips = validate_trips(pts, matches, config=pc, _net=net)
-    intervals = covered_intervals(pts, matches, trips, config=pc)
-    del matches
-    kept_points = pts if keep_points else None
-    del pts  # the largest table: free it before the per-period work
+    segs = prepare_rivers(rivers, config=cfg.patrol, gk_crs=gk_crs)
+    net = _network(segs, cfg.patrol.tolerance_m)
+    found = patrol_trips(
+        points,
+        segs,
+        config=cfg.patrol,
+        gk_crs=gk_crs,
+        points_crs=points_crs,
+        keep_points=keep_points,
+        _net=net,
+    )
+    return patrol_report(
+        found,
+        segs,
+        config=cfg,
+        as_of=as_of,
+        start=start,
+        end=end,
+        villages=villages,
+        gk_crs=gk_crs,
+        _net=net,
+    )
+
+
+def patrol_report(
+    found: PatrolTrips,
+    segments: gpd.GeoDataFrame,
+    *,
+    config: TownConfig | None = None,
+    as_of: dt.date | str | None = None,
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    villages: gpd.GeoDataFrame | None = None,
+    gk_crs: str | CRS,
+    _net: _Network | None = None,
+) -> PatrolResult:
+    """Steps 7-8: coverage per trip, then the tables per segment, period, chief and village.
+
+    Parameters are those of :func:`analyze_patrols`; ``found`` comes from
+    :func:`patrol_trips` (or :func:`combine_trips`), ``segments`` from
+    :func:`prepare_rivers`.
+    """
+    cfg = config or TownConfig()
+    pc = cfg.patrol
+    segs = segments
+    net = _net if _net is not None else _network(segs, pc.tolerance_m)
+    trips, intervals, problems = found.trips, found.intervals, found.problems
+    n_points = found.n_points
+    kept_points = found.points
     tsegs = trip_coverage(intervals, segs, trips, config=pc)
     if as_of is None:
         if cfg.town.data_date is not None:
