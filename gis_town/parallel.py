@@ -1302,6 +1302,7 @@ def analyze_patrols(
     validate: bool = True,
     read_options: dict[str, Any] | None = None,
     npartitions: int | None = None,
+    layer: str | None = None,
     path: str | None = None,
 ):
     """:func:`gis_town.analysis.patrol.analyze_patrols` with the points processed per partition.
@@ -1329,6 +1330,10 @@ def analyze_patrols(
         Validate each partition as :func:`gis_town.io.load_town` would.
     read_options : dict, optional
         ``[layers.patrols]`` options (``crs``, ``fields``, ``defaults``).
+    npartitions, layer : optional
+        For a GeoDataFrame or a GeoPackage (see :func:`partitions`).
+    path : str, optional
+        For messages (default: the source's path).
     Other parameters
         As :func:`gis_town.analysis.patrol.analyze_patrols`.
 
@@ -1354,7 +1359,7 @@ def analyze_patrols(
     if gk_crs is None:
         gk_crs = pick_gk_crs(rivers, layer="rivers")
     segs = prepare_rivers(rivers, config=cfg.patrol, gk_crs=gk_crs)
-    src = partitions(points, npartitions=npartitions)
+    src = partitions(points, npartitions=npartitions, layer=layer)
     src.prepare = dict(read_options or src.prepare)
     path = path or src.path
     dups = _find_duplicates(src, "patrols")

@@ -414,3 +414,26 @@ def test_chief_groups_merge_partitions_sharing_a_chief():
         [__import__("dask").delayed(pts.iloc[a:b]) for a, b in ((0, 2), (2, 3), (3, 5), (5, 7))]
     )
     assert par._chief_groups(src) == [[0, 3], [1], [2]]
+
+
+def test_cli_patrol_with_workers_writes_the_same_files(demo_town, tmp_path):
+    from gis_town.cli import main
+
+    pts, rivers = _patrols(demo_town)
+    town = tmp_path / "town"
+    town.mkdir()
+    rivers.to_file(town / "rivers.gpkg", engine="pyogrio")
+    gpd.read_file(demo_town, layer="villages").to_file(town / "villages.gpkg", engine="pyogrio")
+    by_chief = [g for _, g in pts.groupby(pts["chief_id"].fillna(""), sort=True)]
+    par.write_partitioned(by_chief, town / "patrols.parquet", sort=False)
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(["patrol", str(town), "--out", str(one), "--as-of", "2023-10-31"]) == 0
+    argv = ["patrol", str(town), "--out", str(two), "--as-of", "2023-10-31", "--workers", "2"]
+    assert main(argv) == 0
+    names = sorted(p.name for p in one.glob("*.csv"))
+    assert "patrol_segments.csv" in names and "rejects.csv" in names
+    for name in names:
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    rejects = pd.read_csv(two / "rejects.csv", encoding="utf-8-sig")
+    assert len(rejects) == 4  # blank chief, null geometry, duplicate id, no time
+    assert (two / "patrol_report.xlsx").exists() and (two / "patrol_gaps.gpkg").exists()

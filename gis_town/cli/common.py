@@ -50,10 +50,10 @@ def add_town_args(p: argparse.ArgumentParser, *, out: str | None = "reports", to
                    help="矢量输出格式 vector output format: gpkg (default) or shp (GBK, for ArcGIS 10.x/MapGIS/CASS)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask 调度器地址 run on an existing Dask cluster (tcp://host:8786, or a scheduler "
-                        ".json file); default: [dask] scheduler in the config. Opt-in (areas)")
+                        ".json file); default: [dask] scheduler in the config. Opt-in (areas, patrol)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="本机 Dask 工作进程数 run on a local Dask cluster of N worker processes; default: "
-                        "[dask] workers in the config, else one process (areas)")
+                        "[dask] workers in the config, else one process (areas, patrol)")
 
 
 def config_from_args(args: argparse.Namespace) -> TownConfig:

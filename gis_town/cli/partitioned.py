@@ -1,12 +1,14 @@
-"""``gis-town areas`` on the partitioned (Dask) path: ``--scheduler ADDRESS`` / ``--workers N``.
+"""``gis-town areas`` and ``gis-town patrol`` on the partitioned (Dask) path.
 
-Not a command of its own: :func:`gis_town.cli.areas.run` hands over to
-:func:`run_areas_partitioned` when a scheduler or a worker count is given on
-the command line or in the config's ``[dask]`` section. The outputs (CSV,
-xlsx, rejects.csv, the printed tables) are the same files as the
-one-process run writes; the farmland is read, validated and summed in the
-workers (:func:`gis_town.parallel.areas_report`), the small layers are
-loaded here.
+Not commands of their own: :func:`gis_town.cli.areas.run` and
+:func:`gis_town.cli.patrol.run` hand over to :func:`run_areas_partitioned` /
+:func:`patrol_partitioned` when a scheduler or a worker count is given on
+the command line (``--scheduler ADDRESS`` / ``--workers N``) or in the
+config's ``[dask]`` section. The outputs (CSV, xlsx, rejects.csv, the
+printed tables) are the same files as the one-process run writes; the large
+layer (farmland, patrol points) is read, validated and analysed in the
+workers (:func:`gis_town.parallel.areas_report`,
+:func:`gis_town.parallel.analyze_patrols`), the small layers are loaded here.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from gis_town.io.validate import PROBLEM_COLUMNS
 from gis_town.io.write import write_csv, write_xlsx
 from gis_town.schema import LAYERS
 
-__all__ = ["dask_options", "dask_requested", "run_areas_partitioned"]
+__all__ = ["dask_options", "dask_requested", "patrol_partitioned", "run_areas_partitioned"]
 
 #: Layers of ``gis-town areas``, in the order the one-process run loads them.
 _AREA_LAYERS = ["villages", "farmland", "zones", "basic_farmland"]
@@ -48,12 +50,12 @@ def dask_requested(args: argparse.Namespace) -> bool:
     return bool(scheduler) or workers is not None
 
 
-def _farmland_source(town_path: Path, cfg: TownConfig) -> tuple[Path, str | None, dict]:
-    """Where the farmland comes from, as :func:`gis_town.io.load_town` finds it."""
+def _layer_source(town_path: Path, cfg: TownConfig, name: str) -> tuple[Path, str | None, dict]:
+    """Where a (large) layer comes from, as :func:`gis_town.io.load_town` finds it."""
     from gis_town.io.read import list_layers
     from gis_town.io.town import _source  # the same lookup as load_town
 
-    fpath, lname, opts = _source(town_path, "farmland", cfg)
+    fpath, lname, opts = _source(town_path, name, cfg)
     present = fpath is not None and fpath.exists()
     in_file: set[str] = set()
     if present and fpath == town_path and town_path.is_file():
@@ -61,16 +63,69 @@ def _farmland_source(town_path: Path, cfg: TownConfig) -> tuple[Path, str | None
         present = lname in in_file
     if not present:
         raise LayerError(
-            f"缺少必需图层 / required layer 'farmland' ({LAYERS['farmland'].label}) not found"
+            f"缺少必需图层 / required layer '{name}' ({LAYERS[name].label}) not found"
             + (f"; the file has: {', '.join(sorted(in_file))}" if in_file else ""),
             path=str(town_path),
-            layer="farmland",
+            layer=name,
         )
     if not (fpath == town_path and town_path.is_file()):
         lname = (
             None if fpath.suffix.lower() in (".parquet", ".geoparquet") or fpath.is_dir() else lname
         )
     return fpath, lname, opts
+
+
+def _town_path(args: argparse.Namespace) -> Path:
+    town_path = Path(args.town)
+    if not town_path.exists():
+        raise LayerError(
+            "文件不存在 / town file or folder not found: check the path", path=str(town_path)
+        )
+    return town_path
+
+
+def _merge_layer_report(town, name: str, problems: pd.DataFrame, counts: dict, order: list[str]):
+    """Put a partitioned layer's problems and counts into the town's, in the one-process order."""
+    rows = [*town.counts.to_dict("records"), counts]
+    rows.sort(key=lambda r: order.index(r["layer"]))
+    town.counts = pd.DataFrame(rows, columns=["layer", "read", "used", "repaired", "rejected"])
+    frames = [problems if n == name else town.problems[town.problems["layer"] == n] for n in order]
+    frames = [f for f in frames if len(f)]
+    town.problems = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PROBLEM_COLUMNS)
+    )
+
+
+def patrol_partitioned(args: argparse.Namespace):
+    """``gis-town patrol``'s analysis with the patrol points processed per partition.
+
+    Returns the town (rivers and villages loaded; the patrols' problems and
+    counts merged in) and the :class:`~gis_town.analysis.patrol.PatrolResult`.
+    """
+    from gis_town.parallel import analyze_patrols, client_for
+
+    cfg = config_from_args(args)
+    scheduler, workers = dask_options(args, cfg)
+    town_path = _town_path(args)
+    town = load_town(town_path, cfg, layers=["rivers", "villages"], required=("rivers",))
+    ppath, player, opts = _layer_source(town_path, cfg, "patrols")
+    where = scheduler or f"本机 local, {workers} workers"
+    echo(f"Dask 分区计算 partitioned run on {where}: {ppath}")
+    with client_for(scheduler, workers):
+        res, problems, counts = analyze_patrols(
+            ppath,
+            town.layer("rivers"),
+            config=cfg,
+            as_of=args.as_of,
+            villages=town.layers.get("villages"),
+            gk_crs=town.gk_crs,
+            read_options=opts,
+            npartitions=cfg.dask.partitions,
+            layer=player,
+            path=str(ppath),
+        )
+    _merge_layer_report(town, "patrols", problems, counts, ["rivers", "villages", "patrols"])
+    return town, res
 
 
 def run_areas_partitioned(args: argparse.Namespace) -> int:
@@ -80,13 +135,9 @@ def run_areas_partitioned(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args)
     scheduler, workers = dask_options(args, cfg)
-    town_path = Path(args.town)
-    if not town_path.exists():
-        raise LayerError(
-            "文件不存在 / town file or folder not found: check the path", path=str(town_path)
-        )
+    town_path = _town_path(args)
     town = load_town(town_path, cfg, layers=[n for n in _AREA_LAYERS if n != "farmland"])
-    fpath, flayer, opts = _farmland_source(town_path, cfg)
+    fpath, flayer, opts = _layer_source(town_path, cfg, "farmland")
     where = scheduler or f"本机 local, {workers} workers"
     echo(f"Dask 分区计算 partitioned run on {where}: {fpath}")
     with client_for(scheduler, workers):
@@ -101,18 +152,7 @@ def run_areas_partitioned(args: argparse.Namespace) -> int:
             layer=flayer,
             path=str(fpath),
         )
-    # the farmland's problems and counts, in the one-process order of layers
-    counts = [*town.counts.to_dict("records"), rep.counts]
-    counts.sort(key=lambda r: _AREA_LAYERS.index(r["layer"]))
-    town.counts = pd.DataFrame(counts, columns=["layer", "read", "used", "repaired", "rejected"])
-    frames = [
-        rep.problems if n == "farmland" else town.problems[town.problems["layer"] == n]
-        for n in _AREA_LAYERS
-    ]
-    frames = [f for f in frames if len(f)]
-    town.problems = (
-        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PROBLEM_COLUMNS)
-    )
+    _merge_layer_report(town, "farmland", rep.problems, rep.counts, _AREA_LAYERS)
     echo(f"{rep.partitions} 个分区 partitions")
 
     out_csv: Path = args.out

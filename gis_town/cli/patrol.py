@@ -85,6 +85,18 @@ def _pct(v: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gis_town.cli.partitioned import dask_requested, patrol_partitioned
+
+    if args.tracks is None and dask_requested(args):
+        # --scheduler / --workers / [dask]: the points are read and matched in the workers
+        town, res = patrol_partitioned(args)
+        return _write(args, town, res, res.problems if len(res.problems) else None)
+    town, res, problems = _one_process(args)
+    return _write(args, town, res, problems)
+
+
+def _one_process(args: argparse.Namespace):
+    """The town and the patrol analysis in this process (also for ``--tracks``)."""
     layers = ["rivers", "villages"] + ([] if args.tracks else ["patrols"])
     required = ("rivers",) if args.tracks else ("rivers", "patrols")
     town = open_town(args, layers=layers, required=required)
@@ -128,7 +140,12 @@ def run(args: argparse.Namespace) -> int:
         if (len(extra) or len(res.problems))
         else None
     )
+    return town, res, problems
 
+
+def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -> int:
+    """Write every output (each atomically) and print the summary."""
+    cfg = town.config
     # everything is computed: now write (each file atomically)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
