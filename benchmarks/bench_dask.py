@@ -19,6 +19,12 @@ Workloads, each run three ways:
 2. *zonal statistics*: mean/min/max elevation of every parcel on the DEM
    (``gis_town.parallel.zonal_stats``: each partition reads only its window
    of the 10,000 x 10,000 DEM).
+3. *patrol coverage*: the 10 million patrol points (``patrols.parquet/``,
+   20 partitions written by chief) validated, split into trips and matched
+   to the 2,000 km of river in the workers
+   (``gis_town.parallel.analyze_patrols``), the tables built in the driver,
+   vs ``load_town`` + ``analyze_patrols`` (what ``gis-town patrol`` does
+   without ``--workers``). The segment tables and summaries are compared.
 
 The wall time of the Dask rows is the computation on a running cluster
 (starting a local cluster and importing the modules in its workers, a few seconds,
@@ -187,6 +193,46 @@ def zonal_dask(parquet: str, dem: str, workers: int) -> dict:
     }
 
 
+def patrol_single(town_dir: str) -> dict:
+    """The one-process path of ``gis-town patrol``: load the town (validated), analyse."""
+    from gis_town.analysis.patrol import analyze_patrols
+    from gis_town.io import load_town
+
+    town = load_town(town_dir, layers=["rivers", "villages", "patrols"], required=("patrols",))
+    res = analyze_patrols(
+        town.layer("patrols"), town.layer("rivers"), config=town.config, gk_crs=town.gk_crs
+    )
+    return {"features": res.summary["points"], "segments": res.segments, "summary": res.summary}
+
+
+def patrol_dask(town_dir: str, workers: int) -> dict:
+    """``gis-town patrol --workers N``: the points read, validated and matched in the workers."""
+    from gis_town.io import load_town
+    from gis_town.parallel import analyze_patrols, client_for
+
+    small = load_town(town_dir, layers=["rivers", "villages"])
+    t0 = time.perf_counter()
+    with _WorkerPeak() as wp, client_for(workers=workers) as client:
+        client.wait_for_workers(workers)
+        client.run(_warm)
+        t1 = time.perf_counter()
+        res, _, _ = analyze_patrols(
+            str(Path(town_dir) / "patrols.parquet"),
+            small.layer("rivers"),
+            config=small.config,
+            gk_crs=small.gk_crs,
+        )
+        t2 = time.perf_counter()
+    return {
+        "features": res.summary["points"],
+        "segments": res.segments,
+        "summary": res.summary,
+        "compute_s": t2 - t1,
+        "startup_s": t1 - t0,
+        "worker_mb": wp.peak_mb,
+    }
+
+
 def _compute_only(m: Measurement) -> Measurement:
     return Measurement(
         wall_s=m.value["compute_s"], peak_rss_mb=m.peak_rss_mb, features=m.features, value=m.value
@@ -219,9 +265,10 @@ def _rows(
     return rows
 
 
-def main(size: str = "town", *, zonal: bool = True) -> list[Row]:
+def main(size: str = "town", *, zonal: bool = True, patrol: bool = True) -> list[Row]:
     """Run the workloads at ``size`` on one process, 1 and 2 Dask workers; return the rows."""
-    c = make_county(size, parts=["vector", "dem"] if zonal else ["vector"])
+    parts = ["vector"] + (["dem"] if zonal else []) + (["patrols"] if patrol else [])
+    c = make_county(size, parts=parts)
     n = c.counts["farmland"]
     town_dir = str(c.town_dir("parquet"))
     single = measure(report_single, town_dir, features=n)
@@ -254,6 +301,27 @@ def main(size: str = "town", *, zonal: bool = True) -> list[Row]:
             z2,
             f"; mean elevation {'equal' if same else 'DIFFERS'}",
         )
+    if patrol:
+        n_pts = c.counts["patrols"]
+        ps = measure(patrol_single, town_dir, features=n_pts)
+        p1 = measure(patrol_dask, town_dir, 1, features=n_pts)
+        p2 = measure(patrol_dask, town_dir, 2, features=n_pts)
+        same = all(
+            _tables_equal(ps.value["segments"], p.value["segments"])
+            and ps.value["summary"] == p.value["summary"]
+            for p in (p1, p2)
+        )
+        rows += _rows(
+            "patrol coverage (validated, per chief group)",
+            size,
+            ps,
+            p1,
+            p2,
+            f"; segment tables and summary {'EQUAL' if same else 'DIFFER'} to one process",
+        )
+        for m in (ps, p1, p2):
+            m.value.pop("segments", None)
+            m.value.pop("summary", None)
     for m in (d1, d2):
         for k in ("main", "zones", "basic"):
             m.value.pop(k, None)

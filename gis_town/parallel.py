@@ -1215,31 +1215,28 @@ def _source_column(target: str, opts: dict[str, Any]) -> str:
     return target
 
 
-def _distinct(values: pd.Series) -> set[str]:
-    return {str(v) for v in pd.unique(values.dropna())}
+def _chief_keys(chief: pd.Series, chief_id: pd.Series) -> set[str]:
+    """The chiefs of a partition as the patrol analysis tells them apart: by id, else by name."""
+    cid = chief_id.astype("string").str.strip()
+    has_id = (cid.notna() & (cid != "")).to_numpy(dtype=bool)
+    name = chief.astype("string").str.strip()[~has_id].dropna()
+    return {f"id:{v}" for v in pd.unique(cid[has_id])} | {f"name:{v}" for v in pd.unique(name)}
 
 
 def _chief_groups(src: Partitions) -> list[list[int]]:
-    """Partitions grouped so that no chief (by name or id) has points in two groups.
+    """Partitions grouped so that no chief has points in two groups.
 
     A chief's trips are split from all of the chief's points, so a chief's
     points must be processed together. Partitions written by chief (points
     sorted by chief and time, ``write_partitioned(..., sort=False)``) each
-    form a group of their own; partitions sharing a chief are merged
-    (union-find).
+    form a group of their own; partitions sharing a chief (by ``chief_id``,
+    else by name, as the analysis tells chiefs apart) are merged (union-find).
     """
     import dask
 
-    keys = _compute(
-        [
-            dask.delayed(_distinct, pure=True)(c)
-            for c in src.column(_source_column("chief", src.prepare))
-        ]
-        + [
-            dask.delayed(_distinct, pure=True)(c)
-            for c in src.column(_source_column("chief_id", src.prepare))
-        ]
-    )
+    names = src.column(_source_column("chief", src.prepare))
+    ids = src.column(_source_column("chief_id", src.prepare))
+    keys = _compute([dask.delayed(_chief_keys, pure=True)(a, b) for a, b in zip(names, ids)])
     k = len(src.parts)
     parent = list(range(k))
 
@@ -1251,7 +1248,7 @@ def _chief_groups(src: Partitions) -> list[list[int]]:
 
     owner: dict[str, int] = {}
     for i in range(k):
-        for key in {f"name:{v}" for v in keys[i]} | {f"id:{v}" for v in keys[k + i]}:
+        for key in keys[i]:
             j = owner.setdefault(key, i)
             a, b = root(i), root(j)
             if a != b:

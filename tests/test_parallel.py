@@ -406,13 +406,12 @@ def test_patrols_per_partition_equal_single_machine(demo_town, tmp_path, client,
 
 def test_chief_groups_merge_partitions_sharing_a_chief():
     pts = pd.DataFrame(
-        {"chief": ["a", "a", "b", "c", "c", "d", "a"], "chief_id": [None] * 6 + ["X"]},
+        {"chief": ["a", "a", "b", "c", "c", "d", "a"], "chief_id": [None] * 7},
     )
     pts = gpd.GeoDataFrame(pts, geometry=shapely.points(np.zeros((7, 2))), crs=4490)
+    dask = pytest.importorskip("dask")
     # slices [0,1] [2] [3,4] [5,6]: a is in the first and last, b, c alone
-    src = par.Partitions(
-        [__import__("dask").delayed(pts.iloc[a:b]) for a, b in ((0, 2), (2, 3), (3, 5), (5, 7))]
-    )
+    src = par.Partitions([dask.delayed(pts.iloc[a:b]) for a, b in ((0, 2), (2, 3), (3, 5), (5, 7))])
     assert par._chief_groups(src) == [[0, 3], [1], [2]]
 
 
@@ -437,3 +436,19 @@ def test_cli_patrol_with_workers_writes_the_same_files(demo_town, tmp_path):
     rejects = pd.read_csv(two / "rejects.csv", encoding="utf-8-sig")
     assert len(rejects) == 4  # blank chief, null geometry, duplicate id, no time
     assert (two / "patrol_report.xlsx").exists() and (two / "patrol_gaps.gpkg").exists()
+
+
+def test_chief_groups_tell_chiefs_apart_by_id_first():
+    # two chiefs named 王伟 with their own ids do not tie their partitions together;
+    # a chief without an id is known by name
+    pts = gpd.GeoDataFrame(
+        {
+            "chief": ["王伟", "王伟", " 李强", "李强"],
+            "chief_id": ["C1", "C2", None, " "],
+        },
+        geometry=shapely.points(np.zeros((4, 2))),
+        crs=4490,
+    )
+    dask = pytest.importorskip("dask")
+    src = par.Partitions([dask.delayed(pts.iloc[i : i + 1]) for i in range(4)])
+    assert par._chief_groups(src) == [[0], [1], [2, 3]]
