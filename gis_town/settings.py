@@ -51,3 +51,8 @@ ZONAL_BLOCK_FEATURES: int = 50_000
 #: messages are built and ordered one block of plots at a time, so the
 #: transient copies stay one block's size. Results do not depend on it.
 CHECK_BLOCK_PLOTS: int = 100_000
+
+#: Results (plot x rule rows) up to which ``check_report.xlsx`` lists every
+#: result in its details sheet; above it (a county-wide check), only those
+#: that did not pass (every result stays in ``check_results.csv``).
+CHECK_DETAIL_ROWS: int = 200_000

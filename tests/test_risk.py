@@ -107,6 +107,32 @@ def test_settlement_distance_own_village_first():
     assert d == pytest.approx([700.0, 280.0, 280.0], abs=0.01)
 
 
+def test_settlement_distance_many_villages_and_settlements():
+    # village V1 has 6 settlements on a line y = Y0 (x = X0 + 0, 100, ..., 500; the spatial
+    # index path), V2 one at X0 + 5000; parcels of both villages interleaved in the input
+    xs = X0 + 100.0 * np.arange(6)
+    settlements = _gk(
+        [shapely.Point(x, Y0) for x in xs] + [shapely.Point(X0 + 5000, Y0)],
+        village_id=["V1"] * 6 + ["V2"],
+    )
+    cx = [X0 + 250, X0 + 5000, X0 + 1000, X0 + 4000, X0 + 100]
+    dy = [300.0, 50.0, 0.0, 0.0, 20.0]
+    vids = ["V1", "V2", "V1", "V2", "V1"]
+    parcels = _gk(
+        [shapely.box(x - 5, Y0 + y, x + 5, Y0 + y + 10) for x, y in zip(cx, dy)],
+        village_id=vids,
+    )
+    d = settlement_distance_m(parcels, settlements=settlements, gk_crs=GK)
+    expected = [
+        np.hypot(45.0, 300.0),  # box x 245-255, 300 m up: 45 m across to X0 + 200 / 300
+        50.0,
+        500.0 - 5.0,  # V1's last settlement at X0 + 500, not V2's nearer one
+        1000.0 - 5.0,  # V2's settlement, not V1's at X0 + 500
+        20.0,  # right above V1's settlement at X0 + 100
+    ]
+    assert d == pytest.approx(expected, abs=0.01)
+
+
 def test_settlement_distance_falls_back_to_village_point():
     villages = _gk(
         [shapely.box(X0 - 500, Y0 - 500, X0 + 500, Y0 + 500)], village_id=["V1"], name=["一村"]

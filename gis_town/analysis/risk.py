@@ -250,10 +250,18 @@ def distance_to_nearest_m(
     crs = gk_crs if gk_crs is not None else pick_gk_crs(parcels, layer="farmland")
     p = np.asarray(_gk(parcels.geometry, crs, "farmland").values, dtype=object)
     t = np.asarray(_gk(targets.geometry, crs, layer).values, dtype=object)
+    return _nearest_m(p, t)
+
+
+def _nearest_m(p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Distance from each geometry of ``p`` to the nearest of ``t`` (same planar CRS); NaN if none."""
     t = t[~(shapely.is_missing(t) | shapely.is_empty(t))]
     out = np.full(len(p), np.nan)
     ok = ~(shapely.is_missing(p) | shapely.is_empty(p))
     if not len(t) or not ok.any():
+        return out
+    if len(t) <= 4:  # a village's few settlements: pairwise, no index
+        out[ok] = np.min([shapely.distance(p[ok], g) for g in t], axis=0)
         return out
     tree = shapely.STRtree(t)
     (src, _), dist = tree.query_nearest(p[ok], return_distance=True, all_matches=False)
@@ -296,16 +304,23 @@ def settlement_distance_m(
         )
     else:
         return np.full(len(parcels), np.nan)
-    out = distance_to_nearest_m(parcels, points, gk_crs=crs, layer="settlements")
+    p = np.asarray(_gk(parcels.geometry, crs, "farmland").values, dtype=object)
+    t = np.asarray(_gk(points.geometry, crs, "settlements").values, dtype=object)
+    out = _nearest_m(p, t)
     if "village_id" in points.columns and "village_id" in parcels.columns:
+        # one sort, then each village's parcels against its own settlements (a county: 1,000)
         pv = parcels["village_id"].astype("string").to_numpy(dtype=object, na_value=None)
         sv = points["village_id"].astype("string").to_numpy(dtype=object, na_value=None)
-        for vid in pd.unique(sv[pd.notna(sv)]):
-            mine = pv == vid
-            if mine.any():
-                out[mine] = distance_to_nearest_m(
-                    parcels[mine], points[sv == vid], gk_crs=crs, layer="settlements"
-                )
+        codes, uniq = pd.factorize(np.concatenate([sv, pv]), use_na_sentinel=True)
+        sc, pc = codes[: len(sv)], codes[len(sv) :]
+        p_order = np.argsort(pc, kind="stable")
+        p_bounds = np.searchsorted(pc[p_order], np.arange(len(uniq) + 1))
+        s_order = np.argsort(sc, kind="stable")
+        s_bounds = np.searchsorted(sc[s_order], np.arange(len(uniq) + 1))
+        for k in np.unique(sc[sc >= 0]):
+            mine = p_order[p_bounds[k] : p_bounds[k + 1]]
+            if len(mine):
+                out[mine] = _nearest_m(p[mine], t[s_order[s_bounds[k] : s_bounds[k + 1]]])
     return out
 
 

@@ -37,6 +37,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+#: Rows of an Excel worksheet (xlsx): longer tables are cut, with a note (the CSV has them all).
+XLSX_MAX_ROWS = 1_048_576
 _SHP_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
@@ -164,6 +167,21 @@ def write_xlsx(
                     frame = pd.DataFrame(df.drop(columns=df.geometry.name)) if isinstance(df, gpd.GeoDataFrame) else df
                     frame = frame.reset_index(drop=True)
                     start = 2 if name in titles else 0
+                    footer = list(footer_lines.get(name, []))
+                    fit = XLSX_MAX_ROWS - (start + 1) - (len(footer) + 3)
+                    if len(frame) > fit:
+                        log.warning(
+                            "%s: 表格过长，只写前 %d 行 / sheet %r: %d rows do not fit in Excel, "
+                            "the first %d written (every row is in the CSV)",
+                            path.name, fit, sheet, len(frame), fit,
+                        )
+                        footer.insert(
+                            0,
+                            f"仅列出前 {fit:,} 行（共 {len(frame):,} 行，Excel 每表最多 {XLSX_MAX_ROWS:,} 行），"
+                            f"全部见同名 CSV / the first {fit:,} of {len(frame):,} rows (an Excel sheet "
+                            "holds at most 1,048,576): every row is in the CSV",
+                        )
+                        frame = frame.iloc[:fit]
                     frame.to_excel(xw, sheet_name=sheet, index=False, startrow=start)
                     ws = xw.sheets[sheet]
                     if name in titles:
@@ -179,11 +197,11 @@ def write_xlsx(
                             fmt = intf
                         ws.set_column(j, j, min(max(width * 1.2, 8), 60), fmt)
                     if name in highlight:
-                        mask = np.asarray(highlight[name], dtype=bool)
+                        mask = np.asarray(highlight[name], dtype=bool)[: len(frame)]
                         for i in np.flatnonzero(mask):
                             ws.set_row(start + 1 + int(i), None, red)
                     ws.freeze_panes(start + 1, 0)
-                    for k, line in enumerate(footer_lines.get(name, [])):
+                    for k, line in enumerate(footer):
                         ws.write_string(start + len(frame) + 2 + k, 0, line)
     except OSError as exc:
         raise OutputError(f"无法写出 / cannot write: {exc}", path=str(path)) from exc

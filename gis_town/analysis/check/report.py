@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gis_town import settings
 from gis_town.analysis.check.engine import STATUS_LABELS, rule_counts
 from gis_town.analysis.check.rules import Plots
 from gis_town.analysis.check.rulesets import RuleSet
@@ -112,9 +113,12 @@ def workbook_sheets(
     s3 = "明细 details"
     sum_tab = summary.copy()
     sum_tab["passed"] = np.where(sum_tab["passed"], "是 yes", "否 no")
-    det = results.copy()
-    det["status"] = det["status"].map(lambda s: STATUS_LABELS.get(s, s))
-    det["severity"] = det["severity"].map(lambda s: _SEVERITY.get(s, s))
+    # every result of a town; of a county (millions of rows) those that did not pass
+    every = len(results) <= settings.CHECK_DETAIL_ROWS
+    det = results if every else results[results["status"].astype(str) != "pass"]
+    det = det.reset_index(drop=True)
+    det["status"] = det["status"].astype(str).map(lambda s: STATUS_LABELS.get(s, s))
+    det["severity"] = det["severity"].astype(str).map(lambda s: _SEVERITY.get(s, s))
     meta_lines = [f"{k}: {v}" for k, v in (meta or {}).items()]
     footer = [
         f"地块 {ov['plots']} 个：通过 {ov['passed']}，不通过 {ov['failed']}，待补充资料 {ov['incomplete']} / "
@@ -133,12 +137,15 @@ def workbook_sheets(
         "titles": {
             s1: title,
             s2: f"{title}：逐地块结论 per plot",
-            s3: f"{title}：逐项明细 every rule, every plot",
+            s3: f"{title}：逐项明细 every rule, every plot"
+            if every
+            else f"{title}：未通过的明细（全部见 check_results.csv）/ the results that did not "
+            "pass (every result: check_results.csv)",
         },
         "highlight": {
             s1: (counts["fail"] + counts["not_checked"]) > 0,
             s2: ~summary["passed"].astype(bool),
-            s3: results["status"].astype(str) != "pass",
+            s3: det["status"] != STATUS_LABELS["pass"],
         },
         "footer_lines": {s1: footer},
     }
