@@ -769,6 +769,26 @@ def test_cli_all_pass_exit_0_and_html_escapes(world, tmp_path):
     assert len(gpd.read_file(out / "failed_plots.gpkg")) == 0
 
 
+def test_workbook_lists_every_result_of_a_town_and_the_failures_of_a_county(monkeypatch):
+    from gis_town import settings
+    from gis_town.analysis.check.report import workbook_sheets
+
+    plots = to_geo([sq(0, 0, 2, 100), sq(100, 0), sq(300, 0)], plot_id=["s", "a", "b"])
+    rs = load_rule_set("high_standard")
+    res = run_rules(plots, rs, context=CheckContext())
+    summ = summarize(res)
+    town = workbook_sheets(res, summ, rs, title="t")
+    assert len(town["sheets"]["明细 details"]) == len(res)
+    monkeypatch.setattr(settings, "CHECK_DETAIL_ROWS", len(res) - 1)  # "a county"
+    county = workbook_sheets(res, summ, rs, title="t")
+    det = county["sheets"]["明细 details"]
+    not_passed = int((res["status"] != "pass").sum())
+    assert 0 < not_passed < len(res) and len(det) == not_passed
+    assert "通过 pass" not in set(det.iloc[:, list(res.columns).index("status")].astype(str))
+    assert county["highlight"]["明细 details"].all()
+    assert "check_results.csv" in county["titles"]["明细 details"]
+
+
 def test_report_html_escapes_every_value():
     from gis_town.analysis.check.report import failing_map_svg, render_html
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -65,6 +66,28 @@ def test_xlsx_never_holds_formulas(tmp_path):
     assert "=1+1" in values  # stored as a string cell
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
     assert "检查人：" in values
+
+
+def test_xlsx_sheet_longer_than_excel_is_cut_with_a_note(tmp_path, monkeypatch):
+    from openpyxl import load_workbook
+
+    import gis_town.io.write as w
+
+    monkeypatch.setattr(w, "XLSX_MAX_ROWS", 20)  # Excel's 1,048,576, small for the test
+    df = pd.DataFrame({"n": range(50)})
+    hl = pd.Series(np.arange(50) % 2 == 0)
+    path = write_xlsx(
+        {"表": df}, tmp_path / "x.xlsx", titles={"表": "标题"},
+        footer_lines={"表": ["检查人："]}, highlight={"表": hl},
+    )
+    ws = load_workbook(path).active
+    # title, blank, header = 3 rows; the note, a blank and one footer line: 20 - 3 - 4 = 13 fit
+    numbers = [c.value for c in ws["A"] if isinstance(c.value, int)]
+    assert numbers == list(range(13))
+    assert ws.max_row <= 20
+    text = [c.value for c in ws["A"] if isinstance(c.value, str)]
+    assert any("13" in t and "50" in t and "CSV" in t for t in text)
+    assert "检查人：" in text
 
 
 def test_shapefile_output_for_chinese_gis(tmp_path):
