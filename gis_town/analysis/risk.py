@@ -755,19 +755,21 @@ def risk_score(
 
 
 def _reasons(factors: pd.DataFrame, top: np.ndarray) -> list[str | None]:
-    reasons: list[str | None] = []
-    for i, t in enumerate(top):
-        if t is None:
-            reasons.append(None)
-            continue
+    """"<factor label> <value><unit> / <English>" of each parcel's top factor (None: no factor)."""
+    top = np.asarray(top, dtype=object)
+    out = np.full(len(top), None, dtype=object)
+    for t in pd.unique(top[pd.notna(top)]):
+        rows = np.flatnonzero(top == t)
         f = FACTORS[t]
-        v = factors[t].iloc[i]
-        try:
-            val = f.fmt.format(float(v)) + f.unit
-        except (TypeError, ValueError):
-            val = str(v)
-        reasons.append(f"{f.label} {val} / {_FACTOR_EN[t]}")
-    return reasons
+        texts = []
+        for v in factors[t].to_numpy()[rows]:  # one column at a time: a county has 1M parcels
+            try:
+                val = f.fmt.format(float(v)) + f.unit
+            except (TypeError, ValueError):
+                val = str(v)
+            texts.append(f"{f.label} {val} / {_FACTOR_EN[t]}")
+        out[rows] = texts
+    return out.tolist()
 
 
 # --------------------------------------------------------------------------- validation
