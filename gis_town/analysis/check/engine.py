@@ -103,7 +103,10 @@ def run_rules(
         ``severity``, ``status`` (``pass`` / ``fail`` / ``not_checked``),
         ``value`` (float) with ``unit``, ``limit`` (text), ``message``
         (Chinese / English: the rule's message and what was measured) and
-        ``reason`` (why a rule could not run; empty otherwise).
+        ``reason`` (why a rule could not run; empty otherwise). ``rule``,
+        ``kind``, ``severity``, ``status``, ``unit`` and ``limit`` are
+        categoricals, the other texts Arrow-backed ``string``: a county's
+        13 million results take about 2 GB.
     """
     ctx = context if context is not None else CheckContext()
     rs = load_rule_set(rule_set) if not isinstance(rule_set, RuleSet) else rule_set
