@@ -12,7 +12,8 @@ The partitioned path runs the *same* functions as the single-machine path
 (:func:`gis_town.io.validate.validate_layer`,
 :func:`gis_town.analysis.areas.parcel_areas`,
 :func:`gis_town.analysis.overlay.area_by_zone`,
-:func:`gis_town.raster.zonal_stats`) on each partition, and combines the
+:func:`gis_town.raster.zonal_stats`,
+:func:`gis_town.analysis.patrol.patrol_trips`) on each partition, and combines the
 results in the driver:
 
 - area totals: each partition returns its *partial sums* (parcels and m² per
@@ -25,7 +26,11 @@ results in the driver:
   table carries global row numbers, in the single-machine order;
 - overlay and zonal statistics: per-parcel results are concatenated (rows
   renumbered to global positions); the small layers (zones, villages) are
-  sent to each worker once.
+  sent to each worker once;
+- patrol coverage: the points of each group of chiefs are validated, split
+  into trips and matched in one task
+  (:func:`gis_town.analysis.patrol.patrol_trips`); the driver joins the
+  trips and builds the tables (:func:`~gis_town.analysis.patrol.patrol_report`).
 
 Dask is opt-in: without a scheduler or a worker count, nothing here starts a
 cluster (:func:`client_for` yields ``None`` and the per-partition work runs in
@@ -46,7 +51,8 @@ Functions
     a list of lazy partitions.
 :func:`parcel_areas`, :func:`group_totals`, :func:`area_totals`,
 :func:`zone_totals`, :func:`basic_farmland_totals`, :func:`area_by_zone`,
-:func:`zonal_stats`, :func:`validate_partitioned`, :func:`areas_report`
+:func:`zonal_stats`, :func:`validate_partitioned`, :func:`areas_report`,
+:func:`analyze_patrols`
     The analyses, partitioned.
 """
 

@@ -26,8 +26,12 @@ Pipeline (each step a pure function over DataFrames / GeoDataFrames):
    :func:`village_table` - per period, with the milestone schedule
    (:func:`milestone_share`) and the red/black list (:func:`rank_red_black`).
 
-:func:`analyze_patrols` runs them all. No buffer-and-union of tracks anywhere:
-the work is linear in the number of points.
+:func:`analyze_patrols` runs them all, in two stages: :func:`patrol_trips`
+(steps 1-6, everything that touches the points) and :func:`patrol_report`
+(steps 7-8, from the trips alone); the partitioned path
+(:func:`gis_town.parallel.analyze_patrols`) runs the first per group of chiefs
+and joins the pieces with :func:`combine_trips`. No buffer-and-union of
+tracks anywhere: the work is linear in the number of points.
 """
 
 from __future__ import annotations
