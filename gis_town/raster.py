@@ -989,8 +989,8 @@ def zonal_stats(
     index = polygons.index
 
     if isinstance(raster, (str, Path)):
-        try:
-            bbox = geoms.to_crs(4490).total_bounds if n else None
+        try:  # the extent's corners, not every vertex, to lon/lat
+            bbox = np.asarray(_bounds_to(geoms.total_bounds, geoms.crs, CRS(4490))) if n else None
         except Exception:
             bbox = None
         if bbox is not None and np.all(np.isfinite(bbox)):

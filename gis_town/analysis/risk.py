@@ -514,20 +514,22 @@ def parcel_factors(
         farmland[keep].copy(), geometry=farmland.geometry.to_numpy(), crs=farmland.crs
     )
     computed: list[str] = []
+    # projected once: every metric factor below measures in the zone (a county: 1M parcels)
+    metric = project_to_gk(farmland, crs=crs, layer="farmland")
     if dem is not None:
-        t = terrain_factors(farmland, dem)
+        t = terrain_factors(metric, dem)
         for c in t.columns:
             out[c] = t[c]
         computed += ["slope_mean_deg", "slope_gt15_share", "slope_gt25_share", "elevation_m"]
     if roads is not None and len(roads):
-        out["road_distance_m"] = distance_to_nearest_m(farmland, roads, gk_crs=crs, layer="roads")
+        out["road_distance_m"] = distance_to_nearest_m(metric, roads, gk_crs=crs, layer="roads")
         computed.append("road_distance_m")
     if (settlements is not None and len(settlements)) or (villages is not None and len(villages)):
         out["settlement_distance_m"] = settlement_distance_m(
-            farmland, settlements=settlements, villages=villages, gk_crs=crs
+            metric, settlements=settlements, villages=villages, gk_crs=crs
         )
         computed.append("settlement_distance_m")
-    shp = shape_factors(farmland, gk_crs=crs)
+    shp = shape_factors(metric, gk_crs=crs)
     for c in shp.columns:
         out[c] = shp[c]
     computed += ["area_mu", "shape_index"]
@@ -535,7 +537,7 @@ def parcel_factors(
         out["years_idle"] = years_idle(farmland, year)
         computed.append("years_idle")
     if ndvi:
-        nd = ndvi_factors(farmland, ndvi, year=year)
+        nd = ndvi_factors(metric, ndvi, year=year)
         for c in nd.columns:
             out[c] = nd[c]
         computed += [c for c in ("ndvi_mean", "ndvi_change") if c in nd.columns]
