@@ -56,6 +56,15 @@ def test_csv_is_utf8_bom_and_formula_safe(tmp_path):
     assert back["n"].tolist() == list(range(6))  # numbers are not touched
 
 
+@pytest.mark.parametrize("dtype", ["object", "string", "str", "category"])
+def test_csv_formula_safe_whatever_the_text_dtype(tmp_path, dtype):
+    values = ["=1+1", "将台村", "@A1", "ok", "=1+1"]
+    df = pd.DataFrame({"t": pd.Series(values).astype(dtype)})
+    back = pd.read_csv(write_csv(df, tmp_path / "x.csv"), encoding="utf-8-sig")
+    assert back["t"].tolist() == ["'=1+1", "将台村", "'@A1", "ok", "'=1+1"]
+    assert df["t"].astype(str).tolist() == values  # the input is not modified
+
+
 def test_xlsx_never_holds_formulas(tmp_path):
     from openpyxl import load_workbook
 

@@ -89,10 +89,25 @@ def excel_safe(value: object) -> object:
 
 
 def _excel_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`excel_safe` on every text cell; vectorised (a county's check has 13M rows)."""
     out = df.copy()
     for col in out.columns:
         s = out[col]
-        if s.dtype == object or pd.api.types.is_string_dtype(s):
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = list(s.cat.categories)
+            safe = [excel_safe(c) for c in cats]
+            if safe != cats:
+                try:
+                    out[col] = s.cat.rename_categories(safe)
+                except ValueError:  # a renamed category collides with another: plain text
+                    out[col] = s.astype(object).map(excel_safe)
+        elif pd.api.types.is_string_dtype(s) and s.dtype != object:
+            risky = s.str.startswith(_FORMULA_START).fillna(False).to_numpy(dtype=bool)
+            if risky.any():
+                s = s.copy()
+                s[risky] = "'" + s[risky]
+                out[col] = s
+        elif s.dtype == object:
             out[col] = s.map(excel_safe)
     out.columns = [excel_safe(str(c)) for c in out.columns]
     return out
