@@ -77,6 +77,39 @@ def test_xlsx_never_holds_formulas(tmp_path):
     assert "检查人：" in values
 
 
+def test_xlsx_cells_types_formats_and_highlight(tmp_path):
+    from openpyxl import load_workbook
+
+    df = pd.DataFrame(
+        {
+            "名称": pd.array(["将台村", None, "=1"], dtype="string"),
+            "面积": [1.5, np.nan, 2.25],
+            "户数": pd.array([3, None, 5], dtype="Int64"),
+            "达标": [True, False, True],
+            "时间": pd.to_datetime(["2023-06-30 08:00", None, "2023-01-01 00:30"]).tz_localize(
+                "Asia/Shanghai"
+            ),
+            "类": pd.Categorical(["a", "b", "a"]),
+        }
+    )
+    path = write_xlsx(
+        {"表": df}, tmp_path / "x.xlsx", titles={"表": "标题"}, highlight={"表": [False, True, False]}
+    )
+    ws = load_workbook(path).active
+    assert ws["A1"].value == "标题"
+    assert [c.value for c in ws[3]] == list(df.columns)
+    assert [c.value for c in ws[4]] == [
+        "将台村", 1.5, 3, True, pd.Timestamp("2023-06-30 08:00").to_pydatetime(), "a"
+    ]
+    assert [c.value for c in ws[5]] == [None, None, None, False, None, "b"]  # blanks stay blank
+    assert ws["A6"].value == "=1" and ws["A6"].data_type == "s"
+    assert ws["B4"].number_format == "#,##0.00" and ws["C4"].number_format == "#,##0"
+    assert ws["E4"].number_format == "yyyy-mm-dd hh:mm"
+    assert ws["D5"].fill.fgColor.rgb.endswith("F8CBAD")  # the highlighted row
+    assert not ws["D4"].fill.fgColor.rgb.endswith("F8CBAD")
+    assert ws.freeze_panes == "A4"
+
+
 def test_xlsx_sheet_longer_than_excel_is_cut_with_a_note(tmp_path, monkeypatch):
     from openpyxl import load_workbook
 

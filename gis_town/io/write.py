@@ -10,6 +10,7 @@ Chinese text correctly) and cells that Excel would run as a formula
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import shutil
@@ -162,66 +163,144 @@ def write_xlsx(
     footer_lines : mapping of sheet name -> list of str, optional
         Lines written below the table (e.g. sign-off lines 检查人/审核人/日期).
     """
+    import xlsxwriter
+
     path = Path(path)
     highlight = highlight or {}
     titles = titles or {}
     footer_lines = footer_lines or {}
     try:
         with atomic_path(path) as tmp:
-            with pd.ExcelWriter(
-                tmp, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}
-            ) as xw:
-                wb = xw.book
-                head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
-                num = wb.add_format({"num_format": "#,##0.00"})
-                intf = wb.add_format({"num_format": "#,##0"})
-                red = wb.add_format({"bg_color": "#F8CBAD"})
-                title_f = wb.add_format({"bold": True, "font_size": 14})
-                for name, df in sheets.items():
-                    sheet = name[:31]
-                    frame = pd.DataFrame(df.drop(columns=df.geometry.name)) if isinstance(df, gpd.GeoDataFrame) else df
-                    frame = frame.reset_index(drop=True)
-                    start = 2 if name in titles else 0
-                    footer = list(footer_lines.get(name, []))
-                    fit = XLSX_MAX_ROWS - (start + 1) - (len(footer) + 3)
-                    if len(frame) > fit:
-                        log.warning(
-                            "%s: 表格过长，只写前 %d 行 / sheet %r: %d rows do not fit in Excel, "
-                            "the first %d written (every row is in the CSV)",
-                            path.name, fit, sheet, len(frame), fit,
-                        )
-                        footer.insert(
-                            0,
-                            f"仅列出前 {fit:,} 行（共 {len(frame):,} 行，Excel 每表最多 {XLSX_MAX_ROWS:,} 行），"
-                            f"全部见同名 CSV / the first {fit:,} of {len(frame):,} rows (an Excel sheet "
-                            "holds at most 1,048,576): every row is in the CSV",
-                        )
-                        frame = frame.iloc[:fit]
-                    frame.to_excel(xw, sheet_name=sheet, index=False, startrow=start)
-                    ws = xw.sheets[sheet]
-                    if name in titles:
-                        ws.write_string(0, 0, titles[name], title_f)
-                    for j, col in enumerate(frame.columns):
-                        ws.write_string(start, j, str(col), head)
-                        s = frame[col]
-                        width = max([len(str(col))] + [len(str(v)) for v in s.head(500)]) + 2
-                        fmt = None
-                        if pd.api.types.is_float_dtype(s):
-                            fmt = num
-                        elif pd.api.types.is_integer_dtype(s):
-                            fmt = intf
-                        ws.set_column(j, j, min(max(width * 1.2, 8), 60), fmt)
-                    if name in highlight:
-                        mask = np.asarray(highlight[name], dtype=bool)[: len(frame)]
-                        for i in np.flatnonzero(mask):
-                            ws.set_row(start + 1 + int(i), None, red)
-                    ws.freeze_panes(start + 1, 0)
-                    for k, line in enumerate(footer):
-                        ws.write_string(start + len(frame) + 2 + k, 0, line)
+            # constant memory: rows are written out in order (a county's sheet has a million)
+            wb = xlsxwriter.Workbook(
+                str(tmp),
+                {
+                    "constant_memory": True,
+                    "strings_to_formulas": False,
+                    "strings_to_urls": False,
+                    "strings_to_numbers": False,
+                },
+            )
+            fmt = {
+                "head": wb.add_format(
+                    {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}
+                ),
+                "num": wb.add_format({"num_format": "#,##0.00"}),
+                "int": wb.add_format({"num_format": "#,##0"}),
+                "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+                "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
+                "red": wb.add_format({"bg_color": "#F8CBAD"}),
+                "title": wb.add_format({"bold": True, "font_size": 14}),
+            }
+            for name, df in sheets.items():
+                frame = (
+                    pd.DataFrame(df.drop(columns=df.geometry.name))
+                    if isinstance(df, gpd.GeoDataFrame)
+                    else df
+                )
+                _write_sheet(
+                    wb.add_worksheet(name[:31]),
+                    frame.reset_index(drop=True),
+                    fmt,
+                    path_name=path.name,
+                    title=titles.get(name),
+                    footer=list(footer_lines.get(name, [])),
+                    highlight=highlight.get(name),
+                )
+            wb.close()
     except OSError as exc:
         raise OutputError(f"无法写出 / cannot write: {exc}", path=str(path)) from exc
     log.info("写出 wrote %s", path)
     return path
+
+
+#: Rows converted to Python values at a time when writing a sheet.
+_XLSX_BLOCK = 20_000
+
+
+def _write_sheet(ws, frame: pd.DataFrame, fmt: dict, *, path_name: str, title, footer, highlight):
+    """One worksheet, row after row: title, header, data (highlighted rows red), footer."""
+    start = 2 if title else 0
+    fit = XLSX_MAX_ROWS - (start + 1) - (len(footer) + 3)
+    if len(frame) > fit:
+        log.warning(
+            "%s: 表格过长，只写前 %d 行 / sheet %r: %d rows do not fit in Excel, "
+            "the first %d written (every row is in the CSV)",
+            path_name,
+            fit,
+            ws.name,
+            len(frame),
+            fit,
+        )
+        footer.insert(
+            0,
+            f"仅列出前 {fit:,} 行（共 {len(frame):,} 行，Excel 每表最多 {XLSX_MAX_ROWS:,} 行），"
+            f"全部见同名 CSV / the first {fit:,} of {len(frame):,} rows (an Excel sheet "
+            "holds at most 1,048,576): every row is in the CSV",
+        )
+        frame = frame.iloc[:fit]
+    kinds = []
+    for j, col in enumerate(frame.columns):
+        s = frame[col]
+        width = max([len(str(col))] + [len(str(v)) for v in s.head(500)]) + 2
+        kind = _excel_kind(s)
+        kinds.append(kind)
+        ws.set_column(j, j, min(max(width * 1.2, 8), 60), fmt.get(kind))
+    if title:
+        ws.write_string(0, 0, title, fmt["title"])
+    ws.write_row(start, 0, [str(c) for c in frame.columns], fmt["head"])
+    red = (
+        np.asarray(highlight, dtype=bool)[: len(frame)]
+        if highlight is not None
+        else np.zeros(len(frame), dtype=bool)
+    )
+    for lo in range(0, len(frame), _XLSX_BLOCK):
+        block = frame.iloc[lo : lo + _XLSX_BLOCK]
+        columns = [_excel_values(block[c], k) for c, k in zip(block.columns, kinds)]
+        for i, values in enumerate(zip(*columns)):
+            r = start + 1 + lo + i
+            if red[lo + i]:
+                ws.set_row(r, None, fmt["red"])
+            ws.write_row(r, 0, values)
+    ws.freeze_panes(start + 1, 0)
+    for k, line in enumerate(footer):
+        ws.write_string(start + len(frame) + 2 + k, 0, line)
+
+
+def _excel_kind(s: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(s):
+        return "bool"
+    if pd.api.types.is_float_dtype(s):
+        return "num"
+    if pd.api.types.is_integer_dtype(s):
+        return "int"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "datetime"
+    return "text"
+
+
+def _excel_values(s: pd.Series, kind: str) -> list:
+    """A column's cells as Python values for xlsxwriter (None: a blank cell)."""
+    if kind == "datetime":
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            s = s.dt.tz_localize(None)  # Excel has no time zones: local wall-clock time
+        return [None if pd.isna(v) else v.to_pydatetime() for v in s]
+    if kind in ("num", "int", "bool"):
+        values = s.astype(object).to_numpy()
+        return [None if v is None or v is pd.NA or (v != v) else v for v in values]
+    return [_excel_value(v) for v in s.astype(object).to_numpy()]
+
+
+def _excel_value(v: object) -> object:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, dt.datetime):  # Excel has no time zones: local wall-clock time
+        return v.replace(tzinfo=None)
+    if isinstance(v, (str, int, float, dt.date)):
+        return v
+    return str(v)
 
 
 def _shp_field_names(columns: list[str]) -> dict[str, str]:
