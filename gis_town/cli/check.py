@@ -46,6 +46,7 @@ from gis_town.io.read import list_layers, read_layer
 from gis_town.io.town import load_town
 from gis_town.io.validate import check_coordinates
 from gis_town.io.write import safe_output_path, write_csv, write_text, write_vector, write_xlsx
+from gis_town.memory import release_memory
 
 __all__ = ["register", "run"]
 
@@ -223,6 +224,7 @@ def run(args: argparse.Namespace) -> int:
             )
     write_csv(results, safe_output_path(out, "check_results.csv"))
     write_csv(summary, safe_output_path(out, "check_summary.csv"))
+    release_memory()  # a county: the CSV writer's gigabytes of transient text
 
     town_name = cfg.town.name
     title = f"{town_name} {rule_set.description_zh or rule_set.name} / {rule_set.description_en or rule_set.name}"
@@ -241,6 +243,8 @@ def run(args: argparse.Namespace) -> int:
         titles=book["titles"],
         footer_lines=book["footer_lines"],
     )
+    del book
+    release_memory()
 
     failed_mask = ~summary["passed"].to_numpy(dtype=bool)
     labels = [

@@ -24,6 +24,7 @@ from gis_town.analysis.check.rules import (
     prepare_plots,
 )
 from gis_town.analysis.check.rulesets import Rule, RuleSet, load_rule_set
+from gis_town.memory import release_memory
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -160,6 +161,7 @@ def run_rules(
             time.perf_counter() - t1,
         )
         del out, status, zh, en
+        release_memory()  # the rule's Python strings: a county's are hundreds of MB
     n_rules = len(rs.rules)
     # result row j = plot i, rule k (j = i * n_rules + k) comes from rule k's row i
     order = _order(n, n_rules)
@@ -265,7 +267,7 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
     else:
         first = np.unique(rows, return_index=True)[1]
-    plots = r.iloc[first][["row", "plot_id"]].reset_index(drop=True)
+    plots = r[["row", "plot_id"]].iloc[first].reset_index(drop=True)
     prow = plots["row"].to_numpy()
     nrow = int(rows.max()) + 1
     n_fail = np.bincount(rows[fail_e], minlength=nrow)[prow]
@@ -275,6 +277,7 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     todo = np.flatnonzero(~is_pass)
     todo = todo[np.argsort(rows[todo], kind="stable")]
     todo_rows = rows[todo]
+    texts_of = r[["row", "rule", "message", "reason"]]
     texts: dict[str, list[pa.Array]] = {c: [] for c in _SUMMARY_TEXTS}
     step = max(int(settings.CHECK_BLOCK_PLOTS), 1)
     for lo in range(0, len(prow), step):
@@ -282,8 +285,9 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         i0 = np.searchsorted(todo_rows, block[0], side="left")
         i1 = np.searchsorted(todo_rows, block[-1], side="right")
         k = todo[i0:i1]
-        for c, v in _plot_texts(r.iloc[k], is_fail[k], err[k], block).items():
+        for c, v in _plot_texts(texts_of.iloc[k], is_fail[k], err[k], block).items():
             texts[c].append(pa.array(v, type=pa.large_string()))
+        release_memory()
     out = plots.copy()
     out["passed"] = (n_fail == 0) & (n_nc == 0)
     out["result"] = np.where(
@@ -355,36 +359,45 @@ def rule_counts(results: pd.DataFrame, rule_set: RuleSet | None = None) -> pd.Da
         a rule set), ``pass``, ``fail``, ``not_checked``,
         ``failed_plots`` (up to 20 ids).
     """
-    order = list(dict.fromkeys(results["rule"].astype(str)))
+    # one factorisation of the rule column, then the rows of each rule by position:
+    # no per-rule copy of the table (a county's results have 13 million rows)
+    codes, rule_ids = pd.factorize(results["rule"], sort=False)
+    by_rule = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[by_rule], np.arange(len(rule_ids) + 1))
+    status = results["status"]
+    is_pass, is_fail = _is(status, PASS), _is(status, FAIL)
+    is_nc = _is(status, NOT_CHECKED)
     rows = []
-    for rid in order:
-        sub = results[results["rule"] == rid]
-        st = sub["status"].astype(str)
-        failed = sub.loc[st == FAIL, "plot_id"].astype(str).tolist()
+    for k, rid in enumerate(rule_ids):
+        idx = by_rule[bounds[k] : bounds[k + 1]]
+        rid = str(rid)
+        failed_idx = idx[is_fail[idx]]
+        failed = results["plot_id"].iloc[failed_idx[:20]].astype(str).tolist()
         rule = None
         if rule_set is not None:
             try:
                 rule = rule_set.rule(rid)
             except KeyError:
                 rule = None
-        lim = sub["limit"].astype(str)
+        first = int(idx[0])
+        if rule is not None:
+            limit = rule.limits_text()
+        else:
+            lim = results["limit"].iloc[idx].astype(str)
+            limit = lim.mode().iloc[0] if len(lim) else ""
         rows.append(
             {
                 "rule": rid,
-                "kind": str(sub["kind"].iloc[0]),
-                "severity": str(sub["severity"].iloc[0]),
+                "kind": str(results["kind"].iloc[first]),
+                "severity": str(results["severity"].iloc[first]),
                 "message_zh": rule.message_zh if rule else "",
                 "message_en": rule.message_en if rule else "",
-                "limit": (
-                    rule.limits_text()
-                    if rule is not None
-                    else (lim.mode().iloc[0] if len(lim) else "")
-                ),
-                "pass": int((st == PASS).sum()),
-                "fail": int((st == FAIL).sum()),
-                "not_checked": int((st == NOT_CHECKED).sum()),
-                "failed_plots": ", ".join(failed[:20])
-                + (f" ... (+{len(failed) - 20})" if len(failed) > 20 else ""),
+                "limit": limit,
+                "pass": int(is_pass[idx].sum()),
+                "fail": int(len(failed_idx)),
+                "not_checked": int(is_nc[idx].sum()),
+                "failed_plots": ", ".join(failed)
+                + (f" ... (+{len(failed_idx) - 20})" if len(failed_idx) > 20 else ""),
             }
         )
     return pd.DataFrame(

@@ -21,8 +21,9 @@ import shapely
 
 from gis_town import settings
 from gis_town.analysis.check.engine import STATUS_LABELS, rule_counts
-from gis_town.analysis.check.rules import Plots
+from gis_town.analysis.check.rules import PASS, Plots
 from gis_town.analysis.check.rulesets import RuleSet
+from gis_town.io.write import XLSX_MAX_ROWS
 
 __all__ = [
     "COLUMN_LABELS",
@@ -74,6 +75,15 @@ SIGN_OFF_LINES: tuple[str, ...] = (
 _SEVERITY = {"error": "必须 error", "warning": "提醒 warning"}
 
 
+def _relabel(col: pd.Series, labels: Mapping[str, str]) -> pd.Series:
+    """Codes to their labels (通过 pass ...): on the categories only when categorical."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = [labels.get(str(c), str(c)) for c in col.cat.categories]
+        if len(set(cats)) == len(cats):
+            return col.cat.rename_categories(cats)
+    return col.astype(str).map(lambda s: labels.get(s, s))
+
+
 def _labelled(df: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns={c: COLUMN_LABELS.get(c, c) for c in df.columns})
 
@@ -113,12 +123,15 @@ def workbook_sheets(
     s3 = "明细 details"
     sum_tab = summary.copy()
     sum_tab["passed"] = np.where(sum_tab["passed"], "是 yes", "否 no")
-    # every result of a town; of a county (millions of rows) those that did not pass
+    # every result of a town; of a county (millions of rows) those that did not pass,
+    # as many as an Excel sheet holds (every result is in check_results.csv)
     every = len(results) <= settings.CHECK_DETAIL_ROWS
-    det = results if every else results[results["status"].astype(str) != "pass"]
-    det = det.reset_index(drop=True)
-    det["status"] = det["status"].astype(str).map(lambda s: STATUS_LABELS.get(s, s))
-    det["severity"] = det["severity"].astype(str).map(lambda s: _SEVERITY.get(s, s))
+    keep = np.arange(len(results)) if every else np.flatnonzero(results["status"] != "pass")
+    n_keep = len(keep)
+    keep = keep[: XLSX_MAX_ROWS - 10]
+    det = results.iloc[keep].reset_index(drop=True)
+    for col, labels in (("status", STATUS_LABELS), ("severity", _SEVERITY)):
+        det[col] = _relabel(det[col], labels)
     meta_lines = [f"{k}: {v}" for k, v in (meta or {}).items()]
     footer = [
         f"地块 {ov['plots']} 个：通过 {ov['passed']}，不通过 {ov['failed']}，待补充资料 {ov['incomplete']} / "
@@ -139,13 +152,14 @@ def workbook_sheets(
             s2: f"{title}：逐地块结论 per plot",
             s3: f"{title}：逐项明细 every rule, every plot"
             if every
-            else f"{title}：未通过的明细（全部见 check_results.csv）/ the results that did not "
-            "pass (every result: check_results.csv)",
+            else f"{title}：未通过的明细 {len(keep):,} / {n_keep:,}（全部见 check_results.csv）/ "
+            f"the results that did not pass: {len(keep):,} of {n_keep:,} (every result: "
+            "check_results.csv)",
         },
         "highlight": {
             s1: (counts["fail"] + counts["not_checked"]) > 0,
             s2: ~summary["passed"].astype(bool),
-            s3: det["status"] != STATUS_LABELS["pass"],
+            s3: (det["status"] != STATUS_LABELS[PASS]).to_numpy(dtype=bool),
         },
         "footer_lines": {s1: footer},
     }
