@@ -56,3 +56,8 @@ CHECK_BLOCK_PLOTS: int = 100_000
 #: result in its details sheet; above it (a county-wide check), only those
 #: that did not pass (every result stays in ``check_results.csv``).
 CHECK_DETAIL_ROWS: int = 200_000
+
+#: Vertices per piece when a large zone (a county's river buffers, the red
+#: line) is cut into pieces before intersecting it with parcels
+#: (:func:`gis_town.analysis.overlay.subdivide`). Results do not depend on it.
+SUBDIVIDE_MAX_VERTICES: int = 256

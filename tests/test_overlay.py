@@ -9,7 +9,7 @@ import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
-from gis_town.analysis.overlay import area_by_zone, inside_outside, totals_by_zone
+from gis_town.analysis.overlay import area_by_zone, inside_outside, subdivide, totals_by_zone
 from gis_town.errors import CRSError, FieldError
 from gis_town.geodesy import area_m2, geodesic_area_m2, m2_to_mu
 
@@ -245,3 +245,43 @@ def test_id_shorthand_carries_only_the_ids(layout):
         "parcel_id",
         "zone_id",
     ]
+
+
+def test_subdivide_tiles_a_big_polygon_exactly():
+    # a river corridor: a 2,000-vertex meander buffered by 30 m, with a hole (an island)
+    t = np.linspace(0, 40 * np.pi, 2000)
+    line = shapely.linestrings(t * 100.0, 400.0 * np.sin(t / 3.0))
+    corridor = shapely.difference(
+        shapely.buffer(line, 30.0), shapely.Point(100.0 * 3 * np.pi / 2, -400.0).buffer(10.0)
+    )
+    pieces = subdivide(np.array([corridor, None, shapely.Polygon()]), max_vertices=64)
+    assert len(pieces) > 20
+    assert (shapely.get_num_coordinates(pieces) <= 64).all()
+    assert (shapely.get_type_id(pieces) == 3).all()
+    assert shapely.area(pieces).sum() == pytest.approx(corridor.area, rel=1e-9)
+    assert shapely.union_all(pieces).symmetric_difference(corridor).area < 1e-6 * corridor.area
+    # the pieces do not overlap: the union's area is their sum
+    assert shapely.union_all(pieces).area == pytest.approx(shapely.area(pieces).sum(), rel=1e-9)
+    small = box(0, 0, 1, 1)
+    assert subdivide(np.array([small]))[0].equals(small)  # small polygons pass through
+
+
+def test_inside_outside_does_not_depend_on_the_subdivision(monkeypatch):
+    from gis_town import settings
+
+    t = np.linspace(0, 6 * np.pi, 600)
+    river = shapely.linestrings(X0 + t * 60.0, Y0 + 300.0 * np.sin(t))
+    zones = gpd.GeoDataFrame(geometry=[shapely.buffer(river, 30.0)], crs=GK)
+    parcels = gpd.GeoDataFrame(
+        geometry=[box(X0 + x, Y0 + y, X0 + x + 40, Y0 + y + 40) for x in range(0, 1100, 50)
+                  for y in range(-350, 350, 50)],
+        crs=GK,
+    ).to_crs(4490)
+    monkeypatch.setattr(settings, "SUBDIVIDE_MAX_VERTICES", 10**9)
+    whole = inside_outside(parcels, zones)
+    monkeypatch.setattr(settings, "SUBDIVIDE_MAX_VERTICES", 16)
+    cut = inside_outside(parcels, zones)
+    assert (whole["inside_m2"] > 0).sum() > 20 and (whole["inside_share"] == 1).sum() > 0
+    # the same areas up to the ellipsoidal area's own precision (1e-6: pieces are measured in
+    # a differently centred equal-area projection, where lon/lat edges bend differently)
+    pd.testing.assert_frame_equal(whole, cut, rtol=1e-6, atol=1e-3)

@@ -46,10 +46,11 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from gis_town import settings
 from gis_town.errors import CRSError, FieldError
 from gis_town.geodesy import area_m2, m2_to_mu
 
-__all__ = ["PIECE_COLUMNS", "area_by_zone", "inside_outside", "totals_by_zone"]
+__all__ = ["PIECE_COLUMNS", "area_by_zone", "inside_outside", "subdivide", "totals_by_zone"]
 
 log = logging.getLogger(__name__)
 
@@ -343,6 +344,49 @@ def totals_by_zone(
     return out
 
 
+def subdivide(geoms: np.ndarray, max_vertices: int | None = None) -> np.ndarray:
+    """Polygons cut into pieces of at most ``max_vertices`` vertices that tile them exactly.
+
+    As PostGIS ``ST_Subdivide``: a polygon with more vertices is split in half
+    across the longer side of its bounding box, recursively (exact
+    intersections with the two halves, so the pieces' union is the polygon
+    and their areas add up to its area). Intersecting a small parcel with a
+    piece costs a few hundred vertices instead of a whole river corridor's.
+
+    Parameters
+    ----------
+    geoms : array of shapely geometries
+        Polygons / MultiPolygons (missing and empty ones are dropped).
+    max_vertices : int, optional
+        Default :data:`gis_town.settings.SUBDIVIDE_MAX_VERTICES`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Polygons.
+    """
+    limit = max(int(max_vertices or settings.SUBDIVIDE_MAX_VERTICES), 8)
+    g = shapely.get_parts(np.asarray(geoms, dtype=object))
+    g = g[~(shapely.is_missing(g) | shapely.is_empty(g))]
+    done = []
+    for level in range(64):  # a cut halves a box: 64 levels reach any vertex spacing
+        g = g[shapely.get_type_id(g) == 3]  # polygons (the parts of what the cuts return)
+        big = (shapely.get_num_coordinates(g) > limit) & (level < 63)
+        done.append(g[~big])
+        g = g[big]
+        if not len(g):
+            break
+        x0, y0, x1, y1 = shapely.bounds(g).T
+        wide = (x1 - x0) >= (y1 - y0)
+        xm, ym = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+        first = shapely.box(x0, y0, np.where(wide, xm, x1), np.where(wide, y1, ym))
+        second = shapely.box(np.where(wide, xm, x0), np.where(wide, y0, ym), x1, y1)
+        halves = np.concatenate([shapely.intersection(g, first), shapely.intersection(g, second)])
+        g = shapely.get_parts(halves)
+        g = g[~shapely.is_empty(g)]
+    return np.concatenate(done)
+
+
 def _overlapping(zg: np.ndarray) -> bool:
     """True when two zones share interior (not just an edge)."""
     present = ~(shapely.is_missing(zg) | shapely.is_empty(zg))
@@ -394,10 +438,10 @@ def inside_outside(
     zg = _valid(_geoms(zones), zones_layer)
     if _overlapping(zg):
         log.info("%s 分区有重叠，先合并 / zones overlap: dissolving them first", zones_layer)
-        merged = shapely.get_parts(shapely.union_all(zg[~shapely.is_missing(zg)]))
-        zones = gpd.GeoDataFrame(geometry=gpd.GeoSeries(merged, crs=zones.crs))
-    else:
-        zones = gpd.GeoDataFrame(geometry=gpd.GeoSeries(zg, crs=zones.crs))
+        zg = shapely.get_parts(shapely.union_all(zg[~shapely.is_missing(zg)]))
+    # only the union matters here: cut big zones (a county's river buffers, red line) into
+    # small pieces that tile them, so each parcel is intersected with a few hundred vertices
+    zones = gpd.GeoDataFrame(geometry=gpd.GeoSeries(subdivide(zg), crs=zones.crs))
     pc = area_by_zone(
         parcels,
         zones,
