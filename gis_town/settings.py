@@ -53,8 +53,9 @@ ZONAL_BLOCK_FEATURES: int = 50_000
 CHECK_BLOCK_PLOTS: int = 100_000
 
 #: Results (plot x rule rows) up to which ``check_report.xlsx`` lists every
-#: result in its details sheet; above it (a county-wide check), only those
-#: that did not pass (every result stays in ``check_results.csv``).
+#: result in its details sheet; above it (a county-wide check), the first this
+#: many of those that did not pass (every result stays in ``check_results.csv``,
+#: every plot in the workbook's plots sheet).
 CHECK_DETAIL_ROWS: int = 200_000
 
 #: Vertices per piece when a large zone (a county's river buffers, the red

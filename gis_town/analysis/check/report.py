@@ -23,7 +23,6 @@ from gis_town import settings
 from gis_town.analysis.check.engine import STATUS_LABELS, rule_counts
 from gis_town.analysis.check.rules import PASS, Plots
 from gis_town.analysis.check.rulesets import RuleSet
-from gis_town.io.write import XLSX_MAX_ROWS
 
 __all__ = [
     "COLUMN_LABELS",
@@ -123,12 +122,12 @@ def workbook_sheets(
     s3 = "明细 details"
     sum_tab = summary.copy()
     sum_tab["passed"] = np.where(sum_tab["passed"], "是 yes", "否 no")
-    # every result of a town; of a county (millions of rows) those that did not pass,
-    # as many as an Excel sheet holds (every result is in check_results.csv)
+    # every result of a town; of a county (millions of rows) the first of those that did
+    # not pass (every result is in check_results.csv; the plots sheet has every plot)
     every = len(results) <= settings.CHECK_DETAIL_ROWS
     keep = np.arange(len(results)) if every else np.flatnonzero(results["status"] != "pass")
     n_keep = len(keep)
-    keep = keep[: XLSX_MAX_ROWS - 10]
+    keep = keep[: settings.CHECK_DETAIL_ROWS]
     det = results.iloc[keep].reset_index(drop=True)
     for col, labels in (("status", STATUS_LABELS), ("severity", _SEVERITY)):
         det[col] = _relabel(det[col], labels)
