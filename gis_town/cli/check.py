@@ -247,14 +247,16 @@ def run(args: argparse.Namespace) -> int:
     release_memory()
 
     failed_mask = ~summary["passed"].to_numpy(dtype=bool)
-    labels = [
-        f"{pid}: {rf or nc}"
-        for pid, rf, nc in zip(
-            summary["plot_id"].astype(str),
-            summary["rules_failed"].astype(str),
-            summary["rules_not_checked"].astype(str),
-        )
-    ]
+    labels = None
+    if failed_mask.sum() <= 60:  # the map labels at most 60 failing plots (a town's)
+        labels = [
+            f"{pid}: {rf or nc}"
+            for pid, rf, nc in zip(
+                summary["plot_id"].astype(str),
+                summary["rules_failed"].astype(str),
+                summary["rules_not_checked"].astype(str),
+            )
+        ]
     ctx_gk = {
         n: ctx.layer_gk(n, prepared.gk_crs)
         for n in ("basic_farmland", "redline", "rivers", "roads")
@@ -265,6 +267,8 @@ def run(args: argparse.Namespace) -> int:
         render_html(results, summary, rule_set, title=title, meta=meta, map_svg=svg),
         safe_output_path(out, "check_report.html"),
     )
+    del results, svg  # the failed plots' layer needs the summary only
+    release_memory()
 
     ext = "shp" if args.vector_format == "shp" else "gpkg"
     failed = prepared.gdf.loc[failed_mask].copy()
