@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from gis_town import settings
-from gis_town.analysis.check.engine import STATUS_LABELS, rule_counts
+from gis_town.analysis.check.engine import STATUS_LABELS, rule_counts, take_rows
 from gis_town.analysis.check.rules import PASS, Plots
 from gis_town.analysis.check.rulesets import RuleSet
 
@@ -128,7 +128,7 @@ def workbook_sheets(
     keep = np.arange(len(results)) if every else np.flatnonzero(results["status"] != "pass")
     n_keep = len(keep)
     keep = keep[: settings.CHECK_DETAIL_ROWS]
-    det = results.iloc[keep].reset_index(drop=True)
+    det = take_rows(results, keep)
     for col, labels in (("status", STATUS_LABELS), ("severity", _SEVERITY)):
         det[col] = _relabel(det[col], labels)
     meta_lines = [f"{k}: {v}" for k, v in (meta or {}).items()]
@@ -441,12 +441,13 @@ def render_html(
         "fail" if f else ("nc" if c else "") for f, c in zip(counts["fail"], counts["not_checked"])
     ]
     parts.append(_table(_labelled(counts.drop(columns=["kind"])), rc))
-    bad = summary[~summary["passed"].astype(bool)]
+    bad = np.flatnonzero(~summary["passed"].to_numpy(dtype=bool))
     parts.append(f"<h2>未通过的地块 / plots that did not pass ({len(bad):,})</h2>")
     if len(bad):
-        shown = bad.head(max_rows)[
-            ["plot_id", "result", "rules_failed", "rules_not_checked", "messages"]
-        ]
+        shown = take_rows(
+            summary[["plot_id", "result", "rules_failed", "rules_not_checked", "messages"]],
+            bad[:max_rows],
+        )
         cls = ["fail" if r.startswith("不通过") else "nc" for r in shown["result"].astype(str)]
         parts.append(_table(_labelled(shown), cls))
         if len(bad) > max_rows:
@@ -455,12 +456,13 @@ def render_html(
             )
     else:
         parts.append("<p>全部地块通过 / every plot passed.</p>")
-    det = results[results["status"].astype(str) != "pass"]
+    det = np.flatnonzero((results["status"] != PASS).to_numpy(dtype=bool))
     parts.append(f"<h2>不通过与未检查明细 / failed and not-checked results ({len(det):,})</h2>")
     if len(det):
-        shown = det.head(max_rows)[
-            ["plot_id", "rule", "severity", "status", "value", "unit", "limit", "message"]
-        ].copy()
+        shown = take_rows(
+            results[["plot_id", "rule", "severity", "status", "value", "unit", "limit", "message"]],
+            det[:max_rows],
+        )
         st = shown["status"].astype(str).to_numpy()
         shown["status"] = shown["status"].map(lambda s: STATUS_LABELS.get(s, s))
         parts.append(_table(_labelled(shown), ["fail" if s == "fail" else "nc" for s in st]))
