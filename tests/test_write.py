@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -90,6 +92,7 @@ def test_xlsx_cells_types_formats_and_highlight(tmp_path):
                 "Asia/Shanghai"
             ),
             "类": pd.Categorical(["a", "b", "a"]),
+            "期限": [dt.date(2023, 6, 30), None, dt.date(2023, 9, 30)],
         }
     )
     path = write_xlsx(
@@ -99,9 +102,11 @@ def test_xlsx_cells_types_formats_and_highlight(tmp_path):
     assert ws["A1"].value == "标题"
     assert [c.value for c in ws[3]] == list(df.columns)
     assert [c.value for c in ws[4]] == [
-        "将台村", 1.5, 3, True, pd.Timestamp("2023-06-30 08:00").to_pydatetime(), "a"
+        "将台村", 1.5, 3, True, pd.Timestamp("2023-06-30 08:00").to_pydatetime(), "a",
+        dt.datetime(2023, 6, 30),
     ]
-    assert [c.value for c in ws[5]] == [None, None, None, False, None, "b"]  # blanks stay blank
+    assert [c.value for c in ws[5]] == [None, None, None, False, None, "b", None]  # blanks
+    assert ws["G4"].number_format == "yyyy-mm-dd"
     assert ws["A6"].value == "=1" and ws["A6"].data_type == "s"
     assert ws["B4"].number_format == "#,##0.00" and ws["C4"].number_format == "#,##0"
     assert ws["E4"].number_format == "yyyy-mm-dd hh:mm"

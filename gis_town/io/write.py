@@ -239,13 +239,10 @@ def _write_sheet(ws, frame: pd.DataFrame, fmt: dict, *, path_name: str, title, f
             "holds at most 1,048,576): every row is in the CSV",
         )
         frame = frame.iloc[:fit]
-    kinds = []
     for j, col in enumerate(frame.columns):
         s = frame[col]
         width = max([len(str(col))] + [len(str(v)) for v in s.head(500)]) + 2
-        kind = _excel_kind(s)
-        kinds.append(kind)
-        ws.set_column(j, j, min(max(width * 1.2, 8), 60), fmt.get(kind))
+        ws.set_column(j, j, min(max(width * 1.2, 8), 60), fmt.get(_excel_kind(s)))
     if title:
         ws.write_string(0, 0, title, fmt["title"])
     ws.write_row(start, 0, [str(c) for c in frame.columns], fmt["head"])
@@ -256,7 +253,7 @@ def _write_sheet(ws, frame: pd.DataFrame, fmt: dict, *, path_name: str, title, f
     )
     for lo in range(0, len(frame), _XLSX_BLOCK):
         block = frame.iloc[lo : lo + _XLSX_BLOCK]
-        columns = [_excel_values(block[c], k) for c, k in zip(block.columns, kinds)]
+        columns = [[_excel_value(v) for v in block[c].astype(object)] for c in block.columns]
         for i, values in enumerate(zip(*columns)):
             r = start + 1 + lo + i
             if red[lo + i]:
@@ -268,34 +265,32 @@ def _write_sheet(ws, frame: pd.DataFrame, fmt: dict, *, path_name: str, title, f
 
 
 def _excel_kind(s: pd.Series) -> str:
+    """The column's number format in ``fmt`` ("num", "int", "datetime", "date"), else "text"."""
     if pd.api.types.is_bool_dtype(s):
-        return "bool"
+        return "text"
     if pd.api.types.is_float_dtype(s):
         return "num"
     if pd.api.types.is_integer_dtype(s):
         return "int"
     if pd.api.types.is_datetime64_any_dtype(s):
         return "datetime"
+    if s.dtype == object:  # dates kept as Python objects (deadlines, report dates)
+        first = s.dropna().head(1).tolist()
+        if first and isinstance(first[0], dt.datetime):
+            return "datetime"
+        if first and isinstance(first[0], dt.date):
+            return "date"
     return "text"
 
 
-def _excel_values(s: pd.Series, kind: str) -> list:
-    """A column's cells as Python values for xlsxwriter (None: a blank cell)."""
-    if kind == "datetime":
-        if isinstance(s.dtype, pd.DatetimeTZDtype):
-            s = s.dt.tz_localize(None)  # Excel has no time zones: local wall-clock time
-        return [None if pd.isna(v) else v.to_pydatetime() for v in s]
-    if kind in ("num", "int", "bool"):
-        values = s.astype(object).to_numpy()
-        return [None if v is None or v is pd.NA or (v != v) else v for v in values]
-    return [_excel_value(v) for v in s.astype(object).to_numpy()]
-
-
 def _excel_value(v: object) -> object:
+    """One cell as a Python value for xlsxwriter (None: a blank cell)."""
     if isinstance(v, np.generic):
         v = v.item()
     if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
         return None
+    if isinstance(v, pd.Timestamp):
+        v = v.to_pydatetime()
     if isinstance(v, dt.datetime):  # Excel has no time zones: local wall-clock time
         return v.replace(tzinfo=None)
     if isinstance(v, (str, int, float, dt.date)):
