@@ -534,12 +534,17 @@ def bench_cli(main: Callable[[str], list[Row]], argv: Sequence[str] | None = Non
     print_versions()
     print_table(rows, markdown=ns.markdown)
     if ns.json:
-        ns.json.write_text(
-            json.dumps(
-                {"versions": versions(), "rows": [r.as_dict() for r in rows]},
-                ensure_ascii=False,
-                indent=1,
-            ),
-            encoding="utf-8",
-        )
+        write_json(rows, ns.json)
     return 0
+
+
+def write_json(rows: Iterable[Row], path: Path) -> None:
+    """The rows and the library versions as JSON (``--json``)."""
+    path.write_text(
+        json.dumps(
+            {"versions": versions(), "rows": [r.as_dict() for r in rows]},
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )

@@ -51,7 +51,7 @@ from common import (  # noqa: E402
     print_table,
     scale_of,
     size_label,
-    versions,
+    write_json,
 )
 
 #: Order of the table (others follow alphabetically).
@@ -378,14 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_versions())
     print(f"total {time.perf_counter() - t0:.0f} s")
     if ns.json:
-        ns.json.write_text(
-            json.dumps(
-                {"versions": versions(), "rows": [r.as_dict() for r in rows]},
-                ensure_ascii=False,
-                indent=1,
-            ),
-            encoding="utf-8",
-        )
+        write_json(rows, ns.json)
     return 0 if ok else 1
 
 

@@ -1349,12 +1349,7 @@ def analyze_patrols(
     """
     import dask
 
-    from gis_town.analysis.patrol import (
-        _network,
-        combine_trips,
-        patrol_report,
-        prepare_rivers,
-    )
+    from gis_town.analysis.patrol import combine_trips, patrol_report, prepare_rivers
     from gis_town.config import TownConfig
     from gis_town.geodesy import pick_gk_crs
 
@@ -1409,7 +1404,6 @@ def analyze_patrols(
         end=end,
         villages=villages,
         gk_crs=gk_crs,
-        _net=_network(segs, cfg.patrol.tolerance_m),
     )
     return res, prob, counts
 

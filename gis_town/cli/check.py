@@ -235,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
         "NDVI": str(ndvi) if ndvi else "未提供 not given",
         "检查时间 checked at": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
     }
-    book = workbook_sheets(results, summary, rule_set, title=title, meta=meta)
+    book = workbook_sheets(results, summary, rule_set, title=title, meta=meta, counts=counts)
     write_xlsx(
         book["sheets"],
         safe_output_path(out, "check_report.xlsx"),
@@ -264,7 +264,9 @@ def run(args: argparse.Namespace) -> int:
     }
     svg = failing_map_svg(prepared, failed_mask, labels=labels, context=ctx_gk)
     write_text(
-        render_html(results, summary, rule_set, title=title, meta=meta, map_svg=svg),
+        render_html(
+            results, summary, rule_set, title=title, meta=meta, map_svg=svg, counts=counts
+        ),
         safe_output_path(out, "check_report.html"),
     )
     del results, svg  # the failed plots' layer needs the summary only

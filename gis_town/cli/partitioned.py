@@ -75,13 +75,23 @@ def _layer_source(town_path: Path, cfg: TownConfig, name: str) -> tuple[Path, st
     return fpath, lname, opts
 
 
-def _town_path(args: argparse.Namespace) -> Path:
+def _open_partitioned(args: argparse.Namespace, name: str, small: list[str], **load):
+    """The config, the cluster to use, the small layers loaded here, and where the large one is.
+
+    Returns ``(cfg, scheduler, workers, town, path, layer, read_options)``.
+    """
+    cfg = config_from_args(args)
+    scheduler, workers = dask_options(args, cfg)
     town_path = Path(args.town)
     if not town_path.exists():
         raise LayerError(
             "文件不存在 / town file or folder not found: check the path", path=str(town_path)
         )
-    return town_path
+    town = load_town(town_path, cfg, layers=small, **load)
+    path, layer, opts = _layer_source(town_path, cfg, name)
+    where = scheduler or f"本机 local, {workers} workers"
+    echo(f"Dask 分区计算 partitioned run on {where}: {path}")
+    return cfg, scheduler, workers, town, path, layer, opts
 
 
 def _merge_layer_report(town, name: str, problems: pd.DataFrame, counts: dict, order: list[str]):
@@ -104,13 +114,9 @@ def patrol_partitioned(args: argparse.Namespace):
     """
     from gis_town.parallel import analyze_patrols, client_for
 
-    cfg = config_from_args(args)
-    scheduler, workers = dask_options(args, cfg)
-    town_path = _town_path(args)
-    town = load_town(town_path, cfg, layers=["rivers", "villages"], required=("rivers",))
-    ppath, player, opts = _layer_source(town_path, cfg, "patrols")
-    where = scheduler or f"本机 local, {workers} workers"
-    echo(f"Dask 分区计算 partitioned run on {where}: {ppath}")
+    cfg, scheduler, workers, town, ppath, player, opts = _open_partitioned(
+        args, "patrols", ["rivers", "villages"], required=("rivers",)
+    )
     with client_for(scheduler, workers):
         res, problems, counts = analyze_patrols(
             ppath,
@@ -133,13 +139,9 @@ def run_areas_partitioned(args: argparse.Namespace) -> int:
     from gis_town.cli.areas import _zh
     from gis_town.parallel import areas_report, client_for
 
-    cfg = config_from_args(args)
-    scheduler, workers = dask_options(args, cfg)
-    town_path = _town_path(args)
-    town = load_town(town_path, cfg, layers=[n for n in _AREA_LAYERS if n != "farmland"])
-    fpath, flayer, opts = _layer_source(town_path, cfg, "farmland")
-    where = scheduler or f"本机 local, {workers} workers"
-    echo(f"Dask 分区计算 partitioned run on {where}: {fpath}")
+    cfg, scheduler, workers, town, fpath, flayer, opts = _open_partitioned(
+        args, "farmland", [n for n in _AREA_LAYERS if n != "farmland"]
+    )
     with client_for(scheduler, workers):
         rep = areas_report(
             fpath,

@@ -101,12 +101,16 @@ def workbook_sheets(
     *,
     title: str,
     meta: Mapping[str, str] | None = None,
+    counts: pd.DataFrame | None = None,
 ) -> dict[str, dict]:
     """The sheets of ``check_report.xlsx`` for :func:`gis_town.io.write.write_xlsx`.
 
     The first sheet is the summary for officials (one row per rule with its
     counts, then the sign-off lines 检查人 / 审核人 / 日期), then the per-plot
     summary (plots that did not pass highlighted), then every result.
+
+    ``counts`` is :func:`~gis_town.analysis.check.rule_counts` of the
+    results, when the caller has it already (computed here otherwise).
 
     Returns
     -------
@@ -115,7 +119,7 @@ def workbook_sheets(
         arguments of :func:`~gis_town.io.write.write_xlsx` (with ``sheets`` first).
     """
     ov = _overview(summary)
-    counts = rule_counts(results, rule_set)
+    counts = (rule_counts(results, rule_set) if counts is None else counts).copy()
     counts["severity"] = counts["severity"].map(lambda s: _SEVERITY.get(s, s))
     s1 = "汇总 summary"
     s2 = "地块 plots"
@@ -381,6 +385,7 @@ def render_html(
     meta: Mapping[str, str] | None = None,
     map_svg: str | None = None,
     max_rows: int = 2000,
+    counts: pd.DataFrame | None = None,
 ) -> str:
     """The self-contained HTML report (no network): overview, map, rules, failing plots, sign-off.
 
@@ -397,10 +402,12 @@ def render_html(
         From :func:`failing_map_svg` (generated here from numbers and escaped text).
     max_rows : int
         Rows of the failing-plot and detail tables shown (the CSV has all).
+    counts : DataFrame, optional
+        :func:`~gis_town.analysis.check.rule_counts` of the results, if already computed.
     """
     esc = html.escape
     ov = _overview(summary)
-    counts = rule_counts(results, rule_set)
+    counts = (rule_counts(results, rule_set) if counts is None else counts).copy()
     counts["severity"] = counts["severity"].map(lambda s: _SEVERITY.get(s, s))
     parts = [
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">',
@@ -464,7 +471,7 @@ def render_html(
             det[:max_rows],
         )
         st = shown["status"].astype(str).to_numpy()
-        shown["status"] = shown["status"].map(lambda s: STATUS_LABELS.get(s, s))
+        shown["status"] = _relabel(shown["status"], STATUS_LABELS)
         parts.append(_table(_labelled(shown), ["fail" if s == "fail" else "nc" for s in st]))
         if len(det) > max_rows:
             parts.append(
