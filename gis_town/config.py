@@ -32,7 +32,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["TownConfig", "find_config", "load_config"]
+__all__ = ["TownConfig", "config_for", "find_config", "load_config", "with_town_name"]
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,10 @@ def _month_day(value: str, year: int) -> dt.date:
 class TownSection(_Model):
     """``[town]``: name, CRS of outputs, plan year, data date."""
 
-    name: str = "示范镇"
-    name_en: str = "Demo town"
+    #: The town's name on titles and reports; when not set, the town file's name
+    #: (:func:`config_for` fills it in), never a made-up one.
+    name: str = ""
+    name_en: str = ""
     crs: str = settings.CGCS2000
     year: int = 2023
     data_date: dt.date | None = None
@@ -407,13 +409,31 @@ def find_config(town_path: str | Path | None) -> Path | None:
     return None
 
 
+def with_town_name(config: TownConfig, town_path: str | Path | None) -> TownConfig:
+    """``config`` with ``[town] name`` set from the town's file or folder name where it is empty.
+
+    ``三调.gdb`` gives 三调, ``layers/my_town.gpkg`` gives my_town; a config
+    that names its ``town_file`` gives that file's name.
+    """
+    if config.town.name:
+        return config
+    path = town_path if town_path is not None else config.town_file
+    if path is None:
+        return config
+    stem = Path(path).stem or Path(path).resolve().name
+    return config.model_copy(update={"town": config.town.model_copy(update={"name": stem})})
+
+
 def config_for(town_path: str | Path | None, config_path: str | Path | None = None) -> TownConfig:
-    """The config a command uses: ``config_path`` if given, else the one beside the town, else defaults."""
+    """The config a command uses: ``config_path`` if given, else the one beside the town, else defaults.
+
+    The town's name defaults to the town file's name (:func:`with_town_name`).
+    """
     if config_path is not None:
-        return load_config(config_path)
+        return with_town_name(load_config(config_path), town_path)
     found = find_config(town_path)
     if found is not None:
         log.info("使用配置 using config %s", found)
-        return load_config(found)
+        return with_town_name(load_config(found), town_path)
     log.info("未找到 town.toml，使用默认配置 / no town.toml found: using defaults")
-    return TownConfig()
+    return with_town_name(TownConfig(), town_path)

@@ -60,10 +60,22 @@ def test_config_found_beside_town(tmp_path):
     town = tmp_path / "t.gpkg"
     assert find_config(town) == tmp_path / "town.yaml"
     assert config_for(town).town.name == "测试镇"
-    assert config_for(tmp_path / "sub" / "x.gpkg").town.name == TownConfig().town.name
+    assert config_for(tmp_path / "sub" / "x.gpkg").town.name == "x"  # no config: the file's name
 
 
 def test_paths_resolve_against_config_folder(tmp_path):
     (tmp_path / "town.toml").write_text('[rasters]\ndem = "dem.tif"\n', encoding="utf-8")
     cfg = load_config(tmp_path / "town.toml")
     assert cfg.resolve(cfg.rasters.dem) == tmp_path.resolve() / "dem.tif"
+
+
+def test_town_name_defaults_to_the_files_name(tmp_path):
+    town = tmp_path / "石峡镇2023.gpkg"
+    assert config_for(town).town.name == "石峡镇2023"
+    assert config_for(tmp_path / "三调.gdb").town.name == "三调"
+    (tmp_path / "town.toml").write_text('[town]\nyear = 2024\n', encoding="utf-8")
+    cfg = config_for(town)  # a config without a name: still the file's name
+    assert cfg.town.name == "石峡镇2023" and cfg.town.year == 2024
+    (tmp_path / "town.toml").write_text('[town]\nname = "关川镇"\n', encoding="utf-8")
+    assert config_for(town).town.name == "关川镇"
+    assert "示范" not in TownConfig().town.name

@@ -7,19 +7,22 @@ bar, a north arrow (pointing to true north: in a Gauss-Kruger zone it leans
 from grid north by the meridian convergence) and, where a DEM is given, a
 hillshade background.
 
-Chinese text needs a CJK font: Microsoft YaHei (微软雅黑) or SimHei (黑体) on
-Windows, Noto Sans CJK SC (Debian/Ubuntu package ``fonts-noto-cjk``) or
-another CJK font elsewhere (:func:`cjk_font`).
+Chinese text needs a CJK font: a system one where there is one (Microsoft
+YaHei 微软雅黑 or SimHei 黑体 on Windows, Noto Sans CJK SC on Debian/Ubuntu,
+WenQuanYi, PingFang on macOS), else the subset of Noto Sans CJK SC the package
+ships (*GisTown Sans SC*: GB 2312 and every character of the package's texts,
+under the SIL Open Font License), so a print map works on a PC with no CJK font
+and no administrator rights (:func:`cjk_font`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
 import math
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,7 +42,7 @@ log = logging.getLogger(__name__)
 #: Paper sizes (portrait width, height) in millimetres.
 PAPER_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 
-#: CJK font families, best first.
+#: System CJK font families, best first.
 CJK_FAMILIES: tuple[str, ...] = (
     "Microsoft YaHei",
     "SimHei",
@@ -51,16 +54,22 @@ CJK_FAMILIES: tuple[str, ...] = (
     "WenQuanYi Micro Hei",
     "PingFang SC",
     "Heiti SC",
+    "DengXian",
+    "SimSun",
     "Noto Sans CJK JP",
     "Droid Sans Fallback",
 )
 
-#: Font files tried when matplotlib's font cache does not know them yet.
+#: Font files tried when matplotlib's font cache does not know them yet
+#: (``C:/Windows/Fonts`` also as ``%WINDIR%\\Fonts``, and the user's own
+#: ``%LOCALAPPDATA%\\Microsoft\\Windows\\Fonts``).
 CJK_FILES: tuple[str, ...] = (
     "C:/Windows/Fonts/msyh.ttc",
     "C:/Windows/Fonts/msyhbd.ttc",
     "C:/Windows/Fonts/msyh.ttf",
     "C:/Windows/Fonts/simhei.ttf",
+    "C:/Windows/Fonts/Deng.ttf",
+    "C:/Windows/Fonts/simsun.ttc",
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
     "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
@@ -70,42 +79,76 @@ CJK_FILES: tuple[str, ...] = (
     "/System/Library/Fonts/PingFang.ttc",
 )
 
+#: The CJK font the package ships (a subset of Noto Sans CJK SC, SIL OFL 1.1),
+#: used when no system CJK font is found.
+PACKAGED_FONT = "GisTownSansSC-Regular.otf"
+PACKAGED_FAMILY = "GisTown Sans SC"
+
+
+def _system_font_files() -> list[str]:
+    files = list(CJK_FILES)
+    for var, sub in (("WINDIR", "Fonts"), ("LOCALAPPDATA", "Microsoft/Windows/Fonts")):
+        root = os.environ.get(var)
+        if root:
+            files = [f"{root}/{sub}/{name}" for name in ("msyh.ttc", "simhei.ttf")] + files
+    return files
+
+
+def packaged_font_path() -> Path:
+    """The path of the CJK font shipped with the package (``gis_town/data/fonts``)."""
+    from importlib import resources
+
+    return Path(str(resources.files("gis_town") / "data" / "fonts" / PACKAGED_FONT))
+
 
 @functools.cache
 def cjk_font() -> str:
-    """The name of a CJK font family matplotlib can use (registering font files it has not seen).
+    """The name of a CJK font family matplotlib can use.
+
+    System fonts come first (font files matplotlib's cache has not seen yet
+    are registered); when there is none, the packaged *GisTown Sans SC*.
 
     Raises
     ------
     OutputError
-        When no CJK font is installed.
+        When no system CJK font exists and the packaged one cannot be read
+        (a damaged installation).
     """
     from matplotlib import font_manager as fm
 
-    windir = os.environ.get("WINDIR")
-    files = list(CJK_FILES)
-    if windir:
-        files = [f"{windir}/Fonts/msyh.ttc", f"{windir}/Fonts/simhei.ttf", *files]
     seen = {Path(f.fname).name.lower() for f in fm.fontManager.ttflist}
-    for path in files:
+    for path in _system_font_files():
         if Path(path).is_file() and Path(path).name.lower() not in seen:
             try:
                 fm.fontManager.addfont(path)
             except Exception as exc:  # font files can be unreadable
                 log.debug("cannot add font %s: %s", path, exc)
-                continue
     known = {f.name for f in fm.fontManager.ttflist}
     for fam in CJK_FAMILIES:
         if fam in known:
+            log.debug("print map font: %s", fam)
             return fam
-    hint = (
-        "Windows: 微软雅黑/黑体 are part of the system"
-        if sys.platform == "win32"
-        else "apt-get install fonts-noto-cjk"
+    path = packaged_font_path()
+    try:
+        fm.fontManager.addfont(str(path))
+    except Exception as exc:
+        raise OutputError(
+            "没有中文字体，内置字体也无法读取 / no CJK font found and the packaged font cannot be "
+            f"read ({exc}): reinstall gis-town, or install a CJK font (Windows: 微软雅黑/黑体; "
+            "Linux: fonts-noto-cjk)",
+            path=str(path),
+        ) from exc
+    # one weight only: let bold text use it too (matplotlib would log a warning for each lookup)
+    entry = next(f for f in fm.fontManager.ttflist if f.name == PACKAGED_FAMILY)
+    fm.fontManager.ttflist.append(dataclasses.replace(entry, weight=700))
+    cached = getattr(fm.fontManager, "_findfont_cached", None)  # matplotlib's lookup cache
+    if cached is not None:
+        cached.cache_clear()
+    log.info(
+        "未找到系统中文字体，使用内置字体 / no system CJK font: using the packaged %s (GB 2312)",
+        PACKAGED_FAMILY,
     )
-    raise OutputError(
-        f"没有中文字体，无法输出打印版地图 / no CJK font found for the print map: install one ({hint})"
-    )
+    return PACKAGED_FAMILY
 
 
 def _nice_length(max_m: float) -> float:
