@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -120,6 +121,20 @@ class PatrolSection(_Model):
     gps_noise_m: float = Field(10.0, ge=0)
     #: chiefs / villages on the red list and on the black list (红黑榜)
     list_size: int = Field(3, ge=0)
+    #: regular expression: the chief's name from a track file's name (first group) when the
+    #: file does not say (default: the text before the first "_", 张三_20230601.kml)
+    chief_from_filename: str = settings.TRACK_CHIEF_PATTERN
+
+    @field_validator("chief_from_filename")
+    @classmethod
+    def _chief_pattern(cls, v: str) -> str:
+        try:
+            groups = re.compile(v).groups
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {v!r} ({exc})") from None
+        if groups < 1:
+            raise ValueError(f"the pattern {v!r} needs a group (...) around the chief's name")
+        return v
 
     @field_validator("milestones")
     @classmethod

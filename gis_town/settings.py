@@ -23,6 +23,13 @@ CGCS2000_RF: float = 298.257222101
 #: Local time zone for times that carry none (river-chief app, village records).
 LOCAL_TZ: str = "Asia/Shanghai"
 
+#: Track files read from a folder given as ``--tracks`` (searched recursively).
+TRACK_SUFFIXES: tuple[str, ...] = (".csv", ".txt", ".gpx", ".kml", ".kmz")
+#: The chief's name in a track file's name when the file itself does not say
+#: (a regular expression whose first group is the name: the text before the
+#: first ``_``, as in ``张三_20230601.kml``); ``[patrol] chief_from_filename``.
+TRACK_CHIEF_PATTERN: str = r"^([^_]+)_"
+
 #: Default names of the town's files.
 DEFAULT_TOWN_FILE: str = "demo_town.gpkg"
 CONFIG_FILE_NAMES: tuple[str, ...] = ("town.toml", "town.yaml", "town.yml")

@@ -1,4 +1,4 @@
-"""Reading patrol GPS tracks (巡河轨迹) from CSV and GPX files.
+"""Reading patrol GPS tracks (巡河轨迹) from CSV, GPX, KML/KMZ files and folders of them.
 
 The river-chief app (河长制APP) exports patrol points as CSV (one row per GPS
 fix: longitude, latitude, time, chief) or as GPX. :func:`read_tracks` reads
@@ -34,7 +34,7 @@ import pandas as pd
 from gis_town import settings
 from gis_town.errors import CRSError, FieldError, LayerError
 
-__all__ = ["CSV_ALIASES", "read_tracks", "to_local_time"]
+__all__ = ["CSV_ALIASES", "chief_from_filename", "drop_duplicate_trips", "read_tracks", "to_local_time"]
 
 log = logging.getLogger(__name__)
 
@@ -441,13 +441,6 @@ def _read_gpx(path: Path, *, crs: str | None, encoding: str | None) -> gpd.GeoDa
     df = pd.DataFrame.from_records(
         recs, columns=["point_id", "chief", "trip_id", "lon", "lat", "time"]
     )
-    if df["chief"].isna().any():
-        raise FieldError(
-            "GPX 中没有河长姓名 / the GPX file does not name the chief: expected <metadata><author><name> "
-            "or a track <name>; add it, or export the patrol as CSV with a 河长 (chief) column",
-            path=str(path),
-            field="chief",
-        )
     no_time = df["time"].isna().to_numpy()
     if no_time.any():
         i = int(np.flatnonzero(no_time)[0])
@@ -478,59 +471,254 @@ def _read_gpx(path: Path, *, crs: str | None, encoding: str | None) -> gpd.GeoDa
     )
 
 
+# --------------------------------------------------------------------------- KML
+
+
+def _read_kml(path: Path, *, crs: str | None, encoding: str | None) -> gpd.GeoDataFrame:
+    from gis_town.io.kml import read_kml_points
+
+    df = read_kml_points(path)
+    return gpd.GeoDataFrame(
+        df.drop(columns=["lon", "lat"]).astype(
+            {"point_id": "string", "chief": "string", "chief_id": "string", "trip_id": "string"}
+        ),
+        geometry=gpd.points_from_xy(df["lon"], df["lat"]),
+        crs=crs or "EPSG:4326",
+    )
+
+
+_READERS = {".gpx": _read_gpx, ".csv": _read_csv, ".txt": _read_csv, ".kml": _read_kml, ".kmz": _read_kml}
+
+
+def chief_from_filename(path: str | Path, pattern: str = settings.TRACK_CHIEF_PATTERN) -> str | None:
+    """The chief's name in a track file's name: the first group of ``pattern``, else None.
+
+    >>> chief_from_filename("巡河/张三_20230601.kml")
+    '张三'
+    """
+    m = re.search(pattern, Path(path).stem)
+    name = m.group(1).strip() if m else ""
+    return name or None
+
+
+def _fill_chief(gdf: gpd.GeoDataFrame, path: Path, pattern: str) -> gpd.GeoDataFrame:
+    """Chiefs the file does not give, from its name; an error when neither says."""
+    missing = gdf["chief"].isna() | (gdf["chief"].astype("string").str.strip() == "")
+    if not missing.any():
+        return gdf
+    name = chief_from_filename(path, pattern)
+    if name is None:
+        raise FieldError(
+            "轨迹文件没有河长姓名 / the track file does not name the chief: expected it in the file "
+            "(GPX <metadata><author><name> or a track <name>; KML ExtendedData 河长/chief or "
+            f"<atom:author>) or in the file name as the pattern {pattern!r} finds it (e.g. "
+            "张三_20230601.kml; [patrol] chief_from_filename in the town config)",
+            path=str(path),
+            field="chief",
+        )
+    gdf.loc[missing.to_numpy(), "chief"] = name
+    return gdf
+
+
+def _read_file(path: Path, *, crs: str | None, encoding: str | None, chief_pattern: str) -> gpd.GeoDataFrame:
+    suffix = path.suffix.lower()
+    if suffix not in _READERS:
+        raise LayerError(
+            f"不支持的轨迹文件类型 / unsupported track file type {suffix!r}: expected "
+            f"{', '.join(settings.TRACK_SUFFIXES)}",
+            path=str(path),
+        )
+    gdf = _fill_chief(_READERS[suffix](path, crs=crs, encoding=encoding), path, chief_pattern)
+    gdf["source"] = str(path)
+    return gdf
+
+
+def _file_reject(path: Path, exc: Exception) -> dict:
+    return {
+        "layer": "patrols",
+        "feature_id": path.name,
+        "row": None,
+        "field": getattr(exc, "field", None) or "file",
+        "action": "rejected",
+        "reason": f"轨迹文件无法使用 / track file not used: {exc}",
+    }
+
+
+def _read_folder(
+    folder: Path, *, crs: str | None, encoding: str | None, chief_pattern: str
+) -> tuple[list[gpd.GeoDataFrame], list[dict]]:
+    """Every track file below ``folder``; files that cannot be read become reject rows."""
+    from gis_town.errors import GisTownError
+
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in settings.TRACK_SUFFIXES)
+    frames, rejects = [], []
+    for path in files:
+        try:
+            frames.append(_read_file(path, crs=crs, encoding=encoding, chief_pattern=chief_pattern))
+        except GisTownError as exc:
+            log.warning("轨迹文件未使用 / track file not used: %s: %s", path, exc)
+            rejects.append(_file_reject(path, exc))
+    if not frames:
+        why = f" ({len(rejects)} 个文件无法读取 / {len(rejects)} files could not be read)" if rejects else ""
+        raise LayerError(
+            f"文件夹中没有可用的轨迹文件 / no usable track file in the folder{why}: expected "
+            f"{', '.join(settings.TRACK_SUFFIXES)} files",
+            path=str(folder),
+        )
+    return frames, rejects
+
+
+def _trip_units(points: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per imported trip: a file's trip id, else a file's chief; its chief, time span, size."""
+    trip = points["trip_id"] if "trip_id" in points.columns else pd.Series(pd.NA, index=points.index)
+    chief = points["chief"].astype("string").str.strip()
+    unit = points["source"].astype(str) + "\x1f" + trip.astype("string").fillna("\x1f" + chief)
+    codes, uniques = pd.factorize(unit)
+    g = pd.DataFrame({"unit": codes, "chief": chief.to_numpy(), "time": points["time"].to_numpy()})
+    agg = g.groupby("unit").agg(chief=("chief", "first"), start=("time", "min"), end=("time", "max"), n=("time", "size"))
+    agg["source"] = [u.split("\x1f", 1)[0] for u in uniques[agg.index]]
+    agg["trip"] = [u.split("\x1f", 1)[1].lstrip("\x1f") for u in uniques[agg.index]]
+    return agg, codes
+
+
+def drop_duplicate_trips(points: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Keep one copy of a trip imported twice (the same chief, overlapping times).
+
+    A trip is a file's ``trip_id`` (else all of a file's fixes of one chief).
+    Two trips of the same chief whose time spans overlap are one patrol
+    exported twice (a chief cannot walk two patrols at once): the one with more
+    fixes is kept (on a tie, the first file by name), the other goes to the
+    rejects with the trip it repeats.
+
+    Returns
+    -------
+    (points, rejects)
+        The fixes kept (a ``source`` column names each fix's file), and one
+        reject row (:data:`gis_town.io.validate.PROBLEM_COLUMNS`) per dropped trip.
+    """
+    if "source" not in points.columns or not len(points):
+        return points, pd.DataFrame(columns=["layer", "feature_id", "row", "field", "action", "reason"])
+    units, codes = _trip_units(points)
+    dropped: dict[int, int] = {}
+    for _, grp in units.sort_values(["n", "source"], ascending=[False, True]).groupby("chief", sort=False):
+        kept: list[int] = []
+        for u, row in grp.iterrows():
+            twin = next((k for k in kept if row.start < units.at[k, "end"] and units.at[k, "start"] < row.end), None)
+            if twin is None:
+                kept.append(u)
+            else:
+                dropped[u] = twin
+    rejects = [
+        {
+            "layer": "patrols",
+            "feature_id": units.at[u, "trip"],
+            "row": None,
+            "field": "trip_id",
+            "action": "rejected",
+            "reason": (
+                f"重复导入的巡河轨迹，只计一次 / the same trip imported twice, counted once: "
+                f"{units.at[u, 'n']} fixes of {Path(units.at[u, 'source']).name} repeat trip "
+                f"{units.at[k, 'trip']} of {Path(units.at[k, 'source']).name} (chief "
+                f"{units.at[u, 'chief']}, overlapping times)"
+            ),
+        }
+        for u, k in sorted(dropped.items())
+    ]
+    keep = ~np.isin(codes, list(dropped))
+    return points[keep].copy(), pd.DataFrame(rejects, columns=["layer", "feature_id", "row", "field", "action", "reason"])
+
+
 # --------------------------------------------------------------------------- public
 
 
 def read_tracks(
-    path: str | Path, *, crs: str | None = None, encoding: str | None = None
+    path: str | Path,
+    *,
+    crs: str | None = None,
+    encoding: str | None = None,
+    chief_pattern: str = settings.TRACK_CHIEF_PATTERN,
+    dedupe: bool = True,
 ) -> gpd.GeoDataFrame:
-    """Read patrol GPS points from a CSV or GPX file.
+    """Read patrol GPS points from a track file, or from every track file in a folder.
 
     Parameters
     ----------
     path : path
-        ``.csv`` (or ``.txt``) with columns lon, lat, time, chief (or 经度,
-        纬度, 时间, 河长; optional chief_id/河长编号, trip_id/巡河编号,
-        point_id/点号), or ``.gpx`` (each ``<trk>`` is one trip; the chief is
-        the metadata author, else the track name).
+        A file: ``.csv`` (or ``.txt``) with columns lon, lat, time, chief (or
+        经度, 纬度, 时间, 河长; optional chief_id/河长编号, trip_id/巡河编号,
+        point_id/点号); ``.gpx`` (each ``<trk>`` is one trip; the chief is the
+        metadata author, else the track name); ``.kml`` / ``.kmz``
+        (:mod:`gis_town.io.kml`: ``gx:Track``, LineString with TimeSpan, or
+        timed Points). Or a folder: every such file below it, in any mix; a
+        file that cannot be read is set aside (``attrs["rejects"]``) and the
+        rest is used.
     crs : str, optional
         CRS of the coordinates. Default EPSG:4326 (GPS) for lon/lat; required
         for projected x/y columns.
     encoding : str, optional
         Text encoding; UTF-8 (with or without BOM) or GBK is detected when
         omitted.
+    chief_pattern : str
+        Regular expression giving the chief's name from a file's name (first
+        group) where the file does not name the chief; default
+        :data:`gis_town.settings.TRACK_CHIEF_PATTERN` (the text before the
+        first ``_``).
+    dedupe : bool, default True
+        Count a trip imported twice once (:func:`drop_duplicate_trips`).
 
     Returns
     -------
     GeoDataFrame
         Points with ``point_id``, ``chief``, ``time`` (``datetime64[ns,
-        Asia/Shanghai]``), ``row`` (line number in the CSV, point number in
-        the GPX), ``chief_id`` and ``trip_id`` when present, and any other
-        columns of the CSV. ``attrs["source"]`` is the file.
+        Asia/Shanghai]``), ``row`` (line number in the CSV, fix number in a
+        GPX or KML), ``source`` (the file), ``chief_id`` and ``trip_id`` when
+        present, and any other columns of a CSV. ``attrs["source"]`` is
+        ``path``; ``attrs["rejects"]`` lists files not used and duplicate
+        trips dropped (:data:`gis_town.io.validate.PROBLEM_COLUMNS`), and
+        ``attrs["n_read"]`` counts the fixes read before duplicates were dropped.
 
     Raises
     ------
     LayerError
-        Missing, empty or unparseable file; a GPX with no track.
+        Missing, empty or unparseable file; a GPX or KML with no track; a
+        folder with no usable track file.
     FieldError
         A missing column, or a row whose time or coordinate cannot be read
-        (the message names the row and the field).
+        (the message names the row and the field); a file that names no chief.
     CRSError
         Projected coordinates without ``crs``; an invalid ``crs``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise LayerError("文件不存在 / file not found: check the path", path=str(path))
-    suffix = path.suffix.lower()
-    if suffix == ".gpx":
-        gdf = _read_gpx(path, crs=crs, encoding=encoding)
-    elif suffix in (".csv", ".txt"):
-        gdf = _read_csv(path, crs=crs, encoding=encoding)
+    if path.is_dir():
+        frames, rejects = _read_folder(path, crs=crs, encoding=encoding, chief_pattern=chief_pattern)
+    elif path.is_file():
+        frames, rejects = [_read_file(path, crs=crs, encoding=encoding, chief_pattern=chief_pattern)], []
     else:
-        raise LayerError(
-            f"不支持的轨迹文件类型 / unsupported track file type {suffix!r}: expected .csv or .gpx",
-            path=str(path),
-        )
+        raise LayerError("文件不存在 / file or folder not found: check the path", path=str(path))
+    gdf = _concat_points(frames)
+    n_read = len(gdf)
+    dup = pd.DataFrame()
+    if dedupe:
+        gdf, dup = drop_duplicate_trips(gdf)
+    problems = [pd.DataFrame(rejects), dup]
+    gdf.attrs["rejects"] = pd.concat([p for p in problems if len(p)] or [dup], ignore_index=True)
+    gdf.attrs["n_read"] = n_read
     gdf.attrs["source"] = str(path)
     log.info("读入轨迹点 read %d track points from %s", len(gdf), path)
     return gdf
+
+
+def _concat_points(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """One point frame from several files (all in the first file's CRS)."""
+    if len(frames) == 1:
+        return frames[0]
+    crs = frames[0].crs
+    parts = []
+    for f in frames:  # point ids are a file's own: prefix them with the file's name
+        f = f if f.crs == crs else f.to_crs(crs)
+        parts.append(f.assign(point_id=Path(str(f["source"].iloc[0])).stem + ":" + f["point_id"].astype("string")))
+    out = pd.concat(parts, ignore_index=True)
+    for c in ("point_id", "chief", "chief_id", "trip_id"):
+        if c in out.columns:
+            out[c] = out[c].astype("string")
+    return gpd.GeoDataFrame(out, geometry=parts[0].geometry.name, crs=crs)
