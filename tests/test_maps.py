@@ -536,16 +536,81 @@ def test_layout_map_layers_values_and_legend(town):
     assert legend.count('data-gt-sec="') == sum(1 for _ in layers)
 
 
-def test_layout_map_only_loads_leaflet_and_plugins(town):
+def test_online_map_carries_leaflet_and_plugins_inline(town):
     from gis_town.maps import layout_map
 
     page = map_html(layout_map(town, basemap="osm"))
-    srcs = re.findall(r'<script src="([^"]+)"', page) + re.findall(
-        r'<link rel="stylesheet" href="([^"]+)"', page
-    )
-    assert srcs and set(srcs) <= set(ASSETS), srcs
+    # no script or stylesheet is fetched: each packaged file is in the page
+    assert "<script src=" not in page and '<link rel="stylesheet"' not in page
+    assert "cdn.jsdelivr.net" not in page
+    assert len(ASSETS) == 6
+    for rel in ASSETS.values():
+        assert asset_text(rel)[:2000] in page, rel
     for lib in ("jquery", "bootstrap", "fontawesome", "awesome-markers", "glyphicons"):
         assert lib not in page.lower()
+    # only the basemap tiles need the network
+    assert remote_references(page) == ["https://tile.openstreetmap.org/{z}/{x}/{y}.png"]
+
+
+GAODE_TILES = [
+    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+    "https://webst0{s}.is.autonavi.com/appmaptile?style=6&x={x}&y={y}&z={z}",
+    "https://webst0{s}.is.autonavi.com/appmaptile?style=8&x={x}&y={y}&z={z}",
+]
+
+
+@pytest.mark.parametrize("basemap", ["osm", "gaode", "tianditu", "none"])
+def test_remote_references_are_the_basemap_tiles_only(town, monkeypatch, basemap):
+    from gis_town.maps import layout_map
+
+    key = "0123456789abcdef0123456789abcdef"
+    monkeypatch.setenv("TIANDITU_KEY", key)
+    page = map_html(layout_map(town, basemap=basemap))
+    refs = remote_references(page)
+    if basemap == "osm":
+        assert refs == ["https://tile.openstreetmap.org/{z}/{x}/{y}.png"]
+    elif basemap == "gaode":
+        assert refs == GAODE_TILES
+    elif basemap == "tianditu":
+        layers = [re.search(r"/(\w+)_w/wmts\?", u).group(1) for u in refs]
+        assert layers == ["vec", "cva", "img", "cia"]
+        assert all(u.startswith("https://t{s}.tianditu.gov.cn/") and f"tk={key}" in u for u in refs)
+    else:
+        assert refs == []
+
+
+def test_page_falls_back_when_tiles_fail(town, tmp_path):
+    """The tile fallback is in every page, its note is static text, the hillshade is registered."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from gis_town.maps import layout_map
+    from gis_town.maps.page import NO_TILES_NOTE
+
+    dem = tmp_path / "dem.tif"
+    with rasterio.open(
+        dem,
+        "w",
+        driver="GTiff",
+        width=20,
+        height=20,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4544",
+        transform=from_origin(X0 - 200, Y0 + 1600, 90, 90),
+    ) as ds:
+        ds.write((1900 + np.arange(400, dtype="float32").reshape(20, 20)), 1)
+    for kw in ({}, {"dem": dem}):
+        page = map_html(layout_map(town, basemap="osm", **kw))
+        assert "GT.watchTiles(map);" in page and '"tileerror"' in page
+        assert f"div.textContent = {json.dumps(NO_TILES_NOTE, ensure_ascii=False)};" in page
+        hill = re.findall(r"(\w+)\._gtHill = (\w+);", page)
+        if kw:  # the online hillshade starts hidden; the page switches it on without tiles
+            assert len(hill) == 1 and hill[0][0].startswith("map_")
+            assert re.search(rf"var {hill[0][1]} = L\.imageOverlay\(", page)
+        else:
+            assert hill == []
+    assert "底图无法加载" in NO_TILES_NOTE and "could not load" in NO_TILES_NOTE
 
 
 def test_offline_page_needs_no_network(town):

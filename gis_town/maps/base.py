@@ -12,14 +12,21 @@ a :class:`TownMap` (a ``folium.Map``) with
   values and Chinese field labels;
 * a layer control, a legend for every categorical or graduated layer (its
   section hides with its layer), a title with the data date, a scale bar,
-  full-screen and measure tools (in Chinese, areas in mu).
+  full-screen and measure tools (in Chinese, areas in mu);
+* a fallback when the basemap tiles cannot load (no network, a blocked host):
+  the page hides them, shows the DEM hillshade if the map has one (otherwise a
+  plain light background) and a small note in Chinese and English
+  (:data:`gis_town.maps.page.NO_TILES_NOTE`); the layers draw either way.
 
 Nothing from the data reaches the page unescaped: values, field labels,
 layer names, legend labels and the title are HTML-escaped in Python, and the
 JSON is written so that it cannot close its ``<script>``.
 
-Offline pages (``offline=True``) carry Leaflet and the plugins inline
-(:mod:`gis_town.maps.offline`) and load nothing from the network.
+Every page carries Leaflet, the plugins and their CSS inline
+(:func:`gis_town.maps.offline.inline_assets`), so only basemap tiles may need
+the network. Offline maps (``offline=True``) have no tile layer at all and
+load nothing from the network: their background is a local tile folder, an
+orthophoto or the DEM hillshade.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from gis_town.io.write import write_text
 from gis_town.maps import offline as _offline
 from gis_town.maps.encode import bounds_lonlat, encode_layer, safe_json, simplify_layer
 from gis_town.maps.gcj02 import wgs84_to_gcj02
+from gis_town.maps.page import DECODER_JS, NO_TILES_NOTE, PAGE_CSS
 from gis_town.maps.spec import LayerSpec, Style, escape, escape_name, public_specs
 
 __all__ = [
@@ -53,6 +61,8 @@ __all__ = [
     "DECODER_JS",
     "CompactLayer",
     "Legend",
+    "NO_TILES_NOTE",
+    "PAGE_CSS",
     "TownFigure",
     "TownMap",
     "build_map",
@@ -66,209 +76,18 @@ log = logging.getLogger(__name__)
 #: Basemap choices: osm (default), tianditu, gaode (GCJ-02), none.
 BASEMAPS: tuple[str, ...] = ("osm", "tianditu", "gaode", "none")
 
-_FONT = '"Microsoft YaHei","PingFang SC","Noto Sans CJK SC","Noto Sans SC","WenQuanYi Micro Hei",SimHei,sans-serif'
-
-#: Styles of the page's own elements (title, legend, labels, popups).
-PAGE_CSS = (
-    """
-.gt-title{position:absolute;top:10px;left:50%;transform:translateX(-50%);z-index:1000;
- background:rgba(255,255,255,.92);padding:6px 16px;border-radius:4px;box-shadow:0 1px 5px rgba(0,0,0,.35);
- font:bold 17px/1.35 FONT;text-align:center;pointer-events:none;max-width:60%}
-.gt-title small{display:block;font-weight:normal;font-size:12px;color:#444}
-.gt-legend{background:#fff;padding:8px 10px;font:12px/1.45 FONT;max-height:55vh;overflow:auto;min-width:120px}
-.gt-legend .gt-sec{margin-bottom:6px}
-.gt-legend .gt-h{font-weight:bold;margin:2px 0}
-.gt-legend .gt-row{white-space:nowrap}
-.gt-sw{display:inline-block;width:18px;height:11px;margin-right:6px;vertical-align:middle;box-sizing:border-box}
-.gt-ln{display:inline-block;width:20px;height:0;margin:0 6px 3px 0;vertical-align:middle}
-.gt-pt{display:inline-block;width:10px;height:10px;border-radius:50%;margin:0 10px 0 4px;vertical-align:middle;box-sizing:border-box}
-.gt-label span{position:absolute;transform:translate(-50%,-50%);white-space:nowrap;font:13px/1.2 FONT;color:#1a1a1a;
- text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff;pointer-events:none}
-.gt-label.gt-zone span{font-weight:bold;color:#6a3d00}
-.gt-label.gt-village span{font-size:12px;color:#333}
-.gt-popup{font:12px/1.4 FONT}
-.gt-popup .gt-pt-title{font-weight:bold;margin-bottom:4px}
-.gt-popup table{border-collapse:collapse}
-.gt-popup th{text-align:left;font-weight:normal;color:#555;padding:1px 8px 1px 0;vertical-align:top;white-space:nowrap}
-.gt-popup td{padding:1px 0}
-.gt-tip{font:12px/1.3 FONT}
-.leaflet-control-layers{font:12px/1.5 FONT}
-"""
-).replace("FONT", _FONT)
-
-#: The page's decoder: compact layers -> Leaflet layers, legend, title, panes.
-DECODER_JS = r"""
-(function () {
-  "use strict";
-  var GT = window.GisTown = window.GisTown || {};
-  GT.layers = GT.layers || {};
-  GT.maps = GT.maps || [];
-  // integers from an encoded-polyline varint string (zigzag sign, 5-bit groups, chars 63-126)
-  GT.ints = function (str) {
-    var out = [], i = 0, n = str ? str.length : 0;
-    while (i < n) {
-      var result = 0, mul = 1, b;
-      do { b = str.charCodeAt(i++) - 63; result += (b & 31) * mul; mul *= 32; } while (b >= 32);
-      out.push(result % 2 ? -(result + 1) / 2 : result / 2);
-    }
-    return out;
-  };
-  function offsets(lengths, count) {
-    var o = new Array((lengths ? lengths.length : count) + 1), k;
-    o[0] = 0;
-    for (k = 0; k < o.length - 1; k++) { o[k + 1] = o[k] + (lengths ? lengths[k] : 1); }
-    return o;
-  }
-  GT.columns = function (d) {
-    for (var j = 0; j < d.v.length; j++) {
-      var c = d.v[j];
-      if (c.i !== undefined && typeof c.i === "string") { c.i = GT.ints(c.i); }
-      if (c.k !== undefined) {
-        var ks = GT.ints(c.k), vals = new Array(ks.length), prev = "";
-        for (var k = 0; k < ks.length; k++) { prev = prev.substring(0, ks[k]) + c.x[k]; vals[k] = prev; }
-        c.s = vals;
-      }
-    }
-  };
-  function col(d, j, i) { var c = d.v[j]; return c.d ? c.d[c.i[i]] : c.s[i]; }
-  GT.tooltip = function (d, i) {
-    var out = [];
-    for (var k = 0; k < d.tf.length; k++) { var v = col(d, d.tf[k], i); if (v !== "") out.push(v); }
-    return out.length ? out.join(" · ") : d.n;
-  };
-  GT.popup = function (d, i) {
-    var h = '<div class="gt-popup"><div class="gt-pt-title">' + d.n + '</div><table>';
-    for (var k = 0; k < d.pf.length; k++) {
-      var j = d.pf[k];
-      h += "<tr><th>" + d.f[j] + "</th><td>" + col(d, j, i) + "</td></tr>";
-    }
-    return h + "</table></div>";
-  };
-  function ring(c, d, s, e) {
-    var m = d.m, ox = d.o[0], oy = d.o[1], x = 0, y = 0, out = new Array(e - s);
-    for (var v = s; v < e; v++) { x += c[2 * v]; y += c[2 * v + 1]; out[v - s] = [(oy + y) / m, (ox + x) / m]; }
-    return out;
-  }
-  GT.panes = function (map) {
-    var z = {gtBackground: 250, gtLabels: 450};
-    for (var name in z) {
-      if (!map.getPane(name)) { var p = map.createPane(name); p.style.zIndex = z[name]; }
-    }
-    map.getPane("gtLabels").style.pointerEvents = "none";
-    GT.maps.push(map);
-    GT.map = map;
-    GT.order = [];
-  };
-  // One canvas draws every vector layer (stacked canvases would hide the lower ones from the
-  // mouse), so draw order is kept here: polygons, then lines, then points, each in map order.
-  GT.restack = function (map) {
-    var groups = GT.order.filter(function (g) { return map.hasLayer(g); });
-    groups.sort(function (a, b) { return (a._gtRank - b._gtRank) || (a._gtIdx - b._gtIdx); });
-    for (var k = 0; k < groups.length; k++) { groups[k].bringToFront(); }
-  };
-  GT.finish = function (map) {
-    GT.restack(map);
-    map.on("overlayadd", function () { GT.restack(map); });
-  };
-  GT.build = function (map, d, o) {
-    var grp = L.featureGroup(), i, k;
-    var c = GT.ints(d.c), st = d.s ? GT.ints(d.s) : null;
-    GT.columns(d);
-    var r = offsets(GT.ints(d.r), 0);
-    var nRings = r.length - 1;
-    var p = d.t === "P" ? offsets(d.p ? GT.ints(d.p) : null, nRings) : null;
-    var nParts = d.t === "P" ? p.length - 1 : (d.t === "L" ? nRings : c.length / 2);
-    var g = offsets(d.g ? GT.ints(d.g) : null, nParts);
-    var n = g.length - 1;
-    for (i = 0; i < n; i++) {
-      var si = st ? st[i] : 0, style = L.extend({}, d.st[si]), lyr;
-      if (d.t === "P") {
-        var parts = [];
-        for (var q = g[i]; q < g[i + 1]; q++) {
-          var rings = [];
-          for (var rr = p[q]; rr < p[q + 1]; rr++) { rings.push(ring(c, d, r[rr], r[rr + 1])); }
-          parts.push(rings);
-        }
-        lyr = L.polygon(parts.length === 1 ? parts[0] : parts, style);
-      } else if (d.t === "L") {
-        var lines = [];
-        for (var q2 = g[i]; q2 < g[i + 1]; q2++) { lines.push(ring(c, d, r[q2], r[q2 + 1])); }
-        lyr = L.polyline(lines.length === 1 ? lines[0] : lines, style);
-      } else {
-        style.radius = d.rad[si];
-        for (var v = g[i]; v < g[i + 1]; v++) {
-          var pt = L.circleMarker([(d.o[1] + c[2 * v + 1]) / d.m, (d.o[0] + c[2 * v]) / d.m], style);
-          pt._gi = i; pt._gs = style; grp.addLayer(pt);
-        }
-        continue;
-      }
-      lyr._gi = i; lyr._gs = style;
-      grp.addLayer(lyr);
-    }
-    if (d.tf.length) {
-      grp.bindTooltip(function (l) { return GT.tooltip(d, l._gi); }, {sticky: true, className: "gt-tip"});
-    }
-    if (d.pf.length) {
-      grp.bindPopup(function (l) { return GT.popup(d, l._gi); }, {maxWidth: 380});
-    }
-    grp.on("mouseover", function (e) {
-      var l = e.layer;
-      if (l && l._gs && l.setStyle) { l.setStyle({weight: (l._gs.weight || 1) + 2}); }
-    });
-    grp.on("mouseout", function (e) {
-      var l = e.layer;
-      if (l && l._gs && l.setStyle) { l.setStyle({weight: l._gs.weight}); }
-    });
-    if (d.lp) {
-      var lp = GT.ints(d.lp);
-      for (k = 0; k < d.lt.length; k++) {
-        if (!d.lt[k]) { continue; }
-        grp.addLayer(L.marker([(d.o[1] + lp[2 * k + 1]) / d.m, (d.o[0] + lp[2 * k]) / d.m], {
-          icon: L.divIcon({className: "gt-label " + (o.labelClass || ""), html: "<span>" + d.lt[k] + "</span>", iconSize: null}),
-          interactive: false, keyboard: false, pane: "gtLabels"
-        }));
-      }
-    }
-    grp._gtName = d.n;
-    grp._gtData = d;
-    grp._gtRank = d.t === "P" ? 0 : (d.t === "L" ? 1 : 2);
-    grp._gtIdx = GT.order.length;
-    GT.order.push(grp);
-    GT.layers[o.id] = grp;
-    return grp;
-  };
-  GT.legend = function (map, html, links) {
-    var ctl = L.control({position: "bottomright"});
-    ctl.onAdd = function () {
-      var div = L.DomUtil.create("div", "gt-legend leaflet-bar");
-      div.innerHTML = html;
-      L.DomEvent.disableClickPropagation(div);
-      L.DomEvent.disableScrollPropagation(div);
-      return div;
-    };
-    ctl.addTo(map);
-    function sync() {
-      for (var k = 0; k < links.length; k++) {
-        var el = ctl.getContainer().querySelector('[data-gt-sec="' + links[k][1] + '"]');
-        if (el) { el.style.display = map.hasLayer(links[k][0]) ? "" : "none"; }
-      }
-    }
-    map.on("overlayadd overlayremove", sync);
-    sync();
-    GT.legendControl = ctl;
-    return ctl;
-  };
-  GT.title = function (map, html) {
-    var div = L.DomUtil.create("div", "gt-title", map.getContainer());
-    div.innerHTML = html;
-    return div;
-  };
-})();
-"""
-
 
 class TownFigure(be.Figure):
-    """The page: a branca Figure that inlines Leaflet and plugins when ``offline``."""
+    """The page: a branca Figure whose HTML carries Leaflet and the plugins inline.
+
+    Parameters
+    ----------
+    offline : bool
+        The map uses no tiles (recorded for :attr:`TownMap.offline`; the
+        scripts are inlined either way).
+    title : str, optional
+        The page title (plain text; escaped here).
+    """
 
     def __init__(self, *, offline: bool = False, title: str | None = None, **kwargs) -> None:
         super().__init__(title=escape(title) if title else None, **kwargs)
@@ -277,17 +96,16 @@ class TownFigure(be.Figure):
         self.header.add_child(be.Element(f"<script>{DECODER_JS}</script>"), name="gt_js")
 
     def render(self, **kwargs) -> str:
-        """The page's HTML (with assets inlined when offline)."""
-        page = super().render(**kwargs)
-        if self.offline:
-            page = _offline.inline_assets(page)
-        return page
+        """The page's HTML, Leaflet, the plugins and their CSS inlined."""
+        return _offline.inline_assets(super().render(**kwargs))
 
 
 class TownMap(folium.Map):
     """A ``folium.Map`` that loads only Leaflet (no jQuery, Bootstrap or web fonts).
 
-    Use :func:`build_map` to make one. ``offline`` is the page's setting.
+    Use :func:`build_map` to make one. ``offline`` is the page's setting. The
+    CDN URLs below only name the packaged files: :class:`TownFigure` replaces
+    them by the files' content, so the page never fetches them.
     """
 
     default_js = [("leaflet", _offline.CDN["leaflet_js"])]
@@ -295,7 +113,7 @@ class TownMap(folium.Map):
 
     @property
     def offline(self) -> bool:
-        """True when the page carries its scripts inline."""
+        """True when the map uses no basemap tiles (nothing is fetched from the network)."""
         root = self.get_root()
         return bool(getattr(root, "offline", False))
 
@@ -380,17 +198,29 @@ class TileGroup(Layer):
 
 
 class BackgroundImage(Layer):
-    """An image overlay (hillshade, orthophoto) in the background pane."""
+    """An image overlay (hillshade, orthophoto) in the background pane.
+
+    A ``hillshade`` is registered on its map (``map._gtHill``): the page
+    switches it on when the basemap tiles cannot load.
+    """
 
     _template = Template(
         "{% macro script(this, kwargs) %}"
         "var {{ this.get_name() }} = L.imageOverlay({{ this.url }}, {{ this.bounds }}, "
         "{pane: 'gtBackground', interactive: false, opacity: {{ this.opacity }}});"
+        "{% if this.hillshade %}{{ this._parent.get_name() }}._gtHill = {{ this.get_name() }};{% endif %}"
         "{% endmacro %}"
     )
 
     def __init__(
-        self, data_uri: str, bounds, name: str, *, opacity: float = 1.0, show: bool = True
+        self,
+        data_uri: str,
+        bounds,
+        name: str,
+        *,
+        opacity: float = 1.0,
+        show: bool = True,
+        hillshade: bool = False,
     ) -> None:
         super().__init__(name=escape_name(name), overlay=True, control=True, show=show)
         self._name = "BackgroundImage"
@@ -399,6 +229,7 @@ class BackgroundImage(Layer):
             [[float(bounds[0][0]), float(bounds[0][1])], [float(bounds[1][0]), float(bounds[1][1])]]
         )
         self.opacity = float(opacity)
+        self.hillshade = bool(hillshade)
 
 
 _COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
@@ -609,14 +440,17 @@ def build_map(
         Default: the config's ``[map] basemap`` (osm). ``gaode`` shifts every
         overlay coordinate to GCJ-02.
     offline : bool
-        Inline Leaflet and plugins, use no tiles; the background is ``tiles_dir``,
-        ``orthophoto`` or a hillshade of ``dem`` (the first given).
+        Use no web tiles (nothing is fetched): the background is ``tiles_dir``,
+        ``orthophoto`` or a hillshade of ``dem`` (the first given). Leaflet and
+        the plugins are inline in every page, offline or not.
     public : bool
         Leave personal names out (:data:`gis_town.maps.spec.PERSONAL_FIELDS`).
     config : TownConfig, optional
         The town config (basemap, Tianditu key, simplification, data date).
     dem, orthophoto, tiles_dir : path, optional
-        Offline backgrounds.
+        Offline backgrounds. Online, ``dem`` adds a hillshade overlay (shown
+        at start with ``basemap="none"``, and switched on by the page when
+        the basemap tiles cannot load).
     html_path : path, optional
         Where the page will be saved (local tile URLs are made relative to it).
     simplify_m : float, optional
@@ -691,9 +525,9 @@ def build_map(
             BackgroundImage(uri, _shift_bounds(b, gcj), "正射影像 orthophoto").add_to(m)
         elif dem is not None:
             uri, b = _offline.hillshade_overlay(dem)
-            BackgroundImage(uri, _shift_bounds(b, gcj), "山体阴影 hillshade", opacity=0.55).add_to(
-                m
-            )
+            BackgroundImage(
+                uri, _shift_bounds(b, gcj), "山体阴影 hillshade", opacity=0.55, hillshade=True
+            ).add_to(m)
         else:
             log.warning(
                 "离线地图没有底图：请给出 DEM、影像或瓦片目录 / offline map without a background: give a DEM, orthophoto or tile folder"
@@ -708,6 +542,7 @@ def build_map(
                 "山体阴影 hillshade",
                 opacity=0.45,
                 show=basemap == "none",
+                hillshade=True,
             ).add_to(m)
 
     legend_items: list[tuple[int, LayerSpec]] = []
@@ -764,7 +599,7 @@ def build_map(
 
 
 def map_html(m: folium.Map) -> str:
-    """The full HTML page of a map (inlined when the map is offline)."""
+    """The full HTML page of a map (Leaflet, plugins and CSS inline)."""
     return m.get_root().render()
 
 

@@ -6,12 +6,14 @@ Leaflet 1.9.4, Leaflet.fullscreen 3.0.0 and leaflet-measure 2.1.7 under
 ``gis_town/maps/assets/`` (taken unchanged from the npm registry, with their
 MIT/BSD licenses); :func:`inline_assets` replaces each ``<script src=...>``
 and stylesheet ``<link>`` of a rendered page by the file's content, with the
-CSS images as ``data:`` URIs. A page that still names a remote file raises
-an error rather than silently needing the network.
+CSS images as ``data:`` URIs. Every gis_town page goes through it (online
+maps too: only their basemap tiles come from the network). A page that still
+names a remote file raises an error rather than silently needing the network.
 
-Tiles need a network too, so offline maps draw a background from local data:
-a hillshade of the town's DEM (:func:`hillshade_overlay`), an orthophoto
-(:func:`raster_overlay`), or a local tile folder (:func:`local_tiles`).
+Tiles need a network too, so offline maps (``offline=True``) have no tile
+layer and draw a background from local data: a hillshade of the town's DEM
+(:func:`hillshade_overlay`), an orthophoto (:func:`raster_overlay`), or a
+local tile folder (:func:`local_tiles`).
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ log = logging.getLogger(__name__)
 
 _NPM = "https://cdn.jsdelivr.net/npm"
 
-#: Online URL -> packaged file (relative to ``gis_town/maps/assets``). The same
-#: versions are used online (from the CDN) and offline (inlined).
+#: CDN URL -> packaged file (relative to ``gis_town/maps/assets``). The URLs only
+#: name the files (folium renders them as links); every page gets the packaged
+#: content inline instead.
 ASSETS: dict[str, str] = {
     f"{_NPM}/leaflet@1.9.4/dist/leaflet.js": "leaflet/leaflet.js",
     f"{_NPM}/leaflet@1.9.4/dist/leaflet.css": "leaflet/leaflet.css",
@@ -56,7 +59,7 @@ ASSETS: dict[str, str] = {
     f"{_NPM}/leaflet-measure@2.1.7/dist/leaflet-measure.css": "leaflet-measure/leaflet-measure.css",
 }
 
-#: Short names of the online URLs.
+#: Short names of the CDN URLs (the keys of :data:`ASSETS`).
 CDN: dict[str, str] = {
     "leaflet_js": f"{_NPM}/leaflet@1.9.4/dist/leaflet.js",
     "leaflet_css": f"{_NPM}/leaflet@1.9.4/dist/leaflet.css",
@@ -141,7 +144,7 @@ def inline_assets(page: str) -> str:
     out = _LINK_RE.sub(link, _SCRIPT_RE.sub(script, page))
     if missing:
         raise InputError(
-            "离线地图仍引用网络文件 / the offline map still names files on the network: "
+            "地图仍引用网络文件 / the map still names files on the network: "
             + ", ".join(missing)
             + " (drop that element or package the file under gis_town/maps/assets)"
         )
