@@ -35,7 +35,15 @@ __all__ = ["CHIEF_KEYS", "read_kml_points"]
 log = logging.getLogger(__name__)
 
 #: ExtendedData names that carry the chief's name (lower case).
-CHIEF_KEYS: tuple[str, ...] = ("河长", "河长姓名", "巡河人", "巡查人", "chief", "chief_name", "author")
+CHIEF_KEYS: tuple[str, ...] = (
+    "河长",
+    "河长姓名",
+    "巡河人",
+    "巡查人",
+    "chief",
+    "chief_name",
+    "author",
+)
 _CHIEF_ID_KEYS: tuple[str, ...] = ("河长编号", "chief_id")
 
 _COLUMNS = ["point_id", "chief", "chief_id", "trip_id", "lon", "lat", "time", "time_interpolated"]
@@ -67,11 +75,15 @@ def _kml_bytes(path: Path) -> bytes:
         with zipfile.ZipFile(path) as z:
             names = [n for n in z.namelist() if n.lower().endswith(".kml")]
             if not names:
-                raise LayerError("KMZ 中没有 .kml 文件 / the KMZ holds no .kml file", path=str(path))
+                raise LayerError(
+                    "KMZ 中没有 .kml 文件 / the KMZ holds no .kml file", path=str(path)
+                )
             name = "doc.kml" if "doc.kml" in names else sorted(names)[0]
             return z.read(name)
     except zipfile.BadZipFile as exc:
-        raise LayerError(f"KMZ 文件损坏 / the KMZ is not a valid zip file: {exc}", path=str(path)) from None
+        raise LayerError(
+            f"KMZ 文件损坏 / the KMZ is not a valid zip file: {exc}", path=str(path)
+        ) from None
 
 
 def _parse(path: Path) -> ET.Element:
@@ -81,7 +93,9 @@ def _parse(path: Path) -> ET.Element:
     try:
         return ET.fromstring(raw)
     except ET.ParseError as exc:
-        raise LayerError(f"无法解析 KML / cannot parse the KML file: {exc}", path=str(path)) from None
+        raise LayerError(
+            f"无法解析 KML / cannot parse the KML file: {exc}", path=str(path)
+        ) from None
 
 
 def _extended(el: ET.Element, keys: tuple[str, ...]) -> str | None:
@@ -126,7 +140,9 @@ def _gx_tracks(pm: ET.Element) -> list[tuple[list[str], list[tuple[float, float]
         coords = []
         for c in _children(tr, "coord"):
             parts = (_text(c) or "").split()
-            coords.append((float(parts[0]), float(parts[1])) if len(parts) >= 2 else (np.nan, np.nan))
+            coords.append(
+                (float(parts[0]), float(parts[1])) if len(parts) >= 2 else (np.nan, np.nan)
+            )
         tracks.append((whens, coords))
     return tracks
 
@@ -152,7 +168,9 @@ def _span_times(pm: ET.Element, path: Path) -> tuple[pd.Timestamp, pd.Timestamp]
     begin, end = _text(_first(span, "begin")), _text(_first(span, "end"))
     if not begin or not end:
         return None
-    t = to_local_time(pd.Series([begin, end], dtype="object"), field="TimeSpan", path=path, rows=np.array([1, 2]))
+    t = to_local_time(
+        pd.Series([begin, end], dtype="object"), field="TimeSpan", path=path, rows=np.array([1, 2])
+    )
     return t.iloc[0], t.iloc[1]
 
 
@@ -254,7 +272,9 @@ def read_kml_points(path: str | Path) -> pd.DataFrame:
         )
     df = pd.concat(frames, ignore_index=True)
     df["row"] = np.arange(1, len(df) + 1)
-    df["point_id"] = [f"{t}-{i}" for t, i in zip(df["trip_id"], df.groupby("trip_id").cumcount() + 1)]
+    df["point_id"] = [
+        f"{t}-{i}" for t, i in zip(df["trip_id"], df.groupby("trip_id").cumcount() + 1)
+    ]
     bad = ~(np.isfinite(df["lon"].to_numpy(float)) & np.isfinite(df["lat"].to_numpy(float)))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -266,7 +286,9 @@ def read_kml_points(path: str | Path) -> pd.DataFrame:
         )
     raw_time = df["time"]
     if not isinstance(raw_time.dtype, pd.DatetimeTZDtype):
-        raw_time = to_local_time(raw_time.astype("object"), field="when", path=path, rows=df["row"].to_numpy())
+        raw_time = to_local_time(
+            raw_time.astype("object"), field="when", path=path, rows=df["row"].to_numpy()
+        )
     df["time"] = raw_time
     log.debug("KML %s: %d fixes in %d trips", path, len(df), df["trip_id"].nunique())
     return df[[*_COLUMNS, "row"]]
