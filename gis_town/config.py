@@ -88,12 +88,32 @@ class LayerSource(_Model):
     mapping: Literal["tls"] | None = None
 
 
-class RastersSection(_Model):
-    """``[rasters]``: the DEM and NDVI rasters (paths relative to the config)."""
+class NdviBands(_Model):
+    """An NDVI given as two band files of one scene (``[rasters.ndvi.YEAR]``).
 
-    dem: str | None = None
-    #: year -> NDVI raster
-    ndvi: dict[int, str] = Field(default_factory=dict)
+    Reflectance = value * ``scale`` + ``offset`` (Sentinel-2 L2A: scale 0.0001,
+    offset -0.1 since baseline 04.00; Landsat C2 L2: 0.0000275, -0.2).
+    """
+
+    red: str  #: Sentinel-2 B04, Landsat 8/9 B4
+    nir: str  #: Sentinel-2 B08, Landsat 8/9 B5
+    scale: float = Field(1.0, gt=0)
+    offset: float = 0.0
+    #: the bands' nodata value (default: the files' own)
+    nodata: float | None = None
+
+
+class RastersSection(_Model):
+    """``[rasters]``: the DEM and NDVI rasters (paths relative to the config).
+
+    ``dem`` is one raster or a list of tiles (mosaicked virtually); each
+    year's ``ndvi`` is a ready NDVI raster or its red and NIR bands
+    (:class:`NdviBands`, computed once).
+    """
+
+    dem: str | list[str] | None = None
+    #: year -> NDVI raster, or its bands
+    ndvi: dict[int, str | NdviBands] = Field(default_factory=dict)
 
 
 class PatrolSection(_Model):
@@ -343,6 +363,33 @@ class TownConfig(_Model):
         if not p.is_absolute() and self.base_dir is not None:
             p = self.base_dir / p
         return p
+
+    def dem_path(self) -> Path | None:
+        """The DEM to read: ``[rasters] dem``, or a virtual mosaic of its tiles (None when not set)."""
+        dem = self.rasters.dem
+        if dem is None or (isinstance(dem, list) and not dem):
+            return None
+        if isinstance(dem, list):
+            from gis_town.io.rasters import mosaic_vrt
+
+            tiles = [self.resolve(t) for t in dem]
+            return self.resolve(dem[0]) if len(tiles) == 1 else mosaic_vrt(tiles)
+        return self.resolve(dem)
+
+    def ndvi_paths(self) -> dict[int, Path]:
+        """Year -> NDVI raster to read (computed from red and NIR bands where given so)."""
+        out: dict[int, Path] = {}
+        for year, src in sorted(self.rasters.ndvi.items()):
+            if isinstance(src, NdviBands):
+                from gis_town.io.rasters import ndvi_from_bands
+
+                out[year] = ndvi_from_bands(
+                    self.resolve(src.red), self.resolve(src.nir),
+                    scale=src.scale, offset=src.offset, nodata=src.nodata,
+                )
+            else:
+                out[year] = self.resolve(src)
+        return out
 
     def milestone_date(self, month_day: str, year: int | None = None) -> dt.date:
         """Turn a milestone's "MM-DD" into a date of the plan year."""
