@@ -23,7 +23,7 @@ farmland parcel. Here a layer becomes one small JSON object:
   it is written, and the JSON written with ``<``, ``>``, U+2028 and U+2029 as
   ``\\u`` escapes, so no value can close the ``<script>`` element.
 
-A small script in the page (:data:`gis_town.maps.base.DECODER_JS`) turns it
+A small script in the page (:data:`gis_town.maps.page.DECODER_JS`) turns it
 back into Leaflet layers.
 """
 
