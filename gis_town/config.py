@@ -86,6 +86,20 @@ class LayerSource(_Model):
     defaults: dict[str, Any] = Field(default_factory=dict)
     #: a ready mapping shipped with the package ("tls": third land survey DLTB)
     mapping: Literal["tls"] | None = None
+    #: attribute filter (SQL WHERE) of the features that belong to the layer, e.g. "DLBM LIKE '01%'"
+    where: str | None = None
+    #: an Excel ledger's sheet (name, or 0-based number; default the first)
+    sheet: str | int | None = None
+    #: a ledger without coordinates: take each row's point from this town layer ...
+    join_layer: str | None = None
+    #: ... by this field, shared by both (e.g. village_id: households at their village's settlement)
+    join_on: str | None = None
+
+    @model_validator(mode="after")
+    def _join_pair(self) -> LayerSource:
+        if (self.join_layer is None) != (self.join_on is None):
+            raise ValueError("join_layer and join_on go together (e.g. join_layer = \"settlements\", join_on = \"village_id\")")
+        return self
 
 
 class NdviBands(_Model):
@@ -464,7 +478,7 @@ def find_config(town_path: str | Path | None) -> Path | None:
     if town_path is None:
         return None
     p = Path(town_path)
-    folder = p if p.is_dir() else p.parent
+    folder = p if p.is_dir() and p.suffix.lower() != ".gdb" else p.parent  # a .gdb is one file to the user
     for name in settings.CONFIG_FILE_NAMES:
         if (folder / name).is_file():
             return folder / name
@@ -486,16 +500,40 @@ def with_town_name(config: TownConfig, town_path: str | Path | None) -> TownConf
     return config.model_copy(update={"town": config.town.model_copy(update={"name": stem})})
 
 
+def with_survey_layers(config: TownConfig, town_path: str | Path | None) -> TownConfig:
+    """``config`` reading a third-land-survey File Geodatabase as the town (see :mod:`gis_town.io.survey`).
+
+    Layers the config names itself are kept; a town that is not such a
+    database is returned unchanged.
+    """
+    from gis_town.io.survey import is_file_gdb, survey_config
+
+    if town_path is None or not is_file_gdb(town_path):
+        return config
+    import pyogrio
+
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(town_path)]
+    except Exception:  # an unreadable database: the reader names the problem
+        return config
+    entries = survey_config(town_path, names)
+    extra = {k: LayerSource(**v) for k, v in entries.items() if k not in config.layers}
+    if not extra:
+        return config
+    return config.model_copy(update={"layers": {**config.layers, **extra}})
+
+
 def config_for(town_path: str | Path | None, config_path: str | Path | None = None) -> TownConfig:
     """The config a command uses: ``config_path`` if given, else the one beside the town, else defaults.
 
     The town's name defaults to the town file's name (:func:`with_town_name`).
     """
     if config_path is not None:
-        return with_town_name(load_config(config_path), town_path)
-    found = find_config(town_path)
-    if found is not None:
+        cfg = load_config(config_path)
+    elif (found := find_config(town_path)) is not None:
         log.info("使用配置 using config %s", found)
-        return with_town_name(load_config(found), town_path)
-    log.info("未找到 town.toml，使用默认配置 / no town.toml found: using defaults")
-    return with_town_name(TownConfig(), town_path)
+        cfg = load_config(found)
+    else:
+        log.info("未找到 town.toml，使用默认配置 / no town.toml found: using defaults")
+        cfg = TownConfig()
+    return with_survey_layers(with_town_name(cfg, town_path), town_path)
