@@ -113,3 +113,92 @@ def test_real_utf8_shapefile_without_cpg(realdata, tmp_path):
     assert detect_encoding(tmp_path / "d.shp") == "utf-8"
     gdf = read_layer(tmp_path / "d.shp", crs="EPSG:4490")
     assert "安定区" in set(gdf["name"])
+
+
+# ---- geometry clean-up at the read boundary ---------------------------------------------------------
+
+import math  # noqa: E402
+import struct  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pyogrio.raw  # noqa: E402
+import shapely  # noqa: E402
+
+
+def _ring_wkb(rings: list[list[tuple[float, float]]]) -> bytes:
+    """Little-endian WKB of a polygon, written by hand (so that rings GEOS refuses can be stored)."""
+    out = struct.pack("<BII", 1, 3, len(rings))
+    for r in rings:
+        out += struct.pack("<I", len(r)) + b"".join(struct.pack("<dd", *p) for p in r)
+    return out
+
+
+def _circle_wkb(cx: float, cy: float, r: float) -> bytes:
+    """ISO WKB CurvePolygon: one CircularString ring, a full circle."""
+    pts = [(cx - r, cy), (cx, cy + r), (cx + r, cy), (cx, cy - r), (cx - r, cy)]
+    ring = struct.pack("<BII", 1, 8, len(pts)) + b"".join(struct.pack("<dd", *p) for p in pts)
+    return struct.pack("<BII", 1, 10, 1) + ring
+
+
+def _write_raw(path, geoms: list[bytes], ids: list[str]) -> None:
+    pyogrio.raw.write(path, geometry=np.array(geoms, dtype=object), field_data=[np.array(ids, dtype=object)],
+                      fields=["parcel_id"], layer="farmland", driver="GPKG", geometry_type="Unknown", crs="EPSG:4544")
+
+
+X, Y = 460_000.0, 3_940_000.0
+SQUARE = [(X, Y), (X + 100, Y), (X + 100, Y + 100), (X, Y + 100), (X, Y)]
+
+
+def test_curves_are_linearised_and_reported(tmp_path):
+    path = tmp_path / "curves.gpkg"
+    _write_raw(path, [_circle_wkb(X, Y, 50.0), _ring_wkb([SQUARE])], ["C1", "P1"])
+    gdf = read_layer(path, "farmland")
+    assert list(gdf.geom_type) == ["Polygon", "Polygon"]
+    assert gdf.geometry.iloc[0].area == pytest.approx(math.pi * 50.0**2, rel=2e-3)
+    assert gdf.geometry.iloc[1].area == pytest.approx(100.0 * 100.0)
+    fixes = gdf.attrs["geometry_fixes"]
+    assert fixes["index"].tolist() == [0] and fixes["action"].tolist() == ["repaired"]
+    assert "curve" in fixes["reason"].iloc[0]
+
+
+def test_undecodable_ring_costs_one_feature_not_the_layer(tmp_path):
+    path = tmp_path / "rings.gpkg"
+    unclosed = SQUARE[:-1]  # GEOS refuses it as stored; closing it is the repair
+    one_point = [(X, Y)]
+    short = [(X, Y), (X + 10, Y + 10), (X, Y)]  # closed, 3 points: GEOS 3.14 holds it, a ring needs 4
+    _write_raw(path, [_ring_wkb([SQUARE]), _ring_wkb([unclosed]), _ring_wkb([one_point]), _ring_wkb([short])],
+               ["P1", "P2", "P3", "P4"])
+    gdf = read_layer(path, "farmland")
+    assert len(gdf) == 4
+    assert gdf.geometry.iloc[0].area == pytest.approx(1e4)
+    assert gdf.geometry.iloc[1].area == pytest.approx(1e4)  # closed
+    assert gdf.geometry.iloc[2] is None and gdf.geometry.iloc[3] is None
+    fixes = gdf.attrs["geometry_fixes"].set_index("index")
+    assert fixes.loc[1, "action"] == "repaired" and "unclosed" in fixes.loc[1, "reason"]
+    assert fixes.loc[2, "action"] == "rejected" and "cannot be decoded" in fixes.loc[2, "reason"]
+    assert fixes.loc[3, "action"] == "rejected" and "fewer than 4" in fixes.loc[3, "reason"]
+
+
+def test_empty_ring_and_z_removed_as_read(tmp_path):
+    path = tmp_path / "odd.gpkg"
+    ring = shapely.from_wkt(f"POLYGON (({X} {Y}, {X + 100} {Y + 50}, {X} {Y + 100}, {X} {Y}), EMPTY)")
+    z = shapely.from_wkt(f"POLYGON Z (({X} {Y} 1, {X + 10} {Y} 1, {X + 10} {Y + 10} 1, {X} {Y} 1))")
+    gpd.GeoDataFrame({"parcel_id": ["E", "Z", "OK"]}, geometry=[ring, z, box(X, Y, X + 1, Y + 1)],
+                     crs="EPSG:4544").to_file(path, layer="farmland", engine="pyogrio")
+    gdf = read_layer(path, "farmland")
+    assert shapely.get_num_interior_rings(gdf.geometry.iloc[0]) == 0
+    assert gdf.geometry.iloc[0].area == pytest.approx(0.5 * 100 * 100)  # triangle: base 100, height 100
+    assert not gdf.geometry.has_z.any()
+    fixes = gdf.attrs["geometry_fixes"].set_index("index")
+    assert "empty interior ring" in fixes.loc[0, "reason"] and "Z/M" in fixes.loc[1, "reason"]
+    assert 2 not in fixes.index
+
+
+def test_clean_layer_reads_untouched(tmp_path):
+    path = tmp_path / "clean.gpkg"
+    geoms = [box(X + i, Y, X + i + 0.5, Y + 0.5) for i in range(50)]
+    gpd.GeoDataFrame({"parcel_id": [f"P{i}" for i in range(50)]}, geometry=geoms, crs="EPSG:4544").to_file(
+        path, layer="farmland", engine="pyogrio")
+    gdf = read_layer(path, "farmland")
+    assert "geometry_fixes" not in gdf.attrs
+    assert all(a.equals_exact(b, 0) for a, b in zip(gdf.geometry, geoms))

@@ -65,3 +65,26 @@ def test_required_layer_missing(tmp_path):
     _villages().to_file(path, layer="villages")
     with pytest.raises(LayerError, match="farmland"):
         load_town(path, required=("farmland",))
+
+
+def test_odd_geometries_counted_once_in_the_accounting(tmp_path):
+    """The empty-ring polygon of issue 15 and a collection: repaired at read, counted, in the problems."""
+    import shapely
+
+    path = tmp_path / "town.gpkg"
+    _villages().to_file(path, layer="villages")
+    f = _farmland().iloc[:2].copy()
+    ring = "104.601 35.601, 104.602 35.601, 104.601 35.602, 104.601 35.601"
+    f = f.set_geometry([shapely.from_wkt(f"POLYGON (({ring}), EMPTY)"),
+                        shapely.from_wkt(f"GEOMETRYCOLLECTION (POLYGON (({ring})), POINT (104.6 35.6))")], crs=f.crs)
+    f.to_file(path, layer="farmland", engine="pyogrio", geometry_type="Unknown")
+    town = load_town(path)
+    c = town.counts.set_index("layer").loc["farmland"]
+    assert (c["read"], c["used"], c["repaired"], c["rejected"]) == (2, 2, 2, 0)
+    prob = town.problems[town.problems["layer"] == "farmland"].set_index("feature_id")
+    assert "empty interior ring" in prob.loc["P1", "reason"]
+    assert "GeometryCollection split" in prob.loc["P2", "reason"]
+    g = town.layers["farmland"].geometry
+    assert list(g.geom_type) == ["Polygon", "Polygon"]
+    assert g.area.tolist() == pytest.approx([0.5 * 0.001 * 0.001] * 2)  # the triangle, twice
+    assert "geometry_fixes" not in town.layers["farmland"].attrs

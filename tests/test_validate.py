@@ -162,3 +162,133 @@ def test_every_geos_validity_case_is_caught(realdata):
     for i, ok in enumerate(expected_valid):
         if not ok and not placed[i].is_empty:
             assert i in flagged, f"case {i} expected invalid but not flagged"
+
+
+# ---- the geometry clean-up (gis_town.io.geometry) ---------------------------------------------------
+
+import numpy as np  # noqa: E402
+import shapely  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from gis_town.io.geometry import conform_to_layer, sanitize_geometries  # noqa: E402
+from tests.fuzz.sources import degenerate_line, degenerate_polygon  # noqa: E402
+
+SQ = "104.60 35.60, 104.601 35.60, 104.601 35.601, 104.60 35.601, 104.60 35.60"
+SQ_AREA = 0.001 * 0.001  # square degrees
+
+
+def _wkt(texts):
+    return [shapely.from_wkt(t) for t in texts]
+
+
+def _by_id(problems):
+    return problems.set_index("feature_id")
+
+
+def test_structural_oddities_repaired_or_rejected_with_reasons():
+    geoms = _wkt([
+        f"POLYGON (({SQ}), EMPTY)",                                             # P1 empty interior ring
+        f"MULTIPOLYGON ((({SQ})), EMPTY)",                                      # P2 empty part
+        "POLYGON ((104.6 35.6, 104.601 35.6, 104.601 35.6, 104.601 35.6, 104.601 35.601, 104.6 35.6))",  # P3 repeated
+        "POLYGON ((104.6 35.6, NaN 35.6, 104.601 35.601, 104.6 35.6))",          # P4 NaN
+    ])
+    used, problems = validate_layer(farmland(geometry=geoms), "farmland")
+    p = _by_id(problems)
+    assert p.loc["P1", "action"] == "repaired" and "empty interior ring" in p.loc["P1", "reason"]
+    assert p.loc["P2", "action"] == "repaired" and "empty part" in p.loc["P2", "reason"]
+    assert p.loc["P3", "action"] == "repaired" and "2 repeated point" in p.loc["P3", "reason"]
+    assert p.loc["P4", "action"] == "rejected" and "NaN" in p.loc["P4", "reason"]
+    assert list(used["parcel_id"]) == ["P1", "P2", "P3"]
+    g = used.set_index("parcel_id").geometry
+    assert shapely.get_num_interior_rings(g["P1"]) == 0 and g["P1"].area == pytest.approx(SQ_AREA)
+    assert g["P2"].geom_type == "MultiPolygon" and len(g["P2"].geoms) == 1
+    assert shapely.get_num_coordinates(g["P3"]) == 4  # 6 as given, 2 repeated
+    assert len(problems) == 4  # one row per feature
+
+
+def test_infinite_coordinate_costs_one_feature_not_the_layer():
+    geoms = [box(104.6 + i * 0.01, 35.6, 104.605 + i * 0.01, 35.605) for i in range(3)]
+    geoms.append(shapely.from_wkt("POLYGON ((104.6 35.6, inf 35.6, 104.601 35.601, 104.6 35.6))"))
+    used, problems = validate_layer(farmland(geometry=geoms), "farmland")
+    assert len(used) == 3 and problems["feature_id"].tolist() == ["P4"]
+
+
+def test_geometry_collection_split_by_layer_type():
+    geoms = _wkt([
+        f"GEOMETRYCOLLECTION (POLYGON (({SQ})), LINESTRING (104.6 35.6, 104.7 35.7), POINT (104.6 35.6))",
+        "GEOMETRYCOLLECTION (POINT (104.6 35.6), LINESTRING (104.6 35.6, 104.7 35.7))",
+        f"GEOMETRYCOLLECTION (GEOMETRYCOLLECTION (POLYGON (({SQ}))), POLYGON EMPTY)",
+        f"POLYGON (({SQ}))",
+    ])
+    used, problems = validate_layer(farmland(geometry=geoms), "farmland")
+    p = _by_id(problems)
+    assert p.loc["P1", "action"] == "repaired"
+    assert "kept 1 Polygon" in p.loc["P1", "reason"] and "dropped 2 (LineString, Point)" in p.loc["P1", "reason"]
+    assert p.loc["P2", "action"] == "rejected" and "no Polygon" in p.loc["P2", "reason"]
+    assert p.loc["P3", "action"] == "repaired"
+    g = used.set_index("parcel_id").geometry
+    assert g["P1"].geom_type == "Polygon" and g["P1"].area == pytest.approx(SQ_AREA)
+    assert g["P3"].geom_type == "Polygon" and g["P3"].area == pytest.approx(SQ_AREA)
+
+
+def test_collection_of_lines_kept_in_a_line_layer():
+    gdf = gpd.GeoDataFrame(
+        {"segment_id": ["R1"], "river_name": ["关川河"], "chief": ["张"], "chief_level": ["town"]},
+        geometry=_wkt(["GEOMETRYCOLLECTION (LINESTRING (104.6 35.6, 104.7 35.6), POINT (104.6 35.6), "
+                       "LINESTRING (104.7 35.6, 104.7 35.7))"]), crs="EPSG:4490")
+    used, problems = validate_layer(gdf, "rivers")
+    assert used.geometry.iloc[0].geom_type == "MultiLineString"
+    assert used.geometry.iloc[0].length == pytest.approx(0.2)
+    assert problems["action"].tolist() == ["repaired"]
+
+
+def test_short_interior_ring_rejected():
+    geoms = [box(104.6 + i * 0.01, 35.6, 104.605 + i * 0.01, 35.605) for i in range(3)]
+    geoms.append(shapely.from_wkt(f"POLYGON (({SQ}), (104.6002 35.6002, 104.6005 35.6005, 104.6002 35.6002))"))
+    used, problems = validate_layer(farmland(geometry=geoms), "farmland")
+    assert problems["feature_id"].tolist() == ["P4"] and problems["action"].tolist() == ["rejected"]
+    assert "fewer than 4" in problems["reason"].iloc[0]
+
+
+def test_repair_and_read_fix_make_one_row():
+    bow = shapely.from_wkt("POLYGON ((104.6 35.6, 104.61 35.61, 104.61 35.61, 104.61 35.6, 104.6 35.61, 104.6 35.6))")
+    used, problems = validate_layer(farmland(geometry=[bow] + [box(104.7, 35.6, 104.71, 35.61)] * 3,
+                                             data={"parcel_id": ["P1", "P2", "P3", "P4"]}), "farmland")
+    rows = problems[problems["feature_id"] == "P1"]
+    assert len(rows) == 1 and rows["action"].iloc[0] == "repaired"
+    assert "repeated point" in rows["reason"].iloc[0] and "Self-intersection" in rows["reason"].iloc[0]
+    assert used.geometry.iloc[0].area == pytest.approx(2 * 0.25 * 0.01 * 0.01)  # two triangles of the bow-tie
+
+
+def test_clean_layer_keeps_its_geometry_array():
+    gdf = farmland()
+    used, problems = validate_layer(gdf, "farmland")
+    assert len(problems) == 0
+    assert all(a is b for a, b in zip(used.geometry.values, gdf.geometry.values))
+
+
+@settings(max_examples=150, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(st.one_of(degenerate_polygon(), degenerate_line()), min_size=1, max_size=6))
+def test_cleaned_geometries_are_safe_for_geos(texts):
+    """Whatever comes in, what comes out is None or a valid, non-empty, 2-D geometry of the layer's
+    type, without empty rings or parts, repeated points or rings under 4 points."""
+    geoms = np.array([shapely.from_wkt(t) for t in texts], dtype=object)
+    for allowed in (("Polygon", "MultiPolygon"), ("LineString", "MultiLineString")):
+        arr, notes = sanitize_geometries(geoms)
+        arr = conform_to_layer(arr, allowed, notes)
+        for g, action in zip(arr, notes.action):
+            if g is None:
+                assert action == "rejected"
+                continue
+            assert g.geom_type in allowed and g.is_valid and not g.is_empty and not shapely.has_z(g)
+            xy = shapely.get_coordinates(g)
+            assert np.isfinite(xy).all()
+            for part in shapely.get_parts(g):
+                assert not part.is_empty
+                rings = [part.exterior, *part.interiors] if part.geom_type == "Polygon" else [part]
+                for r in rings:
+                    c = shapely.get_coordinates(r)
+                    assert len(c) >= (4 if part.geom_type == "Polygon" else 2)
+                    assert (np.diff(c, axis=0) != 0).any(axis=1).all(), "repeated point left"

@@ -12,14 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+import pyogrio.raw
+import shapely
+from shapely.errors import ShapelyError
 
 from gis_town import settings
 from gis_town.errors import CRSError, LayerError
+from gis_town.io.geometry import REJECTED, REPAIRED, GeometryNotes, sanitize_geometries
 from gis_town.schema import TLS_FIELD_MAP
 
-__all__ = ["detect_encoding", "list_layers", "read_layer"]
+__all__ = ["decode_wkb", "detect_encoding", "list_layers", "read_layer"]
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +186,15 @@ def read_layer(
     ------
     LayerError
         Missing, unreadable or corrupt file; unknown layer.
+
+    Notes
+    -----
+    Geometries are cleaned as they are read (:mod:`gis_town.io.geometry`):
+    curves linearised, Z/M dropped, empty rings and parts removed, repeated
+    points dropped; a geometry that cannot be decoded, has NaN/inf
+    coordinates or a ring under 4 points becomes None. What was done is kept
+    per feature in ``gdf.attrs["geometry_fixes"]`` (index, action, reason);
+    :func:`gis_town.io.validate.validate_layer` reports it.
     """
     path = _existing(path)
     suffix = path.suffix.lower()
@@ -191,6 +205,8 @@ def read_layer(
     elif suffix in (".parquet", ".geoparquet"):
         try:
             gdf = gpd.read_parquet(path)
+        except _DECODE_ERRORS:
+            gdf = _read_parquet_tolerant(path)
         except Exception as exc:
             raise LayerError(f"无法读取 GeoParquet / cannot read GeoParquet: {exc}", path=str(path)) from None
     else:
@@ -207,18 +223,7 @@ def read_layer(
         kwargs: dict[str, Any] = {"layer": layer}
         if enc:
             kwargs["encoding"] = enc
-        try:
-            gdf = pyogrio.read_dataframe(path, use_arrow=True, **kwargs)
-        except Exception as exc:
-            try:  # some drivers/encodings are not supported through Arrow
-                gdf = pyogrio.read_dataframe(path, **kwargs)
-            except UnicodeDecodeError:
-                gdf = _read_lenient(path, layer, enc or "utf-8")
-            except Exception:
-                raise LayerError(
-                    f"无法读取（文件损坏或格式不支持）/ cannot read (corrupt or unsupported file): {exc}",
-                    path=str(path), layer=layer,
-                ) from None
+        gdf = _read_ogr(path, layer, enc, kwargs)
         if enc:
             gdf.attrs["encoding"] = enc
     if crs is not None:
@@ -228,11 +233,153 @@ def read_layer(
             gdf = gdf.set_crs(crs, allow_override=True)
         except Exception as exc:
             raise CRSError(f"无效的坐标系 / invalid CRS {crs!r}: {exc}", path=str(path), layer=layer) from None
+    gdf = _sanitize(gdf)
     gdf = apply_field_map(gdf, fields=fields, defaults=defaults, mapping=mapping)
     gdf.attrs["source"] = str(path)
     if layer:
         gdf.attrs["source_layer"] = layer
     return gdf
+
+
+#: What shapely raises for a geometry it cannot decode (curves: NotImplementedError).
+_DECODE_ERRORS = (NotImplementedError, ShapelyError)
+
+
+def _read_ogr(path: Path, layer: str | None, enc: str | None, kwargs: dict[str, Any]) -> gpd.GeoDataFrame:
+    """Read through GDAL: Arrow first, then GDAL's own reader; tolerant of undecodable geometries."""
+    try:
+        return pyogrio.read_dataframe(path, use_arrow=True, **kwargs)
+    except _DECODE_ERRORS:
+        return _read_tolerant(path, kwargs)
+    except Exception as exc:
+        try:  # some drivers/encodings are not supported through Arrow
+            return pyogrio.read_dataframe(path, **kwargs)
+        except _DECODE_ERRORS:
+            return _read_tolerant(path, kwargs)
+        except UnicodeDecodeError:
+            return _read_lenient(path, layer, enc or "utf-8")
+        except Exception:
+            raise LayerError(
+                f"无法读取（文件损坏或格式不支持）/ cannot read (corrupt or unsupported file): {exc}",
+                path=str(path), layer=layer,
+            ) from None
+
+
+def _read_tolerant(path: Path, kwargs: dict[str, Any]) -> gpd.GeoDataFrame:
+    """Read a layer with geometries shapely cannot decode as they are (curves, broken rings).
+
+    The attributes are read as usual; the geometries through GDAL's own reader,
+    which linearises curves; each geometry is then decoded alone, so one broken
+    ring costs one feature, not the layer. What was done goes to
+    ``attrs["geometry_fixes"]``.
+    """
+    try:
+        attrs = pyogrio.read_dataframe(path, read_geometry=False, use_arrow=True, **kwargs)
+    except Exception:
+        attrs = pyogrio.read_dataframe(path, read_geometry=False, **kwargs)
+    meta, _fids, linear, _fields = pyogrio.raw.read(path, columns=[], **kwargs)
+    try:
+        _meta, table = pyogrio.raw.read_arrow(path, columns=[], **kwargs)
+        original = table.column(table.num_columns - 1).to_numpy(zero_copy_only=False)
+    except Exception:
+        original = linear
+    geoms, notes = decode_wkb(linear, original)
+    gdf = gpd.GeoDataFrame(pd.DataFrame(attrs), geometry=gpd.GeoSeries(geoms, index=attrs.index), crs=meta.get("crs"))
+    gdf.attrs["geometry_fixes"] = notes.frame(gdf.index)
+    log.warning("%s: 部分几何无法按原样解读，已逐个处理 / some geometries could not be decoded as they are; "
+                "decoded one by one (%d linearised, repaired or rejected)", path, len(notes.reasons))
+    return gdf
+
+
+def decode_wkb(wkb: np.ndarray, original: np.ndarray | None = None) -> tuple[np.ndarray, GeometryNotes]:
+    """Decode WKB one feature at a time where the whole array cannot be.
+
+    Parameters
+    ----------
+    wkb : ndarray of bytes or None
+        The geometries to decode (curves already linearised, as GDAL gives them).
+    original : ndarray of bytes or None, optional
+        The geometries as stored: a feature whose bytes differ from ``wkb`` and
+        cannot be decoded as stored was a curve, linearised.
+
+    Returns
+    -------
+    geoms : ndarray of object
+        Geometries; None where they cannot be decoded.
+    notes : GeometryNotes
+        ``repaired`` (curve linearised, unclosed ring closed) or ``rejected``
+        (undecodable, with GEOS's message) per feature.
+    """
+    wkb = np.asarray(wkb, dtype=object)
+    notes = GeometryNotes(len(wkb))
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    if original is not None and len(original) == len(wkb):
+        for i in np.flatnonzero(np.array([a != b for a, b in zip(original, wkb)], dtype=bool)):
+            try:
+                shapely.from_wkb(original[i])
+            except NotImplementedError:
+                notes.add(np.array([i]), REPAIRED, "曲线已线性化 / curve geometry linearised (by GDAL)")
+            except ShapelyError:
+                pass
+    for i in np.flatnonzero(shapely.is_missing(geoms) & pd.notna(pd.Series(wkb)).to_numpy()):
+        try:
+            shapely.from_wkb(wkb[i])
+            continue
+        except (ShapelyError, NotImplementedError) as exc:
+            why = str(exc)
+        fixed = shapely.from_wkb(wkb[i], on_invalid="fix")
+        if fixed is not None and not fixed.is_empty:
+            geoms[i] = fixed
+            notes.add(np.array([i]), REPAIRED, f"几何结构已修正（未闭合的环已闭合）/ geometry structure fixed, unclosed ring closed (GEOS: {why})")
+        else:
+            notes.add(np.array([i]), REJECTED, f"几何无法解读 / geometry cannot be decoded (GEOS: {why})")
+    return geoms, notes
+
+
+def _read_parquet_tolerant(path: Path) -> gpd.GeoDataFrame:
+    """GeoParquet (WKB) whose geometries cannot all be decoded: one feature at a time."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    geo = json.loads((table.schema.metadata or {}).get(b"geo", b"{}"))
+    col = geo.get("primary_column", "geometry")
+    if col not in table.column_names or geo.get("columns", {}).get(col, {}).get("encoding", "WKB") != "WKB":
+        raise LayerError("无法读取 GeoParquet 的几何 / cannot decode the GeoParquet geometry column", path=str(path))
+    wkb = table.column(col).to_numpy(zero_copy_only=False)
+    geoms, notes = decode_wkb(wkb)
+    crs = geo["columns"][col].get("crs", "OGC:CRS84")
+    df = table.drop([col]).to_pandas()
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, index=df.index), crs=crs)
+    gdf.attrs["geometry_fixes"] = notes.frame(gdf.index)
+    return gdf
+
+
+def _sanitize(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Run the geometry clean-up (:func:`sanitize_geometries`); note what it did in ``attrs``."""
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf._geometry_column_name not in gdf.columns:
+        return gdf
+    arr, notes = sanitize_geometries(gdf.geometry.values)
+    if not notes.reasons:
+        return gdf
+    gdf = gdf.set_geometry(gpd.GeoSeries(arr, index=gdf.index, crs=gdf.crs), crs=gdf.crs)
+    new = notes.frame(gdf.index)
+    old = gdf.attrs.get("geometry_fixes")
+    if old is not None and len(old):
+        new = _merge_fixes(old, new)
+    gdf.attrs["geometry_fixes"] = new
+    return gdf
+
+
+def _merge_fixes(first: pd.DataFrame, then: pd.DataFrame) -> pd.DataFrame:
+    """One row per feature: reasons joined, rejected wins over repaired."""
+    both = pd.concat([first, then], ignore_index=True)
+    both["_rej"] = both["action"] == REJECTED
+    out = both.groupby("index", sort=True).agg(
+        action=("_rej", lambda r: REJECTED if r.any() else REPAIRED), reason=("reason", "；".join)
+    ).reset_index()
+    return out[["index", "action", "reason"]]
 
 
 def _read_lenient(path: Path, layer: str | None, encoding: str) -> gpd.GeoDataFrame:

@@ -165,7 +165,7 @@ def load_town(
             continue
         gdf = read_layer(fpath, lname, **opts)
         used, prob = validate_layer(gdf, name, path=str(fpath))
-        used.attrs.update(gdf.attrs)
+        used.attrs.update({k: v for k, v in gdf.attrs.items() if k != "geometry_fixes"})
         town.layers[name] = used
         problems.append(prob)
         counts.append({

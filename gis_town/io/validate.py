@@ -24,9 +24,15 @@ import logging
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from gis_town.errors import CRSError, FieldError, LayerError
+from gis_town.io.geometry import (
+    REJECTED,
+    REPAIRED,
+    GeometryNotes,
+    conform_to_layer,
+    sanitize_geometries,
+)
 from gis_town.schema import CODE_VALUES, LAYERS, LayerSchema
 
 __all__ = ["PROBLEM_COLUMNS", "check_coordinates", "normalize_codes", "validate_layer"]
@@ -35,9 +41,6 @@ log = logging.getLogger(__name__)
 
 PROBLEM_COLUMNS = ["layer", "feature_id", "row", "field", "action", "reason"]
 
-_POLY = {"Polygon", "MultiPolygon"}
-_LINE = {"LineString", "MultiLineString"}
-_POINT = {"Point", "MultiPoint"}
 
 
 def check_coordinates(gdf: gpd.GeoDataFrame, *, layer: str, path: str | None = None) -> None:
@@ -156,6 +159,53 @@ def _fid(gdf: gpd.GeoDataFrame, schema: LayerSchema) -> pd.Series:
     return pd.Series([f"#{i}" for i in range(len(gdf))], index=gdf.index, dtype="object")
 
 
+#: Order of the geometry reasons (as the checks ran before the clean-up had one
+#: pass; :mod:`gis_town.parallel` sorts partitioned problems the same way).
+_GEOMETRY_ORDER = (("空几何", 0), ("坐标含 NaN", 1), ("零长度线", 2), ("几何无效已修复", 3), ("几何无效且无法修复", 4))
+
+
+def _geometry_rank(reason: str) -> int:
+    return next((r for prefix, r in _GEOMETRY_ORDER if reason.startswith(prefix)), 5)
+
+
+def _read_fixes(gdf: gpd.GeoDataFrame, notes: GeometryNotes) -> None:
+    """Carry the fixes :func:`~gis_town.io.read.read_layer` made (curves, undecodable WKB) into ``notes``."""
+    fixes = gdf.attrs.get("geometry_fixes")
+    if fixes is None or len(fixes) == 0:
+        return
+    pos = gdf.index.get_indexer(pd.Index(fixes["index"]))
+    keep = pos >= 0
+    for action in (REPAIRED, REJECTED):
+        m = keep & (fixes["action"].to_numpy() == action)
+        notes.add(pos[m], action, list(fixes["reason"].to_numpy()[m]))
+
+
+def _clean_geometry(
+    gdf: gpd.GeoDataFrame, schema: LayerSchema, *, name: str, path: str | None
+) -> tuple[gpd.GeoDataFrame, GeometryNotes]:
+    """The read-boundary geometry clean-up (:mod:`gis_town.io.geometry`) for one layer.
+
+    Sanitises, checks the coordinates against the CRS (:func:`check_coordinates`),
+    then conforms the geometries to the layer's types. Rejected features get a
+    None geometry. A layer with nothing wrong keeps its geometry array as it is.
+    """
+    arr, notes = sanitize_geometries(gdf.geometry.values)
+    read_notes = GeometryNotes(len(gdf))
+    _read_fixes(gdf, read_notes)
+    for i, texts in read_notes.reasons.items():  # read-time reasons first
+        notes.reasons[i] = texts + notes.reasons.get(i, [])
+        if notes.action[i] != REJECTED:
+            notes.action[i] = read_notes.action[i]
+    gdf.attrs.pop("geometry_fixes", None)
+    if notes.reasons:
+        gdf = gdf.set_geometry(gpd.GeoSeries(arr, index=gdf.index, crs=gdf.crs), crs=gdf.crs)
+    check_coordinates(gdf, layer=name, path=path)
+    arr = conform_to_layer(arr, schema.geometry, notes)
+    if notes.reasons:  # a layer with nothing wrong keeps its geometry array
+        gdf = gdf.set_geometry(gpd.GeoSeries(arr, index=gdf.index, crs=gdf.crs), crs=gdf.crs)
+    return gdf, notes
+
+
 def validate_layer(
     gdf: gpd.GeoDataFrame, name: str, *, path: str | None = None
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -197,14 +247,11 @@ def validate_layer(
             % (name, missing[0]),
             path=path, layer=name, field=", ".join(missing),
         )
-    check_coordinates(gdf, layer=name, path=path)
-
     gdf = gdf.copy()
     fid = _fid(gdf, schema)
     problems: list[dict] = []
-    reject = pd.Series(False, index=gdf.index)
 
-    def add(mask: pd.Series, field: str | None, action: str, reasons) -> None:
+    def add(mask: pd.Series | np.ndarray, field: str | None, action: str, reasons) -> None:
         idx = np.flatnonzero(np.asarray(mask, dtype=bool))
         if len(idx) == 0:
             return
@@ -216,64 +263,13 @@ def validate_layer(
                 "action": action, "reason": reasons[k],
             })
 
-    # geometry
-    geom = gdf.geometry
-    null = geom.isna() | geom.is_empty
-    add(null, "geometry", "rejected", "空几何 / null or empty geometry")
-    reject |= null
-    nonfinite = pd.Series(False, index=gdf.index)
-    coords, owner = shapely.get_coordinates(geom.values, return_index=True)
-    bad_owner = np.unique(owner[~np.isfinite(coords).all(axis=1)])
-    nonfinite.iloc[bad_owner] = True
-    add(nonfinite & ~null, "geometry", "rejected", "坐标含 NaN 或无穷大 / coordinates contain NaN or infinity")
-    reject |= nonfinite
-    null = null | nonfinite
-    gtypes = geom.geom_type.fillna("")
-    allowed = set(schema.geometry)
-    if allowed & _LINE:
-        lines = ~null & gtypes.isin(_LINE)
-        zero = pd.Series(False, index=gdf.index)
-        zero[lines] = shapely.length(geom[lines].values) == 0
-        add(zero, "geometry", "rejected", "零长度线 / zero-length line")
-        reject |= zero
-        null = null | zero
-    wrong = ~null & ~gtypes.isin(allowed)
-    valid = pd.Series(True, index=gdf.index)
-    valid[~null] = shapely.is_valid(geom[~null].values)
-    # invalid polygons: try to repair
-    inval = ~null & ~wrong & ~valid
-    if inval.any():
-        reasons = shapely.is_valid_reason(geom[inval].values)
-        fixed = shapely.make_valid(geom[inval].values)
-        fixed_parts = []
-        ok = []
-        family = _POLY if allowed & _POLY else (_LINE if allowed & _LINE else _POINT)
-        for g in fixed:
-            parts = [p for p in shapely.get_parts(g) if p.geom_type in family and not p.is_empty]
-            if family is _POLY:
-                parts = [p for p in parts if p.area > 0]
-            if parts:
-                merged = shapely.union_all(parts) if len(parts) > 1 else parts[0]
-                fixed_parts.append(merged)
-                ok.append(True)
-            else:
-                fixed_parts.append(None)
-                ok.append(False)
-        ok = np.array(ok)
-        inval_idx = gdf.index[inval]
-        rep_idx = inval_idx[ok]
-        gdf.loc[rep_idx, gdf.geometry.name] = gpd.GeoSeries([g for g, o in zip(fixed_parts, ok) if o], index=rep_idx, crs=gdf.crs)
-        m_rep = pd.Series(False, index=gdf.index)
-        m_rep[rep_idx] = True
-        add(m_rep, "geometry", "repaired", [f"几何无效已修复 / invalid geometry repaired (GEOS: {r})" for r, o in zip(reasons, ok) if o])
-        m_bad = pd.Series(False, index=gdf.index)
-        m_bad[inval_idx[~ok]] = True
-        add(m_bad, "geometry", "rejected", [f"几何无效且无法修复 / invalid geometry, cannot be repaired (GEOS: {r})" for r, o in zip(reasons, ok) if not o])
-        reject |= m_bad
-        gtypes = gdf.geometry.geom_type.fillna("")
-        wrong = ~null & ~gtypes.isin(allowed)
-    add(wrong & ~reject, "geometry", "rejected", [f"几何类型应为 {'/'.join(schema.geometry)} / expected {'/'.join(schema.geometry)}, got {t}" for t in gtypes[wrong & ~reject]])
-    reject |= wrong
+    gdf, notes = _clean_geometry(gdf, schema, name=name, path=path)
+    touched = notes.action != ""
+    add(touched, "geometry", "", notes.reason()[touched])
+    for rec in problems:  # one row per feature: its geometry action and every reason
+        rec["action"] = notes.action[rec["row"]]
+    problems.sort(key=lambda r: (_geometry_rank(r["reason"]), r["row"]))
+    reject = pd.Series(notes.rejected(), index=gdf.index)
 
     # id
     if schema.id_field in gdf.columns:
