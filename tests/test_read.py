@@ -202,3 +202,15 @@ def test_clean_layer_reads_untouched(tmp_path):
     gdf = read_layer(path, "farmland")
     assert "geometry_fixes" not in gdf.attrs
     assert all(a.equals_exact(b, 0) for a, b in zip(gdf.geometry, geoms))
+
+
+def test_curve_inside_a_collection_is_linearised(tmp_path):
+    """GDAL's readers pass a collection's curves through; shapely cannot use them; they are read again."""
+    path = tmp_path / "gc.gpkg"
+    gc = struct.pack("<BII", 1, 7, 1) + _circle_wkb(X, Y, 30.0)
+    _write_raw(path, [gc, _ring_wkb([SQUARE])], ["G1", "P1"])
+    gdf = read_layer(path, "farmland")
+    g = gdf.geometry.iloc[0]
+    assert g.geom_type == "GeometryCollection" and g.geoms[0].geom_type == "Polygon"
+    assert g.area == pytest.approx(math.pi * 30.0**2, rel=2e-3)
+    assert "curve" in gdf.attrs["geometry_fixes"].set_index("index").loc[0, "reason"]

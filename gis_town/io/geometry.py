@@ -64,6 +64,7 @@ __all__ = [
     "REPAIRED",
     "GeometryNotes",
     "conform_to_layer",
+    "curved_rows",
     "sanitize_geometries",
 ]
 
@@ -93,6 +94,7 @@ _FAMILY_OF = {
     "MultiLineString": "LineString", "Point": "Point", "MultiPoint": "Point",
 }
 
+MSG_CURVE = "曲线几何无法使用，请先线性化 / curved geometry cannot be used: linearise it first"
 MSG_ZM = "去除 Z/M 坐标 / Z/M coordinates dropped (analyses are 2-D)"
 MSG_NONFINITE = "坐标含 NaN 或无穷大 / coordinates contain NaN or infinity"
 MSG_EMPTY = "空几何 / null or empty geometry"
@@ -173,19 +175,29 @@ def sanitize_geometries(geoms) -> tuple[np.ndarray, GeometryNotes]:
     notes = GeometryNotes(n)
     if n == 0:
         return arr, notes
+    curved = curved_rows(arr)
+    if curved.any():  # read_layer linearises them; one that comes another way cannot be used
+        arr[curved] = None
+        notes.add(curved, REJECTED, MSG_CURVE)
     zm = shapely.has_z(arr) | _has_m(arr)
     if zm.any():
         arr[zm] = shapely.force_2d(arr[zm])
         notes.add(zm, REPAIRED, MSG_ZM)
     coords, owner = shapely.get_coordinates(arr, return_index=True)
+    x, y = coords[:, 0], coords[:, 1]
     nonfinite = np.zeros(n, dtype=bool)
-    nonfinite[np.unique(owner[~np.isfinite(coords).all(axis=1)])] = True
+    with np.errstate(over="ignore", invalid="ignore"):
+        suspect = ~np.isfinite(x + y)  # one pass; an overflowing sum is confirmed below
+    if suspect.any():
+        bad = suspect.copy()
+        bad[suspect] = ~(np.isfinite(x[suspect]) & np.isfinite(y[suspect]))
+        nonfinite[np.unique(owner[bad])] = True
     # consecutive equal vertices of one feature (a ring's closing vertex next to the
     # next ring's first is a false alarm, settled by the rebuild)
-    same = (owner[1:] == owner[:-1]) & (coords[1:] == coords[:-1]).all(axis=1)
+    same = (x[1:] == x[:-1]) & (y[1:] == y[:-1]) & (owner[1:] == owner[:-1])
     repeated = np.zeros(n, dtype=bool)
     repeated[np.unique(owner[1:][same])] = True
-    del coords, owner, same
+    del coords, owner, same, x, y
     if nonfinite.any():
         arr[nonfinite] = None
         notes.add(nonfinite, REJECTED, MSG_NONFINITE)
@@ -203,6 +215,31 @@ def sanitize_geometries(geoms) -> tuple[np.ndarray, GeometryNotes]:
     if odd.any():
         log.info("几何清理 / geometry clean-up: %d 个要素已检查重建 / %d features rebuilt", int(odd.sum()), int(odd.sum()))
     return arr, notes
+
+
+def curved_rows(arr: np.ndarray) -> np.ndarray:
+    """Features holding a curve inside a collection (GEOS >= 3.13 decodes those, shapely cannot use them).
+
+    Only GeometryCollections are looked into (a top-level curve does not
+    decode at all), so a layer without collections costs one array pass.
+    """
+    n = len(arr)
+    out = np.zeros(n, dtype=bool)
+    tid = shapely.get_type_id(arr)
+    for i in np.flatnonzero(tid == _GC):
+        todo = [arr[i]]
+        try:
+            while todo:
+                h = todo.pop()
+                t = shapely.get_type_id(h)
+                if t > _GC:
+                    raise NotImplementedError
+                if t in _MULTI:
+                    todo.extend(shapely.get_parts(h))
+        except (NotImplementedError, GEOSException):
+            out[i] = True
+    out |= tid > _GC
+    return out
 
 
 def _structure_flags(arr: np.ndarray, present: np.ndarray) -> np.ndarray:

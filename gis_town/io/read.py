@@ -21,7 +21,7 @@ from shapely.errors import ShapelyError
 
 from gis_town import settings
 from gis_town.errors import CRSError, LayerError
-from gis_town.io.geometry import REJECTED, REPAIRED, GeometryNotes, sanitize_geometries
+from gis_town.io.geometry import REJECTED, REPAIRED, GeometryNotes, curved_rows, sanitize_geometries
 from gis_town.schema import TLS_FIELD_MAP
 
 __all__ = ["decode_wkb", "detect_encoding", "list_layers", "read_layer"]
@@ -224,6 +224,7 @@ def read_layer(
         if enc:
             kwargs["encoding"] = enc
         gdf = _read_ogr(path, layer, enc, kwargs)
+        gdf = _linearise_nested_curves(gdf, path, kwargs)
         if enc:
             gdf.attrs["encoding"] = enc
     if crs is not None:
@@ -353,6 +354,36 @@ def _read_parquet_tolerant(path: Path) -> gpd.GeoDataFrame:
     df = table.drop([col]).to_pandas()
     gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, index=df.index), crs=crs)
     gdf.attrs["geometry_fixes"] = notes.frame(gdf.index)
+    return gdf
+
+
+def _linearise_nested_curves(gdf: gpd.GeoDataFrame, path: Path, kwargs: dict[str, Any]) -> gpd.GeoDataFrame:
+    """Curves inside GeometryCollections: read those features again through Fiona, which linearises them.
+
+    GDAL's Arrow and raw readers pass a collection's curves through, and
+    shapely cannot use them; Fiona asks GDAL for the linear geometry.
+    """
+    curved = curved_rows(np.asarray(gdf.geometry.values, dtype=object))
+    if not curved.any():
+        return gdf
+    import fiona
+    from shapely.geometry import shape
+
+    _meta, fids, *_ = pyogrio.raw.read(path, columns=[], read_geometry=False, return_fids=True, **kwargs)
+    geoms = np.asarray(gdf.geometry.values, dtype=object).copy()
+    notes = GeometryNotes(len(gdf))
+    with fiona.open(path, layer=kwargs.get("layer")) as src:
+        for i in np.flatnonzero(curved):
+            try:
+                geoms[i] = shape(src[int(fids[i])].geometry)
+                notes.add(np.array([i]), REPAIRED, "曲线已线性化 / curve geometry linearised (by GDAL)")
+            except Exception as exc:
+                geoms[i] = None
+                notes.add(np.array([i]), REJECTED, f"曲线几何无法线性化 / curved geometry cannot be linearised ({exc})")
+    gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs), crs=gdf.crs)
+    new = notes.frame(gdf.index)
+    old = gdf.attrs.get("geometry_fixes")
+    gdf.attrs["geometry_fixes"] = _merge_fixes(old, new) if old is not None and len(old) else new
     return gdf
 
 

@@ -405,6 +405,20 @@ class _Out:
 # --------------------------------------------------------------------------- geometry rules
 
 
+def _read_rejections(p: Plots, o: _Out) -> None:
+    """Plots whose geometry the reader set aside (:mod:`gis_town.io.geometry`): say why."""
+    fixes = p.gdf.attrs.get("geometry_fixes")
+    if fixes is None or len(fixes) == 0:
+        return
+    rej = fixes[fixes["action"] == "rejected"]
+    rows = pd.to_numeric(rej["index"], errors="coerce").to_numpy()
+    for r, reason in zip(rows, rej["reason"].astype(str)):
+        if r == r and 0 <= r < len(p) and shapely.is_missing(p.geom[int(r)]):
+            zh, _, en = reason.partition(" / ")
+            o.zh[int(r)] = f"几何为空（读入时剔除：{zh}）"
+            o.en[int(r)] = f"empty or null geometry (set aside as read: {en or zh})"
+
+
 def check_geometry_valid(plots, context: CheckContext | None = None) -> pd.DataFrame:
     """Geometry validity (GEOS): self-intersections, bow-ties, ring problems, empty, wrong type.
 
@@ -423,6 +437,7 @@ def check_geometry_valid(plots, context: CheckContext | None = None) -> pd.DataF
     empty[~missing] = shapely.is_empty(geom[~missing])
     o.zh[missing | empty] = "几何为空"
     o.en[missing | empty] = "empty or null geometry"
+    _read_rejections(p, o)
     present = ~missing & ~empty
     tid = np.full(n, -1)
     tid[present] = shapely.get_type_id(geom[present])
