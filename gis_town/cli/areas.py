@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from gis_town.analysis.areas import (
-    area_totals,
-    basic_farmland_totals,
-    group_totals,
-    parcel_areas,
-    zone_totals,
-)
 from gis_town.cli.common import (
     add_command,
     add_town_args,
+    config_from_args,
     echo,
     open_town,
     print_table,
     write_rejects,
 )
-from gis_town.io.write import write_csv, write_xlsx
 from gis_town.schema import FIELD_LABELS
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 #: Chinese headers for the xlsx.
 _HEADERS = {**FIELD_LABELS, "status": "耕种状态", "status_zh": "状态", "inside": "基本农田内外"}
@@ -44,11 +39,23 @@ def _zh(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``gis-town areas`` (heavy imports here: the parser stays light)."""
+    from gis_town.analysis.areas import (
+        area_totals,
+        basic_farmland_totals,
+        group_totals,
+        parcel_areas,
+        zone_totals,
+    )
     from gis_town.cli.partitioned import dask_requested, run_areas_partitioned
+    from gis_town.io.write import write_csv, write_xlsx
 
-    if dask_requested(args):  # --scheduler / --workers / [dask]: the partitioned path (gis_town.parallel)
+    cfg = config_from_args(args)  # read once: for the Dask choice and the town
+    if dask_requested(args, cfg):  # --scheduler / --workers / [dask]: the partitioned path (gis_town.parallel)
         return run_areas_partitioned(args)
-    town = open_town(args, layers=["villages", "farmland", "zones", "basic_farmland"], required=("farmland",))
+    town = open_town(
+        args, layers=["villages", "farmland", "zones", "basic_farmland"], required=("farmland",), config=cfg
+    )
     farmland = parcel_areas(town.layer("farmland"))
     villages = town.layers.get("villages")
     out_csv: Path = args.out

@@ -24,29 +24,13 @@ import argparse
 import datetime as dt
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import numpy as np
-import shapely
-
-from gis_town.analysis.check import (
-    CheckContext,
-    load_rule_set,
-    prepare_plots,
-    repair_geometry,
-    rule_counts,
-    run_rules,
-    summarize,
-)
-from gis_town.analysis.check.report import failing_map_svg, render_html, workbook_sheets
 from gis_town.cli.common import add_command, echo, print_table, write_rejects
-from gis_town.config import config_for
 from gis_town.errors import InputError, LayerError
-from gis_town.io.read import list_layers, read_layer
-from gis_town.io.town import load_town
-from gis_town.io.validate import check_coordinates
-from gis_town.io.write import safe_output_path, write_csv, write_text, write_vector, write_xlsx
-from gis_town.memory import release_memory
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
 
 __all__ = ["register", "run"]
 
@@ -130,6 +114,9 @@ def _split_plots_arg(spec: str, layer: str | None) -> tuple[Path, str | None]:
 
 
 def _read_plots(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
+    from gis_town.io.read import list_layers, read_layer
+    from gis_town.io.validate import check_coordinates
+
     if path.suffix.lower() == ".gpkg" and layer is None and path.exists():
         names = [n for n, _ in list_layers(path)]
         if len(names) > 1:
@@ -156,6 +143,8 @@ def _town_path(args: argparse.Namespace, plots_path: Path) -> Path | None:
     if args.town is not None:
         return args.town
     if plots_path.suffix.lower() == ".gpkg":
+        from gis_town.io.read import list_layers
+
         names = {n for n, _ in list_layers(plots_path)}
         if names & {"roads", "rivers", "redline", "basic_farmland", "resettlement"}:
             return plots_path
@@ -170,6 +159,26 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``gis-town check`` (heavy imports here: the parser stays light)."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from gis_town.analysis.check import (
+        CheckContext,
+        load_rule_set,
+        prepare_plots,
+        repair_geometry,
+        rule_counts,
+        run_rules,
+        summarize,
+    )
+    from gis_town.analysis.check.report import failing_map_svg, render_html, workbook_sheets
+    from gis_town.config import config_for
+    from gis_town.io.town import load_town
+    from gis_town.io.write import safe_output_path, write_csv, write_text, write_vector, write_xlsx
+    from gis_town.memory import release_memory
+
     plots_path, layer = _split_plots_arg(args.plots, args.layer)
     plots, layer_name = _read_plots(plots_path, layer)
     town_path = _town_path(args, plots_path)

@@ -1,20 +1,25 @@
 """Shared pieces of the subcommands: options, loading the town, summaries, tables.
 
-Printing happens here and in the command modules only; the library logs.
+Printing happens here and in the command modules only, through
+:data:`gis_town.cli.console.console` (``-q`` hides it); the library logs.
+This module imports only the standard library at import time (building the
+parser must not import pandas or geopandas); the rest is imported when used.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from gis_town.cli.console import console
 
-from gis_town.config import TownConfig, config_for
-from gis_town.io.town import Town, load_town
-from gis_town.io.write import write_csv
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from gis_town.config import TownConfig
+    from gis_town.io.town import Town
 
 __all__ = [
     "add_command",
@@ -58,28 +63,44 @@ def add_town_args(p: argparse.ArgumentParser, *, out: str | None = "reports", to
 
 def config_from_args(args: argparse.Namespace) -> TownConfig:
     """The config named by ``--config``, or found beside the town, or defaults."""
+    from gis_town.config import config_for
+
     return config_for(getattr(args, "town", None), getattr(args, "config", None))
 
 
-def open_town(args: argparse.Namespace, *, layers=None, required: tuple[str, ...] = ()) -> Town:
-    """Load the town named on the command line."""
-    return load_town(args.town, config_from_args(args), layers=layers, required=required)
+def open_town(
+    args: argparse.Namespace,
+    *,
+    layers=None,
+    required: tuple[str, ...] = (),
+    config: TownConfig | None = None,
+) -> Town:
+    """Load the town named on the command line (with ``config``, when the caller has it already)."""
+    from gis_town.io.town import load_town
+
+    cfg = config if config is not None else config_from_args(args)
+    return load_town(args.town, cfg, layers=layers, required=required)
 
 
 def echo(text: str = "") -> None:
-    """Print a line of user-facing output."""
-    print(text, file=sys.stdout, flush=True)
+    """Print a line of user-facing output (hidden with ``-q``)."""
+    console.echo(text)
 
 
 def write_rejects(town: Town, out_dir: Path, *, extra: pd.DataFrame | None = None) -> Path:
     """Write ``rejects.csv`` and print the read / used / repaired / rejected summary."""
+    import pandas as pd
+
+    from gis_town.io.write import write_csv
+
     problems = town.problems if extra is None or not len(extra) else pd.concat([town.problems, extra], ignore_index=True)
     path = write_csv(problems, Path(out_dir) / "rejects.csv")
     counts = town.counts.rename(columns={
         "layer": "图层 layer", "read": "读入 read", "used": "使用 used",
         "repaired": "修复 repaired", "rejected": "剔除 rejected",
     })
-    echo(format_table(counts, title="要素统计 / feature accounting"))
+    if console.enabled():
+        echo(format_table(counts, title="要素统计 / feature accounting"))
     n_rej = int(town.counts["rejected"].sum()) if len(town.counts) else 0
     if n_rej:
         echo(f"有 {n_rej} 个要素被剔除，原因见 / {n_rej} features rejected, reasons in {path}")
@@ -120,5 +141,6 @@ def format_table(df: pd.DataFrame, *, title: str | None = None, max_rows: int = 
 
 
 def print_table(df: pd.DataFrame, *, title: str | None = None, max_rows: int = 60) -> None:
-    """Print :func:`format_table`."""
-    echo(format_table(df, title=title, max_rows=max_rows))
+    """Print :func:`format_table` (nothing to format with ``-q``)."""
+    if console.enabled():
+        echo(format_table(df, title=title, max_rows=max_rows))

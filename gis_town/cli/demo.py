@@ -7,8 +7,6 @@ import importlib.util
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from gis_town.cli.common import add_command, echo, print_table
 
 REPO_LAYERS = Path("layers")
@@ -46,12 +44,20 @@ def _steps(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     return steps
 
 
+def _verbosity(args: argparse.Namespace) -> list[str]:
+    """The demo's own ``-v`` / ``-q`` for every step (each step is a ``main`` call of its own)."""
+    return ["-v"] * getattr(args, "verbose", 0) + ["-q"] * getattr(args, "quiet", 0)
+
+
 def run(args: argparse.Namespace) -> int:
+    """Run ``gis-town demo``: every step in turn, then the table of their results."""
+    import pandas as pd
+
     from gis_town.cli import main
 
     if not args.town.exists():
         echo(f"示范镇数据不存在，正在生成 / demo town missing: generating it under {args.town.parent}")
-        rc = main(["generate", "--out", str(args.town.parent)])
+        rc = main([*_verbosity(args), "generate", "--out", str(args.town.parent)])
         if rc:
             return rc
     rows = []
@@ -63,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         echo(f"\n>>> gis-town {' '.join(argv)}")
         t0 = time.perf_counter()
-        rc = main(argv)
+        rc = main([*_verbosity(args), *argv])
         dt = time.perf_counter() - t0
         # exit 1 = plots failed their checks: an expected result in the demo, not a failure
         result = {0: "成功 ok", 1: "完成，有未通过项 done, some checks failed"}.get(rc, f"失败 failed (exit {rc})")

@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
 from gis_town.cli.common import add_command, echo, format_table
 from gis_town.errors import InputError
-from gis_town.io.read import detect_encoding, list_layers, read_layer
-from gis_town.io.validate import validate_layer
 from gis_town.schema import LAYERS
 
 
@@ -25,6 +21,11 @@ def register(sub) -> None:
 
 def describe(path: Path, layer: str | None, *, encoding: str | None = None, rows: int = 3) -> str:
     """Describe one layer of a file as text."""
+    import pandas as pd
+
+    from gis_town.io.read import detect_encoding, read_layer
+    from gis_town.io.validate import validate_layer
+
     gdf = read_layer(path, layer, encoding=encoding)
     enc = encoding or gdf.attrs.get("encoding") or detect_encoding(path) or "utf-8"
     gtypes = ", ".join(sorted(gdf.geom_type.dropna().unique())) or "(none)"
@@ -54,6 +55,9 @@ def describe(path: Path, layer: str | None, *, encoding: str | None = None, rows
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``gis-town info``."""
+    from gis_town.io.read import list_layers
+
     layers = [args.layer] if args.layer else [n for n, _ in list_layers(args.path)]
     echo(f"文件 file: {args.path}")
     multi = args.path.suffix.lower() == ".gpkg"

@@ -21,8 +21,6 @@ import argparse
 import logging
 from pathlib import Path
 
-import pandas as pd
-
 from gis_town.cli.common import (
     add_command,
     add_town_args,
@@ -158,6 +156,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``gis-town map`` (heavy imports here: the parser stays light)."""
+    import pandas as pd
+
     from gis_town.maps import save_map
     from gis_town.maps.layout import town_data_date, town_map
     from gis_town.maps.printmap import print_map

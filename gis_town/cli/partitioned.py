@@ -44,9 +44,9 @@ def dask_options(
     return scheduler, workers
 
 
-def dask_requested(args: argparse.Namespace) -> bool:
+def dask_requested(args: argparse.Namespace, config: TownConfig | None = None) -> bool:
     """True when the command line or the config asks for Dask (a scheduler or a worker count)."""
-    scheduler, workers = dask_options(args)
+    scheduler, workers = dask_options(args, config)
     return bool(scheduler) or workers is not None
 
 

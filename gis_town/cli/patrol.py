@@ -18,22 +18,20 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from gis_town.analysis.patrol import COLUMN_LABELS, REASONS, analyze_patrols
 from gis_town.cli.common import (
     add_command,
     add_town_args,
+    config_from_args,
     echo,
     open_town,
     print_table,
     write_rejects,
 )
-from gis_town.io.read import apply_field_map
-from gis_town.io.tracks import read_tracks
-from gis_town.io.validate import validate_layer
-from gis_town.io.write import write_csv, write_vector, write_xlsx
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 
 def _date(text: str) -> dt.date:
@@ -71,6 +69,10 @@ def register(sub) -> None:
 
 def _zh(df: pd.DataFrame) -> pd.DataFrame:
     """Chinese + English headers; zoned times as local wall-clock times (Excel has no time zones)."""
+    import pandas as pd
+
+    from gis_town.analysis.patrol import COLUMN_LABELS
+
     out = df.copy()
     for c in out.columns:
         if isinstance(out[c].dtype, pd.DatetimeTZDtype):
@@ -85,21 +87,30 @@ def _pct(v: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``gis-town patrol`` (heavy imports in the steps: the parser stays light)."""
     from gis_town.cli.partitioned import dask_requested, patrol_partitioned
 
-    if args.tracks is None and dask_requested(args):
+    cfg = config_from_args(args)  # read once: for the Dask choice and the town
+    if args.tracks is None and dask_requested(args, cfg):
         # --scheduler / --workers / [dask]: the points are read and matched in the workers
         town, res = patrol_partitioned(args)
         return _write(args, town, res, res.problems if len(res.problems) else None)
-    town, res, problems = _one_process(args)
+    town, res, problems = _one_process(args, cfg)
     return _write(args, town, res, problems)
 
 
-def _one_process(args: argparse.Namespace):
+def _one_process(args: argparse.Namespace, config=None):
     """The town and the patrol analysis in this process (also for ``--tracks``)."""
+    import pandas as pd
+
+    from gis_town.analysis.patrol import analyze_patrols
+    from gis_town.io.read import apply_field_map
+    from gis_town.io.tracks import read_tracks
+    from gis_town.io.validate import validate_layer
+
     layers = ["rivers", "villages"] + ([] if args.tracks else ["patrols"])
     required = ("rivers",) if args.tracks else ("rivers", "patrols")
-    town = open_town(args, layers=layers, required=required)
+    town = open_town(args, layers=layers, required=required, config=config)
     cfg = town.config
     extra = pd.DataFrame()
     if args.tracks is not None:
@@ -145,6 +156,11 @@ def _one_process(args: argparse.Namespace):
 
 def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -> int:
     """Write every output (each atomically) and print the summary."""
+    import pandas as pd
+
+    from gis_town.analysis.patrol import REASONS
+    from gis_town.io.write import write_csv, write_vector, write_xlsx
+
     cfg = town.config
     # everything is computed: now write (each file atomically)
     out: Path = args.out

@@ -23,15 +23,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from gis_town.analysis.progress import (
-    needs_attention,
-    parse_as_of,
-    plan_progress,
-    summary_table,
-)
 from gis_town.cli.common import (
     add_command,
     add_town_args,
@@ -40,9 +33,11 @@ from gis_town.cli.common import (
     print_table,
     write_rejects,
 )
-from gis_town.io.write import safe_output_path, write_csv, write_vector, write_xlsx
 from gis_town.schema import FIELD_LABELS
 from gis_town.settings import LOCAL_TZ
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 __all__ = ["register", "run"]
 
@@ -104,6 +99,8 @@ def register(sub) -> None:
 
 def _for_output(df: pd.DataFrame) -> pd.DataFrame:
     """Dates as YYYY-MM-DD text, booleans as 是/否, geometry dropped."""
+    import pandas as pd
+
     out = pd.DataFrame(df.drop(columns="geometry", errors="ignore")).copy()
     for col in out.columns:
         s = out[col]
@@ -122,6 +119,8 @@ def _zh(df: pd.DataFrame) -> pd.DataFrame:
 
 def _write_map_layers(town, results, out_dir: Path, fmt: str) -> None:
     """Zones with their belt progress and households with their schedule, for a GIS map."""
+    from gis_town.io.write import safe_output_path, write_vector
+
     crs = town.config.town.crs
 
     def target(layer: str) -> Path:
@@ -144,6 +143,17 @@ def _write_map_layers(town, results, out_dir: Path, fmt: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``gis-town progress`` (heavy imports here: the parser stays light)."""
+    import pandas as pd
+
+    from gis_town.analysis.progress import (
+        needs_attention,
+        parse_as_of,
+        plan_progress,
+        summary_table,
+    )
+    from gis_town.io.write import safe_output_path, write_csv, write_xlsx
+
     town = open_town(args, layers=LAYERS)
     cfg = town.config
     if args.as_of is not None:

@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from gis_town.analysis.risk import (
-    COLUMN_LABELS,
-    FACTORS,
-    parcel_factors,
-    risk_score,
-    validate_risk,
-    village_summary,
-    visit_list,
-)
 from gis_town.cli.common import (
     add_command,
     add_town_args,
@@ -24,11 +14,11 @@ from gis_town.cli.common import (
     print_table,
     write_rejects,
 )
-from gis_town.config import RISK_FACTORS
 from gis_town.errors import InputError
-from gis_town.io.export import write_visit_list
-from gis_town.io.write import write_csv, write_vector
 from gis_town.schema import FIELD_LABELS
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 #: Leading columns of risk.csv, then every factor, then flags and notes.
 _FRONT = [
@@ -109,6 +99,8 @@ def _ndvi_args(values: list[str] | None) -> dict[int, Path]:
 
 
 def _csv_columns(df: pd.DataFrame) -> list[str]:
+    from gis_town.config import RISK_FACTORS
+
     factors = [f for f in RISK_FACTORS if f in df.columns]
     cols = [c for c in _FRONT if c in df.columns] + [f for f in factors if f not in _FRONT]
     cols += [c for c in _BACK if c in df.columns]
@@ -116,6 +108,21 @@ def _csv_columns(df: pd.DataFrame) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``gis-town risk`` (heavy imports here: the parser stays light)."""
+    import pandas as pd
+
+    from gis_town.analysis.risk import (
+        COLUMN_LABELS,
+        FACTORS,
+        parcel_factors,
+        risk_score,
+        validate_risk,
+        village_summary,
+        visit_list,
+    )
+    from gis_town.io.export import write_visit_list
+    from gis_town.io.write import write_csv, write_vector
+
     town = open_town(
         args, layers=["villages", "farmland", "roads", "settlements"], required=("farmland",)
     )
