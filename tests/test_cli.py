@@ -102,3 +102,11 @@ def test_building_the_parser_imports_no_heavy_module():
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "", f"imported while building the parser: {r.stdout}"
 
+
+
+def test_gc_thresholds_restored_after_a_command(town, tmp_path):
+    import gc
+
+    before = gc.get_threshold()
+    assert main(["-q", "areas", str(town), "--out", str(tmp_path / "a.csv")]) == 0
+    assert gc.get_threshold() == before

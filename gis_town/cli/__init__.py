@@ -17,10 +17,12 @@ Exit codes: 0 success; 1 checks failed (e.g. plots that fail acceptance);
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from gis_town import __version__
 from gis_town.cli.console import configure, console, routed_warnings
@@ -91,6 +93,31 @@ def _setup_console() -> None:
             pass
 
 
+#: Allocations between two young-generation collections while a command runs (Python's default: 700).
+GC_THRESHOLD0 = 50_000
+
+
+@contextlib.contextmanager
+def _batch_gc(threshold0: int = GC_THRESHOLD0) -> Iterator[None]:
+    """Run the cyclic garbage collector less often while a command runs.
+
+    A command is a short batch job that builds large, long-lived tables (a
+    Python object per geometry, hundreds of thousands of them) and makes few
+    reference cycles. With Python's default thresholds the collector keeps
+    re-scanning them and every imported module in full passes, work the
+    command does not need (about 0.2 s of ``gis-town areas`` on 200,000
+    parcels). Cycles are still collected, only in larger batches; the
+    previous thresholds are restored on exit (for callers of :func:`main` in
+    a notebook or a test).
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(max(previous[0], threshold0), *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     _setup_console()
@@ -101,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_INPUT if args.command is None and argv else EXIT_OK
     try:
-        with routed_warnings():
+        with routed_warnings(), _batch_gc():
             return int(args.func(args) or 0)
     except GisTownError as exc:  # InputError and the rest: one message, exit 2
         if args.debug:
