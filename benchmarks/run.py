@@ -55,7 +55,7 @@ from common import (  # noqa: E402
 )
 
 #: Order of the table (others follow alphabetically).
-ORDER = ("areas", "io", "overlay", "zonal", "patrol", "check", "maps", "dask")
+ORDER = ("areas", "cli", "io", "overlay", "zonal", "patrol", "check", "maps", "dask")
 
 
 def discover() -> list[str]:
