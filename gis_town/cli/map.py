@@ -118,7 +118,7 @@ def register(sub) -> None:
         "--as-of", default=None, help="截止日期 as-of date YYYY-MM-DD (patrol, progress)"
     )
     p.add_argument(
-        "--tracks", type=Path, default=None, help="巡河轨迹 patrol tracks CSV/GPX (patrol map)"
+        "--tracks", type=Path, default=None, help="巡河轨迹文件或文件夹 patrol tracks: a CSV/GPX/KML/KMZ file or a folder of them (patrol map)"
     )
     p.add_argument(
         "--dem",

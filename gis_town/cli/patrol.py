@@ -2,7 +2,7 @@
 
 Usage::
 
-    gis-town patrol TOWN.gpkg [--tracks FILE] [--as-of YYYY-MM-DD] --out DIR
+    gis-town patrol TOWN.gpkg [--tracks FILE_OR_FOLDER] [--as-of YYYY-MM-DD] --out DIR
 
 Writes into ``DIR``: ``patrol_segments.csv`` (per segment, year to date),
 ``patrol_periods.csv`` (per segment and quarter), ``patrol_chiefs.csv``,
@@ -54,8 +54,9 @@ def register(sub) -> None:
         "--tracks",
         type=Path,
         default=None,
-        help="巡河轨迹 CSV (经度,纬度,时间,河长) 或 GPX, 代替 patrols 图层 / patrol points as CSV "
-        "(lon, lat, time, chief) or GPX, instead of the town's patrols layer",
+        help="巡河轨迹文件或文件夹 (CSV 经度,纬度,时间,河长; GPX; KML/KMZ), 代替 patrols 图层 / a track "
+        "file or a folder of them (CSV lon, lat, time, chief; GPX; KML/KMZ; searched recursively; a trip "
+        "exported twice counts once), instead of the town's patrols layer",
     )
     p.add_argument(
         "--as-of",
@@ -104,9 +105,7 @@ def _one_process(args: argparse.Namespace, config=None):
     import pandas as pd
 
     from gis_town.analysis.patrol import analyze_patrols
-    from gis_town.io.read import apply_field_map
-    from gis_town.io.tracks import read_tracks
-    from gis_town.io.validate import validate_layer
+    from gis_town.io.tracks import load_tracks
 
     layers = ["rivers", "villages"] + ([] if args.tracks else ["patrols"])
     required = ("rivers",) if args.tracks else ("rivers", "patrols")
@@ -114,24 +113,8 @@ def _one_process(args: argparse.Namespace, config=None):
     cfg = town.config
     extra = pd.DataFrame()
     if args.tracks is not None:
-        src = cfg.layers.get("patrols")
-        raw = read_tracks(
-            args.tracks, crs=src.crs if src else None, encoding=src.encoding if src else None
-        )
-        if src is not None and (src.fields or src.defaults):
-            raw = apply_field_map(raw, fields=src.fields, defaults=src.defaults)
-        points, extra = validate_layer(raw, "patrols", path=str(args.tracks))
-        counts = pd.DataFrame(
-            [
-                {
-                    "layer": f"patrols ({args.tracks.name})",
-                    "read": len(raw),
-                    "used": len(points),
-                    "repaired": int((extra.action == "repaired").sum()),
-                    "rejected": int((extra.action == "rejected").sum()),
-                }
-            ]
-        )
+        points, extra, counts = load_tracks(args.tracks, cfg)
+        counts = pd.DataFrame([counts])
         town.counts = (
             pd.concat([town.counts, counts], ignore_index=True) if len(town.counts) else counts
         )

@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 
 
 def cache_dir() -> Path:
-    """The folder of derived rasters (``GIS_TOWN_CACHE``, else ``<temp>/gis_town``)."""
-    root = Path(os.environ.get("GIS_TOWN_CACHE") or Path(tempfile.gettempdir()) / "gis_town")
+    """The folder of derived rasters (``GIS_TOWN_CACHE``, else ``<temp>/gis_town_cache``)."""
+    root = Path(os.environ.get("GIS_TOWN_CACHE") or Path(tempfile.gettempdir()) / "gis_town_cache")
     root.mkdir(parents=True, exist_ok=True)
     return root
 

@@ -34,7 +34,7 @@ import pandas as pd
 from gis_town import settings
 from gis_town.errors import CRSError, FieldError, LayerError
 
-__all__ = ["CSV_ALIASES", "chief_from_filename", "drop_duplicate_trips", "read_tracks", "to_local_time"]
+__all__ = ["CSV_ALIASES", "chief_from_filename", "drop_duplicate_trips", "load_tracks", "read_tracks", "to_local_time"]
 
 log = logging.getLogger(__name__)
 
@@ -722,3 +722,52 @@ def _concat_points(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
         if c in out.columns:
             out[c] = out[c].astype("string")
     return gpd.GeoDataFrame(out, geometry=parts[0].geometry.name, crs=crs)
+
+
+def load_tracks(path: str | Path, config=None) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict]:
+    """Track files (or a folder of them) read, mapped and validated as the town's ``patrols`` layer.
+
+    The one way every command takes ``--tracks``: the config's
+    ``[layers.patrols]`` options (CRS, encoding, field mapping, defaults) and
+    ``[patrol] chief_from_filename`` apply; files set aside and duplicate
+    trips join the validation's rejects.
+
+    Parameters
+    ----------
+    path : path
+        A track file or a folder (see :func:`read_tracks`).
+    config : TownConfig, optional
+
+    Returns
+    -------
+    (points, problems, counts)
+        Validated points; reject rows (:data:`gis_town.io.validate.PROBLEM_COLUMNS`);
+        the feature accounting row (``layer``, ``read``, ``used``, ``repaired``, ``rejected``).
+    """
+    from gis_town.config import TownConfig
+    from gis_town.io.read import apply_field_map
+    from gis_town.io.validate import validate_layer
+
+    cfg = config if config is not None else TownConfig()
+    path = Path(path)
+    src = cfg.layers.get("patrols")
+    raw = read_tracks(
+        path,
+        crs=src.crs if src else None,
+        encoding=src.encoding if src else None,
+        chief_pattern=cfg.patrol.chief_from_filename,
+    )
+    reader_rejects = raw.attrs.get("rejects", pd.DataFrame())
+    n_read = int(raw.attrs.get("n_read", len(raw)))
+    if src is not None and (src.fields or src.defaults):
+        raw = apply_field_map(raw, fields=src.fields, defaults=src.defaults)
+    points, problems = validate_layer(raw, "patrols", path=str(path))
+    problems = pd.concat([p for p in (reader_rejects, problems) if len(p)] or [problems], ignore_index=True)
+    counts = {
+        "layer": f"patrols ({path.name})",
+        "read": n_read,
+        "used": len(points),
+        "repaired": int((problems["action"] == "repaired").sum()),
+        "rejected": n_read - len(points),
+    }
+    return points, problems, counts

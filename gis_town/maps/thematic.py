@@ -147,9 +147,9 @@ def patrol_specs(
     rivers = town.layer("rivers")
     if result is None:
         if tracks is not None and not isinstance(tracks, pd.DataFrame):
-            from gis_town.io.tracks import read_tracks
+            from gis_town.io.tracks import load_tracks
 
-            points = read_tracks(tracks)
+            points, _, _ = load_tracks(tracks, town.config)
         elif tracks is not None:
             points = tracks
         else:
