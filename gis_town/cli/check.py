@@ -200,15 +200,10 @@ def run(args: argparse.Namespace) -> int:
         echo(
             "未给出乡镇数据 (--town)：道路、红线等规则将标为未检查 / no --town: context rules will be not_checked"
         )
-    dem = (
-        args.dem
-        if args.dem is not None
-        else (cfg.resolve(cfg.rasters.dem) if cfg.rasters.dem else None)
-    )
+    dem = args.dem if args.dem is not None else cfg.dem_path()
     ndvi = args.ndvi
     if ndvi is None and cfg.rasters.ndvi:
-        year = max(cfg.rasters.ndvi)
-        ndvi = cfg.resolve(cfg.rasters.ndvi[year])
+        ndvi = cfg.ndvi_paths()[max(cfg.rasters.ndvi)]
     for what, path in (("DEM", dem), ("NDVI", ndvi)):
         if path is not None and not Path(path).exists():
             raise InputError(

@@ -181,11 +181,7 @@ def run(args: argparse.Namespace) -> int:
     if kind == "patrol" and args.tracks is not None:
         extra["tracks"] = args.tracks
     specs, title, subtitle = map_specs(town, kind, as_of=args.as_of, **extra)
-    dem = (
-        args.dem
-        if args.dem is not None
-        else (cfg.resolve(cfg.rasters.dem) if cfg.rasters.dem else None)
-    )
+    dem = args.dem if args.dem is not None else cfg.dem_path()
     if dem is not None and not Path(dem).is_file():
         if args.dem is not None:
             raise InputError("DEM 文件不存在 / DEM file not found: check --dem", path=str(dem))

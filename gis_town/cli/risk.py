@@ -127,12 +127,8 @@ def run(args: argparse.Namespace) -> int:
         args, layers=["villages", "farmland", "roads", "settlements"], required=("farmland",)
     )
     cfg = town.config
-    dem = args.dem if args.dem is not None else cfg.resolve(cfg.rasters.dem)
-    ndvi = (
-        _ndvi_args(args.ndvi)
-        if args.ndvi
-        else {y: cfg.resolve(p) for y, p in cfg.rasters.ndvi.items()}
-    )
+    dem = args.dem if args.dem is not None else cfg.dem_path()
+    ndvi = _ndvi_args(args.ndvi) if args.ndvi else cfg.ndvi_paths()
     if dem is None:
         echo(
             "注意: 未提供 DEM，坡度和海拔因素缺失 / note: no DEM given: slope and elevation factors are missing"

@@ -110,7 +110,7 @@ def town_map(town: Town, specs: Sequence[LayerSpec], title: str, **kwargs) -> To
     cfg = town.config
     kwargs.setdefault("data_date", town_data_date(town))
     if "dem" not in kwargs:
-        dem = cfg.resolve(cfg.rasters.dem) if cfg.rasters.dem else None
+        dem = cfg.dem_path()
         kwargs["dem"] = dem if dem is not None and Path(dem).is_file() else None
         if kwargs["dem"] is None and kwargs.get("offline"):
             log.warning(

@@ -634,7 +634,7 @@ def print_town_map(
 
     specs, title, subtitle = map_specs(town, kind, as_of=as_of, **kwargs)
     cfg = town.config
-    dem = cfg.resolve(cfg.rasters.dem) if cfg.rasters.dem else None
+    dem = cfg.dem_path()
     return print_map(
         specs,
         path,

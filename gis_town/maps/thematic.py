@@ -348,8 +348,8 @@ def risk_specs(
     cfg = town.config
     villages = town.layers.get("villages")
     if scored is None:
-        dem = cfg.resolve(cfg.rasters.dem) if cfg.rasters.dem else None
-        ndvi = {y: cfg.resolve(p) for y, p in cfg.rasters.ndvi.items()}
+        dem = cfg.dem_path()
+        ndvi = cfg.ndvi_paths()
         factors = ra.parcel_factors(
             town.layer("farmland"),
             villages=villages,
