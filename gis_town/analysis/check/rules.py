@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
+from shapely.errors import GEOSException
 
 from gis_town import settings
 from gis_town.errors import CRSError, FieldError, LayerError
@@ -585,6 +586,29 @@ def check_overlap(
     return o.frame()
 
 
+def _collapses(g: np.ndarray, half_width_m: float) -> np.ndarray:
+    """True where a negative buffer of ``half_width_m`` leaves nothing of an area.
+
+    A negative buffer can collapse a valid polygon to an empty, a
+    zero-area or (rarely) an invalid result: all three count as nothing
+    left. A geometry GEOS cannot buffer at all counts as collapsed too.
+    """
+    try:
+        inner = shapely.buffer(g, -half_width_m, quad_segs=4)
+    except GEOSException:
+        inner = np.array([_buffer_or_none(x, -half_width_m) for x in g] + [None], dtype=object)[:-1]
+    gone = shapely.is_missing(inner)
+    gone[~gone] = shapely.is_empty(inner[~gone]) | ~(shapely.area(inner[~gone]) > 0)
+    return gone
+
+
+def _buffer_or_none(g, distance: float):
+    try:
+        return shapely.buffer(g, distance, quad_segs=4)
+    except GEOSException:
+        return None
+
+
 def check_sliver(
     plots,
     context: CheckContext | None = None,
@@ -623,7 +647,7 @@ def check_sliver(
     small = area < min_area_m2
     narrow = np.zeros(len(rows), dtype=bool)
     if min_width_m > 0:
-        narrow = shapely.is_empty(shapely.buffer(g, -min_width_m / 2.0, quad_segs=4))
+        narrow = _collapses(g, min_width_m / 2.0)
     thin_f = thin < min_thinness if min_thinness > 0 else np.zeros(len(rows), dtype=bool)
     fail = small | narrow | thin_f
     o.value[rows] = width
@@ -862,6 +886,25 @@ def check_redline(
     return o.frame()
 
 
+def _line_buffers(lines: np.ndarray, distance_m: float) -> np.ndarray:
+    """Buffers of lines; a multi-part line buffered part by part, then the parts' union.
+
+    GEOS 3.14 runs out of memory (``std::bad_alloc``, or the OOM killer first)
+    buffering one MultiLineString of thousands of tiny overlapping parts (a
+    GEOS robustness case); part by part it is a second. Empty results are
+    dropped.
+    """
+    tid = shapely.get_type_id(lines)
+    multi = np.isin(tid, (5, 7))
+    buf = np.full(len(lines), None, dtype=object)
+    buf[~multi] = shapely.buffer(lines[~multi], distance_m, quad_segs=8)
+    for i in np.flatnonzero(multi):
+        parts = shapely.get_parts(lines[i])
+        parts = parts[~shapely.is_empty(parts)]
+        buf[i] = shapely.union_all(shapely.buffer(parts, distance_m, quad_segs=8)) if len(parts) else None
+    return buf[~(shapely.is_missing(buf) | shapely.is_empty(buf))]
+
+
 def check_river_buffer(
     plots,
     context: CheckContext | None = None,
@@ -888,7 +931,7 @@ def check_river_buffer(
     if key not in ctx.cache:
         rg = np.asarray(rivers.geometry.values, dtype=object)
         rg = rg[~(shapely.is_missing(rg) | shapely.is_empty(rg))]
-        buf = shapely.buffer(rg, buffer_m, quad_segs=8)
+        buf = _line_buffers(rg, buffer_m)
         ctx.cache[key] = gpd.GeoDataFrame(geometry=gpd.GeoSeries(buf, crs=p.gk_crs))
     _zone_rule(
         p,
