@@ -12,35 +12,57 @@ from gis_town.schema import LAYERS
 
 def register(sub) -> None:
     p = add_command(sub, "info", "查看数据文件 show a file's layers, CRS, encoding, rows and problems")
-    p.add_argument("path", type=Path, help="GeoPackage, Shapefile, GeoJSON, GeoParquet, CSV or GPX")
+    p.add_argument("path", type=Path, help="GeoPackage, File Geodatabase (.gdb), Shapefile, GeoJSON, GeoParquet, CSV, GPX, KML, or a folder of them")
     p.add_argument("--layer", default=None, help="只看一个图层 only this layer")
     p.add_argument("--encoding", default=None, help="属性编码 attribute encoding (detected when omitted)")
     p.add_argument("--rows", type=int, default=3, help="显示行数 rows to show (default 3)")
     p.set_defaults(func=run)
 
 
-def describe(path: Path, layer: str | None, *, encoding: str | None = None, rows: int = 3) -> str:
-    """Describe one layer of a file as text."""
+def describe(
+    path: Path,
+    layer: str | None,
+    *,
+    encoding: str | None = None,
+    rows: int = 3,
+    becomes: str | None = None,
+    options: dict | None = None,
+) -> str:
+    """Describe one layer of a file as text.
+
+    ``becomes`` is the town layer it is read as, with the read ``options``
+    (field mapping, filter) of :func:`gis_town.io.town.read_options`.
+    """
     import pandas as pd
 
     from gis_town.io.read import detect_encoding, read_layer
     from gis_town.io.validate import validate_layer
 
-    gdf = read_layer(path, layer, encoding=encoding)
+    options = dict(options or {})
+    if encoding:
+        options["encoding"] = encoding
+    gdf = read_layer(path, layer, **options)
     enc = encoding or gdf.attrs.get("encoding") or detect_encoding(path) or "utf-8"
     gtypes = ", ".join(sorted(gdf.geom_type.dropna().unique())) or "(none)"
     crs = gdf.crs.to_string() if gdf.crs is not None else "无坐标系 NONE"
+    name = becomes or layer or path.stem
     lines = [
         f"== 图层 layer: {layer or path.stem}",
         f"   几何 geometry: {gtypes}; 要素数 features: {len(gdf)}",
         f"   坐标系 CRS: {crs}",
         f"   编码 encoding: {enc}",
     ]
+    if name in LAYERS:
+        lines.insert(1, f"   作为乡镇图层 read as town layer: {name} {LAYERS[name].label}")
+    if gdf.crs is None:
+        lines.append(
+            "   警告 warning: 没有坐标系，所有分析都会拒绝此图层 / no CRS: every analysis will refuse this "
+            "layer; add a .prj, or set crs in the town config ([layers.NAME] crs = \"EPSG:4490\")"
+        )
     if len(gdf):
         lines.append(f"   范围 bounds: {', '.join(f'{v:.6f}' for v in gdf.total_bounds)}")
         sample = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).head(rows)
         lines.append(format_table(sample.astype(str)))
-    name = layer or path.stem
     if name in LAYERS:
         try:
             _, problems = validate_layer(gdf, name, path=str(path))
@@ -54,13 +76,49 @@ def describe(path: Path, layer: str | None, *, encoding: str | None = None, rows
     return "\n".join(lines)
 
 
+#: Files ``info`` describes when given a folder.
+_FOLDER_FILES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".csv", ".gpx", ".kml", ".kmz")
+
+
+def _describe_folder(folder: Path, args: argparse.Namespace) -> int:
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in _FOLDER_FILES)
+    gdbs = sorted(p for p in folder.rglob("*.gdb") if p.is_dir())
+    echo(f"文件夹 folder: {folder} ({len(files)} 个数据文件 data files, {len(gdbs)} 个 .gdb)")
+    if not files and not gdbs:
+        raise InputError(
+            f"文件夹中没有可读的数据文件 / no data file in the folder: expected {', '.join(_FOLDER_FILES)} or a .gdb",
+            path=str(folder),
+        )
+    for path in [*gdbs, *files]:
+        args.path = path
+        run(args)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``gis-town info``."""
     from gis_town.io.read import list_layers
+    from gis_town.io.survey import is_file_gdb, survey_layers
+    from gis_town.io.town import read_options
 
-    layers = [args.layer] if args.layer else [n for n, _ in list_layers(args.path)]
+    if args.path.is_dir() and not is_file_gdb(args.path):
+        return _describe_folder(args.path, args)
+    names = [n for n, _ in list_layers(args.path)]
+    layers = [args.layer] if args.layer else names
     echo(f"文件 file: {args.path}")
-    multi = args.path.suffix.lower() == ".gpkg"
+    multi = args.path.suffix.lower() == ".gpkg" or is_file_gdb(args.path)
+    survey = {v: k for k, v in survey_layers(args.path, names).items()} if is_file_gdb(args.path) else {}
+    cfg = None
+    if survey:
+        from gis_town.config import config_for
+
+        cfg = config_for(args.path)
+        echo("三调数据库 / third land survey database: " + ", ".join(f"{k} → {v}" for k, v in survey.items()))
     for name in layers:
-        echo(describe(args.path, name if multi or args.layer else None, encoding=args.encoding, rows=args.rows))
+        town_layer = survey.get(name)
+        options = read_options(cfg, town_layer) if cfg is not None and town_layer in cfg.layers else None
+        if options:
+            options = {k: v for k, v in options.items() if k in ("fields", "defaults", "mapping", "where", "crs")}
+        echo(describe(args.path, name if multi or args.layer else None, encoding=args.encoding,
+                      rows=args.rows, becomes=town_layer, options=options))
     return 0

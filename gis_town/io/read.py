@@ -160,6 +160,9 @@ def read_layer(
     fields: dict[str, str] | None = None,
     defaults: dict[str, Any] | None = None,
     mapping: str | None = None,
+    where: str | None = None,
+    sheet: str | int | None = None,
+    schema_layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one layer into a GeoDataFrame, with readable Chinese text.
 
@@ -181,6 +184,14 @@ def read_layer(
         Schema field -> value for fields the source lacks.
     mapping : {"tls"}, optional
         A ready field mapping ("tls": third land survey DLTB layers).
+    where : str, optional
+        Attribute filter (SQL WHERE) of the features to read, e.g.
+        ``"DLBM LIKE '01%'"`` (GDAL formats only).
+    sheet : str or int, optional
+        The sheet of an Excel ledger (default: the first).
+    schema_layer : str, optional
+        The town layer being read: an Excel ledger (``.xlsx``) needs it to
+        recognise its headers (:func:`gis_town.io.ledger.read_ledger`).
 
     Raises
     ------
@@ -198,10 +209,23 @@ def read_layer(
     """
     path = _existing(path)
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".gpx", ".txt"):
+    if suffix in (".csv", ".gpx", ".txt", ".kml", ".kmz") and not (
+        suffix in (".kml", ".kmz") and schema_layer not in (None, "patrols")
+    ):
         from gis_town.io.tracks import read_tracks
 
         gdf = read_tracks(path, crs=crs, encoding=encoding)
+    elif suffix in (".xlsx", ".xlsm"):
+        from gis_town.io.ledger import read_ledger
+
+        if schema_layer is None:
+            raise LayerError(
+                "Excel 台账须指明图层 / an Excel ledger is read as a town layer: name it in the town "
+                "config ([layers.resettlement] path = \"台账.xlsx\")",
+                path=str(path),
+            )
+        gdf = read_ledger(path, layer=schema_layer, sheet=sheet, crs=crs, fields=fields)
+        crs = None  # the ledger's coordinates are already in it
     elif suffix in (".parquet", ".geoparquet"):
         try:
             gdf = gpd.read_parquet(path)
@@ -221,6 +245,8 @@ def read_layer(
             check_shapefile_complete(path)
         enc = encoding or detect_encoding(path)
         kwargs: dict[str, Any] = {"layer": layer}
+        if where:
+            kwargs["where"] = where
         if enc:
             kwargs["encoding"] = enc
         gdf = _read_ogr(path, layer, enc, kwargs)

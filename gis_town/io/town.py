@@ -18,14 +18,15 @@ from gis_town.config import TownConfig, config_for
 from gis_town.errors import LayerError
 from gis_town.geodesy import pick_gk_crs
 from gis_town.io.read import list_layers, read_layer
+from gis_town.io.survey import is_file_gdb
 from gis_town.io.validate import PROBLEM_COLUMNS, validate_layer
 from gis_town.schema import LAYERS
 
-__all__ = ["Town", "load_layer", "load_town"]
+__all__ = ["Town", "load_layer", "load_town", "read_options"]
 
 log = logging.getLogger(__name__)
 
-_FOLDER_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".csv", ".gpx")
+_FOLDER_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".csv", ".gpx", ".kml", ".kmz", ".xlsx")
 
 
 @dataclass
@@ -77,23 +78,24 @@ class Town:
         return self._gk
 
 
-def _read_options(cfg: TownConfig, name: str) -> dict:
+def read_options(cfg: TownConfig, name: str) -> dict:
     """Keyword options of :func:`read_layer` from the config's ``[layers.NAME]`` entry."""
     src = cfg.layers.get(name)
     if src is None:
         return {}
-    return {"encoding": src.encoding, "crs": src.crs, "fields": src.fields, "defaults": src.defaults, "mapping": src.mapping}
+    return {"encoding": src.encoding, "crs": src.crs, "fields": src.fields, "defaults": src.defaults,
+            "mapping": src.mapping, "where": src.where, "sheet": src.sheet}
 
 
 def _source(path: Path | None, name: str, cfg: TownConfig) -> tuple[Path | None, str | None, dict]:
     """Where layer ``name`` comes from: (file, layer in file, read options)."""
     src = cfg.layers.get(name)
-    opts = _read_options(cfg, name)
+    opts = read_options(cfg, name)
     if src is not None and src.path:
         return cfg.resolve(src.path), src.layer, opts
     if path is None:
         return None, None, opts
-    if path.is_dir():
+    if path.is_dir() and not is_file_gdb(path):
         for suf in _FOLDER_SUFFIXES:
             cand = path / f"{name}{suf}"
             if cand.exists():
@@ -101,6 +103,26 @@ def _source(path: Path | None, name: str, cfg: TownConfig) -> tuple[Path | None,
         return None, None, opts
     layer_name = src.layer if src is not None and src.layer else name
     return path, layer_name, opts
+
+
+def _place_ledger(gdf: gpd.GeoDataFrame, name: str, town: Town, *, path: Path | None, config: TownConfig) -> gpd.GeoDataFrame:
+    """A ledger without coordinates placed by ``[layers.NAME] join_layer / join_on``; else ``gdf``."""
+    if not gdf.attrs.get("needs_geometry"):
+        return gdf
+    src = config.layers.get(name)
+    if src is None or src.join_layer is None:
+        raise LayerError(
+            f"台账没有坐标列 / the ledger has no coordinate columns (经度/纬度, lon/lat, X/Y): add them, or "
+            f"place each row by another layer: [layers.{name}] join_layer = \"settlements\", "
+            f"join_on = \"village_id\"",
+            path=gdf.attrs.get("source"), layer=name,
+        )
+    other = town.layers.get(src.join_layer)
+    if other is None:
+        other = load_town(path, config, layers=[src.join_layer], required=(src.join_layer,)).layer(src.join_layer)
+    from gis_town.io.ledger import place_by_join
+
+    return place_by_join(gdf, other, on=src.join_on, layer=name, other_layer=src.join_layer)
 
 
 def load_layer(
@@ -111,7 +133,7 @@ def load_layer(
     config: TownConfig | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Read and validate one layer; return (usable features, problems)."""
-    gdf = read_layer(path, layer, **_read_options(config or TownConfig(), name))
+    gdf = read_layer(path, layer, schema_layer=name, **read_options(config or TownConfig(), name))
     return validate_layer(gdf, name, path=str(path))
 
 
@@ -147,15 +169,14 @@ def load_town(
     town_path = Path(path) if path is not None else None
     if town_path is not None and not town_path.exists():
         raise LayerError("文件不存在 / town file or folder not found: check the path", path=str(town_path))
-    in_file: set[str] = set()
-    if town_path is not None and town_path.is_file():
-        in_file = {n for n, _ in list_layers(town_path)}
+    container = town_path is not None and (town_path.is_file() or is_file_gdb(town_path))
+    in_file: set[str] = {n for n, _ in list_layers(town_path)} if container else set()
     wanted = list(layers) if layers is not None else list(LAYERS)
     town = Town(path=town_path, config=cfg)
     problems, counts = [], []
     for name in wanted:
         fpath, lname, opts = _source(town_path, name, cfg)
-        if fpath is None or (fpath == town_path and town_path.is_file() and lname not in in_file):
+        if fpath is None or (container and fpath == town_path and lname not in in_file):
             if name in required:
                 raise LayerError(
                     f"缺少必需图层 / required layer {name!r} ({LAYERS[name].label}) not found"
@@ -163,15 +184,20 @@ def load_town(
                     path=str(town_path) if town_path else None, layer=name,
                 )
             continue
-        gdf = read_layer(fpath, lname, **opts)
+        gdf = read_layer(fpath, lname, schema_layer=name, **opts)
+        gdf = _place_ledger(gdf, name, town, path=town_path, config=cfg)
+        reader_rejects = gdf.attrs.get("rejects")
         used, prob = validate_layer(gdf, name, path=str(fpath))
-        used.attrs.update({k: v for k, v in gdf.attrs.items() if k != "geometry_fixes"})
+        used.attrs.update({k: v for k, v in gdf.attrs.items() if k not in ("geometry_fixes", "rejects")})
+        if reader_rejects is not None and len(reader_rejects):
+            prob = pd.concat([reader_rejects, prob] if len(prob) else [reader_rejects], ignore_index=True)
         town.layers[name] = used
         problems.append(prob)
+        n_read = len(gdf) + (0 if reader_rejects is None else int((reader_rejects.action == "rejected").sum()))
         counts.append({
-            "layer": name, "read": len(gdf), "used": len(used),
+            "layer": name, "read": n_read, "used": len(used),
             "repaired": int((prob.action == "repaired").sum()),
-            "rejected": int((prob.action == "rejected").sum()),
+            "rejected": n_read - len(used),
         })
     if problems:
         town.problems = pd.concat([p for p in problems if len(p)] or [problems[0]], ignore_index=True)
