@@ -326,6 +326,15 @@ class CheckSection(_Model):
     rule_sets: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
 
 
+class AreasSection(_Model):
+    """``[areas]``: area totals (面积统计) and the survey-area check (三调图斑面积核对)."""
+
+    #: a parcel's recomputed ellipsoidal area may differ from its surveyed TBMJ by this share (%) ...
+    survey_tolerance_pct: float = Field(0.1, ge=0)
+    #: ... and by at least this many m² before it is listed (rounding of small parcels)
+    survey_tolerance_m2: float = Field(1.0, ge=0)
+
+
 class MapSection(_Model):
     """``[map]``: web map defaults."""
 
@@ -354,6 +363,7 @@ class TownConfig(_Model):
     risk: RiskSection = Field(default_factory=RiskSection)
     targets: TargetsSection = Field(default_factory=TargetsSection)
     check: CheckSection = Field(default_factory=CheckSection)
+    areas: AreasSection = Field(default_factory=AreasSection)
     map: MapSection = Field(default_factory=MapSection)
     dask: DaskSection = Field(default_factory=DaskSection)
     #: folder of the config file (paths resolve against it); not a key of the file

@@ -168,7 +168,7 @@ FIELD_LABELS: dict[str, str] = {
     "road_id": "道路编码", "road_class": "道路等级", "hardened": "已硬化",
     "hardened_year": "硬化年度", "parcels": "地块数", "area_m2": "面积(平方米)",
     "area_mu": "面积(亩)", "area_ha": "面积(公顷)", "net_area_mu": "净面积(亩)",
-    "net_area_ha": "净面积(公顷)",
+    "net_area_ha": "净面积(公顷)", "declared_area_m2": "调查面积TBMJ(平方米)", "diff_m2": "面积差(平方米)",
     # plan progress (gis_town.analysis.progress)
     "topic": "工作", "item": "项目", "unit": "单位", "done": "完成", "target": "目标",
     "share_pct": "完成率(%)", "due_date": "截止日期", "status_label": "进度",

@@ -30,6 +30,7 @@ __all__ = [
     "basic_farmland_totals",
     "group_totals",
     "parcel_areas",
+    "survey_area_check",
     "zone_totals",
 ]
 
@@ -72,6 +73,57 @@ def parcel_areas(farmland: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         out["net_area_mu"] = m2_to_mu(net)
         out["net_area_ha"] = m2_to_ha(net)
     return out
+
+
+def survey_area_check(
+    parcels: gpd.GeoDataFrame, *, tolerance_pct: float = 0.1, tolerance_m2: float = 1.0
+) -> pd.DataFrame:
+    """Parcels whose recomputed ellipsoidal area differs from their surveyed area (三调 TBMJ).
+
+    The survey computes TBMJ on the ellipsoid, as :func:`parcel_areas` does,
+    so the two agree to a few hundredths of a percent; a larger difference
+    means the geometry was edited after the survey (or the TBMJ was typed).
+    A parcel is listed when ``|area_m2 - declared_area_m2|`` exceeds both
+    ``tolerance_pct`` % of the surveyed area and ``tolerance_m2``.
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame
+        From :func:`parcel_areas`, with ``declared_area_m2`` (TBMJ, m²).
+    tolerance_pct : float
+        Allowed difference, percent of the surveyed area.
+    tolerance_m2 : float
+        Allowed difference in m² (whichever is larger applies).
+
+    Returns
+    -------
+    DataFrame
+        ``parcel_id``, ``village_id``, ``declared_area_m2``, ``area_m2``,
+        ``diff_m2`` (recomputed minus surveyed), ``diff_pct``, sorted by the
+        size of the difference; empty when the layer has no surveyed area.
+    """
+    cols = ["parcel_id", "village_id", "declared_area_m2", "area_m2", "diff_m2", "diff_pct"]
+    if "declared_area_m2" not in parcels.columns:
+        return pd.DataFrame(columns=cols)
+    declared = pd.to_numeric(parcels["declared_area_m2"], errors="coerce").to_numpy(dtype="float64")
+    area = parcels["area_m2"].to_numpy(dtype="float64")
+    diff = area - declared
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(declared > 0, diff / declared * 100.0, np.nan)
+    limit = np.maximum(np.abs(declared) * tolerance_pct / 100.0, tolerance_m2)
+    bad = np.isfinite(declared) & (np.abs(diff) > limit)
+    out = pd.DataFrame(
+        {
+            "parcel_id": parcels["parcel_id"].to_numpy()[bad],
+            "village_id": parcels["village_id"].to_numpy()[bad] if "village_id" in parcels else None,
+            "declared_area_m2": declared[bad],
+            "area_m2": area[bad],
+            "diff_m2": diff[bad],
+            "diff_pct": pct[bad],
+        },
+        columns=cols,
+    )
+    return out.reindex(out["diff_m2"].abs().sort_values(ascending=False).index).reset_index(drop=True)
 
 
 def balance(values: Sequence[float] | np.ndarray, decimals: int = 2) -> tuple[np.ndarray, float]:

@@ -38,6 +38,22 @@ def _zh(df: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns={c: f"{_HEADERS.get(c, c)} {c}" for c in df.columns})
 
 
+def _survey_check(farmland, cfg, base: Path, sheets: dict) -> None:
+    """The survey-area check (三调图斑面积核对): parcels whose area differs from their TBMJ."""
+    from gis_town.analysis.areas import survey_area_check
+    from gis_town.io.write import write_csv
+
+    a = cfg.areas
+    t = survey_area_check(farmland, tolerance_pct=a.survey_tolerance_pct, tolerance_m2=a.survey_tolerance_m2)
+    write_csv(t, base.with_name(base.name + "_survey_check.csv"))
+    sheets["面积核对 survey check"] = _zh(t)
+    limit = f"{a.survey_tolerance_pct:g}% / {a.survey_tolerance_m2:g} m²"
+    if len(t):
+        print_table(t, title=f"图斑面积与调查面积不符 / parcels whose area differs from the survey's TBMJ (> {limit})")
+    else:
+        echo(f"图斑面积核对通过 / survey-area check: every parcel within {limit} of its TBMJ")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``gis-town areas`` (heavy imports here: the parser stays light)."""
     from gis_town.analysis.areas import (
@@ -85,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         t = basic_farmland_totals(farmland, town.layer("basic_farmland"))
         write_csv(t, base.with_name(base.name + "_basic_farmland.csv"))
         sheets["基本农田 basic farmland"] = _zh(t)
+    if "declared_area_m2" in farmland.columns:  # a surveyed area per parcel (三调 TBMJ)
+        _survey_check(farmland, town.config, base, sheets)
     xlsx = write_xlsx(sheets, out_csv.with_suffix(".xlsx"), titles={k: f"{town.config.town.name} 耕地面积统计 ({k})" for k in sheets})
     write_rejects(town, out_csv.parent)
     echo(f"已写出 wrote {out_csv} and {xlsx}")
