@@ -526,7 +526,7 @@ def with_survey_layers(config: TownConfig, town_path: str | Path | None) -> Town
         names = [str(n) for n, _ in pyogrio.list_layers(town_path)]
     except Exception:  # an unreadable database: the reader names the problem
         return config
-    entries = survey_config(town_path, names)
+    entries = survey_config(Path(town_path).resolve(), names)  # absolute: a config elsewhere resolves nothing
     extra = {k: LayerSource(**v) for k, v in entries.items() if k not in config.layers}
     if not extra:
         return config

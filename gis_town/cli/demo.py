@@ -19,6 +19,9 @@ def register(sub) -> None:
     p.add_argument("--maps", type=Path, default=Path("maps"), help="地图目录 maps folder")
     p.add_argument("--as-of", default=None, help="统计截止日期 as-of date (default: the config's data_date)")
     p.add_argument("--offline", action="store_true", help="离线地图 offline maps (no network needed to open them)")
+    p.add_argument("--no-delivered", dest="delivered", action="store_false",
+                   help="不运行原始数据形态的示范镇 skip the demo town as delivered (三调 .gdb, KML trips, "
+                        "xlsx ledger, DEM tiles; written beside the town as delivered/)")
     p.set_defaults(func=run)
 
 
@@ -41,7 +44,40 @@ def _steps(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     for kind in ("layout", "patrol", "risk", "progress", "check"):
         steps.append(("map", ["map", town, "--kind", kind, *offline, "--out", str(args.maps / f"{kind}.html")]))
     steps.append(("map", ["map", town, "--kind", "layout", "--out", str(args.maps / "layout.pdf")]))
+    if getattr(args, "delivered", False):
+        steps += _delivered_steps(args)
     return steps
+
+
+def _delivered_dir(args: argparse.Namespace) -> Path:
+    return args.town.parent / "delivered"
+
+
+def _delivered_steps(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
+    """The same analyses on the town as delivered: 三调 .gdb, a folder of KML/GPX trips, an xlsx ledger."""
+    d = _delivered_dir(args)
+    gdb, rep = str(d / "三调.gdb"), args.reports / "delivered"
+    as_of = ["--as-of", args.as_of] if args.as_of else []
+    return [
+        ("info", ["info", gdb, "--rows", "1"]),
+        ("areas", ["areas", gdb, "--out", str(rep / "areas.csv")]),
+        ("patrol", ["patrol", gdb, "--tracks", str(d / "巡河轨迹"), *as_of, "--out", str(rep / "patrol")]),
+        ("risk", ["risk", gdb, "--out", str(rep / "risk")]),
+        ("progress", ["progress", gdb, *as_of, "--out", str(rep / "progress")]),
+        ("map", ["map", gdb, "--kind", "layout", "--out", str(args.maps / "delivered_layout.html")]),
+    ]
+
+
+def _ensure_delivered(args: argparse.Namespace) -> None:
+    """Write the town as delivered beside the demo town when it is missing or older."""
+    d = _delivered_dir(args)
+    cfg = d / "town.yaml"
+    if cfg.exists() and cfg.stat().st_mtime >= args.town.stat().st_mtime:
+        return
+    from gis_town.demo.delivered import write_delivered_town
+
+    echo(f"正在生成原始数据形态的示范镇 / writing the demo town as delivered under {d}")
+    write_delivered_town(args.town, d)
 
 
 def _verbosity(args: argparse.Namespace) -> list[str]:
@@ -60,10 +96,14 @@ def run(args: argparse.Namespace) -> int:
         rc = main([*_verbosity(args), "generate", "--out", str(args.town.parent)])
         if rc:
             return rc
+    if args.delivered:
+        _ensure_delivered(args)
     rows = []
     worst = 0
     for command, argv in _steps(args):
         label = f"{command} → {Path(argv[argv.index('--out') + 1]).name}" if "--out" in argv else command
+        if str(_delivered_dir(args)) in " ".join(argv):
+            label = f"{label} (原始数据 as delivered)"
         if importlib.util.find_spec(f"gis_town.cli.{command}") is None:
             rows.append({"步骤 step": label, "结果 result": "未实现 not available", "秒 s": 0.0})
             continue
