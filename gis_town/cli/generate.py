@@ -17,7 +17,6 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gis_town.demo import generate_demo_town
-
     from gis_town.demo.delivered import write_delivered_town
 
     paths = generate_demo_town(args.out, seed=args.seed)
