@@ -34,6 +34,7 @@ __all__ = [
     "field_label",
     "format_series",
     "geometry_kind",
+    "split_by_family",
     "graduated_classes",
     "public_specs",
 ]
@@ -103,6 +104,24 @@ def geometry_kind(gdf: gpd.GeoDataFrame) -> str:
     if types <= {"Point", "MultiPoint"}:
         return "point"
     raise ValueError(f"mixed geometry families in one map layer: {sorted(types)}")
+
+
+def split_by_family(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """A layer's features by geometry family (``"polygon"``, ``"line"``, ``"point"``), for layers the schema lets mix.
+
+    A layer of one family comes back whole under its kind; features without
+    geometry stay with the first family.
+    """
+    types = gdf.geometry.geom_type
+    family = types.map(
+        lambda t: "polygon" if t in ("Polygon", "MultiPolygon") else "point" if t in ("Point", "MultiPoint")
+        else "line" if isinstance(t, str) else None
+    )
+    kinds = [k for k in ("polygon", "line", "point") if (family == k).any()]
+    if len(kinds) <= 1:
+        return {kinds[0] if kinds else geometry_kind(gdf): gdf}
+    family = family.fillna(kinds[0])
+    return {k: gdf[(family == k).to_numpy()] for k in kinds}
 
 
 @dataclass

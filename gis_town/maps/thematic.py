@@ -45,7 +45,7 @@ from gis_town.maps.layout import (
     town_map,
     with_village_names,
 )
-from gis_town.maps.spec import LayerSpec, Style, graduated_classes
+from gis_town.maps.spec import LayerSpec, Style, graduated_classes, split_by_family
 
 __all__ = [
     "check_map",
@@ -647,30 +647,12 @@ def progress_specs(
             g = gpd.GeoDataFrame(
                 g, geometry=town.layers[layer_name].geometry.name, crs=town.layers[layer_name].crs
             )
-        kind = LayerSpec(title, g, schema_layer="afforestation").kind
-        if kind == "polygon":
-            g = g.assign(measured_area_mu=farmland_with_area(g)["area_mu"].to_numpy())
-        specs.append(
-            LayerSpec(
-                title,
-                g,
-                fields=[
-                    "plot_id",
-                    "village_name",
-                    "kind",
-                    "trees",
-                    "planted_date",
-                    "declared_area_mu",
-                    "measured_area_mu",
-                    "issue",
-                ],
-                tooltip=["kind", "plot_id"],
-                labels=PROGRESS_LABELS,
-                category="kind",
-                styles=kind_styles_poly if kind == "polygon" else kind_styles_pt,
-                schema_layer="afforestation",
-            )
-        )
+        parts = split_by_family(g)  # the schema allows polygons and points in one layer
+        for kind, part in parts.items():
+            if kind == "polygon":
+                part = part.assign(measured_area_mu=farmland_with_area(part)["area_mu"].to_numpy())
+            name = title if len(parts) == 1 else f"{title} ({'点 points' if kind == 'point' else '面 areas'})"
+            specs.append(_afforestation_spec(name, part, kind, kind_styles_poly, kind_styles_pt))
 
     if town.has("reclamation"):
         rec = town.layers["reclamation"].copy()
@@ -1010,3 +992,18 @@ def make_map(
     """
     specs, title, subtitle = map_specs(town, kind, as_of=as_of, **(analysis or {}))
     return town_map(town, specs, title, subtitle=subtitle, **kwargs)
+
+
+def _afforestation_spec(title: str, g: gpd.GeoDataFrame, kind: str, styles_poly: dict, styles_pt: dict) -> LayerSpec:
+    """The progress map's layer of afforestation plots (polygons) or planting points."""
+    return LayerSpec(
+        title,
+        g,
+        fields=["plot_id", "village_name", "kind", "trees", "planted_date", "declared_area_mu",
+                "measured_area_mu", "issue"],
+        tooltip=["kind", "plot_id"],
+        labels=PROGRESS_LABELS,
+        category="kind",
+        styles=styles_poly if kind == "polygon" else styles_pt,
+        schema_layer="afforestation",
+    )

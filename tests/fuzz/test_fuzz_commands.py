@@ -164,10 +164,8 @@ def test_full_degenerate_every_command(command, batch, tmp_path_factory):
     assert_survived(run_command(command, town, folder / "out"))
 
 
-@pytest.mark.xfail(reason="gis_town.maps.spec.geometry_kind: an afforestation layer of polygons and points "
-                          "(both allowed by the schema) ends the progress map with exit 3; reported to maps",
-                   strict=False)
 def test_mixed_afforestation_progress_map(tmp_path):
+    """An afforestation layer of polygons and points (both allowed by the schema): one map layer per family."""
     point = Case("afforestation point", geom=shapely.from_wkt("POINT (10 10)"))
     town = build_town(tmp_path / "town", [point], layers_only=("afforestation",))
     assert_survived(run_command("map_web_progress", town, tmp_path / "out"))
