@@ -105,6 +105,22 @@ def _source(path: Path | None, name: str, cfg: TownConfig) -> tuple[Path | None,
     return path, layer_name, opts
 
 
+def _missing_layer_message(name: str, town_path: Path | None, in_file: set[str]) -> str:
+    """Why a required layer is missing, and the config lines that would supply it."""
+    msg = f"缺少必需图层 / required layer {name!r} ({LAYERS[name].label}) not found"
+    if not in_file:
+        return msg + (f": expected {name}.gpkg/.shp/... in the folder, or [layers.{name}] path = \"...\" in the "
+                      "town config" if town_path is not None and town_path.is_dir() else "")
+    first = sorted(in_file)[0]
+    msg += f"; the file has: {', '.join(sorted(in_file))}"
+    if town_path is not None and is_file_gdb(town_path) and name == "farmland":
+        msg += " (a 三调 database needs its parcels layer DLTB)"
+    return msg + (
+        f". If one of them is the {name} layer, name it in town.toml beside the file: [layers.{name}] "
+        f'layer = "{first}", and map its columns: fields = {{ "源字段 source column" = "{LAYERS[name].id_field}" }}'
+    )
+
+
 def _place_ledger(gdf: gpd.GeoDataFrame, name: str, town: Town, *, path: Path | None, config: TownConfig) -> gpd.GeoDataFrame:
     """A ledger without coordinates placed by ``[layers.NAME] join_layer / join_on``; else ``gdf``."""
     if not gdf.attrs.get("needs_geometry"):
@@ -178,11 +194,8 @@ def load_town(
         fpath, lname, opts = _source(town_path, name, cfg)
         if fpath is None or (container and fpath == town_path and lname not in in_file):
             if name in required:
-                raise LayerError(
-                    f"缺少必需图层 / required layer {name!r} ({LAYERS[name].label}) not found"
-                    + (f"; the file has: {', '.join(sorted(in_file))}" if in_file else ""),
-                    path=str(town_path) if town_path else None, layer=name,
-                )
+                raise LayerError(_missing_layer_message(name, town_path, in_file),
+                                 path=str(town_path) if town_path else None, layer=name)
             continue
         gdf = read_layer(fpath, lname, schema_layer=name, **opts)
         gdf = _place_ledger(gdf, name, town, path=town_path, config=cfg)
