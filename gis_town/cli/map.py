@@ -155,6 +155,24 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _map_options(kind: str, args: argparse.Namespace) -> dict:
+    """The runner options a map of ``kind`` takes from the command line."""
+    if kind == "patrol":
+        return {"as_of": args.as_of, "tracks": args.tracks, "keep_points": True}
+    if kind == "progress":
+        return {"as_of": args.as_of}
+    return {}
+
+
+def _result(kind: str, town, args: argparse.Namespace):
+    """The topic's result from its runner (the map only draws it); None for the layout map."""
+    from gis_town.runners import has_runner, run_topic
+
+    if kind == "layout" or not has_runner(kind):
+        return None
+    return run_topic(kind, town, town.config, **_map_options(kind, args))
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``gis-town map`` (heavy imports here: the parser stays light)."""
     import pandas as pd
@@ -177,10 +195,7 @@ def run(args: argparse.Namespace) -> int:
         required = ("rivers", "patrols")
     town = open_town(args, layers=layers, required=required)
     cfg = town.config
-    extra: dict = {}
-    if kind == "patrol" and args.tracks is not None:
-        extra["tracks"] = args.tracks
-    specs, title, subtitle = map_specs(town, kind, as_of=args.as_of, **extra)
+    specs, title, subtitle = map_specs(town, kind, as_of=args.as_of, result=_result(kind, town, args))
     dem = args.dem if args.dem is not None else cfg.dem_path()
     if dem is not None and not Path(dem).is_file():
         if args.dem is not None:

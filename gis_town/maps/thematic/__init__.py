@@ -58,10 +58,16 @@ __all__ = [
 
 
 def map_specs(
-    town: Town, kind: str, *, as_of=None, **kwargs
+    town: Town, kind: str, *, as_of=None, result=None, **kwargs
 ) -> tuple[list[LayerSpec], str, str | None]:
-    """Layers, title and subtitle of a map of ``kind`` (layout, patrol, risk, progress, check)."""
+    """Layers, title and subtitle of a map of ``kind`` (layout, patrol, risk, progress, check).
+
+    ``result`` is the topic's result from its runner (:mod:`gis_town.runners`);
+    the map draws it.
+    """
     kind = kind.lower()
+    if result is not None:
+        kwargs["result"] = result
     if kind == "layout":
         return (
             layout_specs(town),
