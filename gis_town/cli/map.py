@@ -195,7 +195,9 @@ def run(args: argparse.Namespace) -> int:
         required = ("rivers", "patrols")
     town = open_town(args, layers=layers, required=required)
     cfg = town.config
-    specs, title, subtitle = map_specs(town, kind, as_of=args.as_of, result=_result(kind, town, args))
+    result = _result(kind, town, args)
+    extra = {"tracks": args.tracks} if result is None and kind == "patrol" and args.tracks else {}
+    specs, title, subtitle = map_specs(town, kind, as_of=args.as_of, result=result, **extra)
     dem = args.dem if args.dem is not None else cfg.dem_path()
     if dem is not None and not Path(dem).is_file():
         if args.dem is not None:
