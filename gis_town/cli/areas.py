@@ -15,14 +15,9 @@ from gis_town.cli.common import (
     print_table,
     write_rejects,
 )
-from gis_town.schema import FIELD_LABELS
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-
-#: Chinese headers for the xlsx.
-_HEADERS = {**FIELD_LABELS, "status": "耕种状态", "status_zh": "状态", "inside": "基本农田内外"}
-
 
 def register(sub) -> None:
     p = add_command(sub, "areas", "耕地面积统计 farmland area totals (mu, ha), balanced")
@@ -34,37 +29,44 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _zh(df: pd.DataFrame) -> pd.DataFrame:
-    return df.rename(columns={c: f"{_HEADERS.get(c, c)} {c}" for c in df.columns})
+def _zh(df: pd.DataFrame) -> pd.DataFrame:  # the partitioned path's headers (gis_town.reports.areas)
+    from gis_town.reports.areas import zh_columns
+
+    return zh_columns(df)
 
 
-def _survey_check(farmland, cfg, base: Path, sheets: dict) -> None:
-    """The survey-area check (三调图斑面积核对): parcels whose area differs from their TBMJ."""
-    from gis_town.analysis.areas import survey_area_check
+def _tables(res, base: Path) -> None:
+    """Write and print the tables of an areas result beside ``base`` (…_by_project.csv and the rest)."""
     from gis_town.io.write import write_csv
 
-    a = cfg.areas
-    t = survey_area_check(farmland, tolerance_pct=a.survey_tolerance_pct, tolerance_m2=a.survey_tolerance_m2)
-    write_csv(t, base.with_name(base.name + "_survey_check.csv"))
-    sheets["面积核对 survey check"] = _zh(t)
-    limit = f"{a.survey_tolerance_pct:g}% / {a.survey_tolerance_m2:g} m²"
-    if len(t):
-        print_table(t, title=f"图斑面积与调查面积不符 / parcels whose area differs from the survey's TBMJ (> {limit})")
+    for suffix, table, title in (
+        ("_by_project", res.projects, "按项目 by project"),
+        ("_by_zone", res.zones, "按规划分区 by planning zone (每类单独合计 one total per kind)"),
+        ("_basic_farmland", res.basic_farmland, None),
+        ("_survey_check", res.survey_check, None),
+    ):
+        if table is None:
+            continue
+        write_csv(table, base.with_name(base.name + suffix + ".csv"))
+        if title:
+            print_table(table, title=title)
+    if res.survey_check is not None:
+        _print_survey_check(res.survey_check)
+
+
+def _print_survey_check(table: pd.DataFrame) -> None:
+    if len(table):
+        print_table(table, title="图斑面积与调查面积不符 / parcels whose area differs from the survey's TBMJ ([areas] tolerances)")
     else:
-        echo(f"图斑面积核对通过 / survey-area check: every parcel within {limit} of its TBMJ")
+        echo("图斑面积核对通过 / survey-area check: every parcel within the [areas] tolerances of its TBMJ")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``gis-town areas`` (heavy imports here: the parser stays light)."""
-    from gis_town.analysis.areas import (
-        area_totals,
-        basic_farmland_totals,
-        group_totals,
-        parcel_areas,
-        zone_totals,
-    )
     from gis_town.cli.partitioned import dask_requested, run_areas_partitioned
     from gis_town.io.write import write_csv, write_xlsx
+    from gis_town.reports.areas import area_sheets
+    from gis_town.runners.areas import run_areas
 
     cfg = config_from_args(args)  # read once: for the Dask choice and the town
     if dask_requested(args, cfg):  # --scheduler / --workers / [dask]: the partitioned path (gis_town.parallel)
@@ -72,37 +74,14 @@ def run(args: argparse.Namespace) -> int:
     town = open_town(
         args, layers=["villages", "farmland", "zones", "basic_farmland"], required=("farmland",), config=cfg
     )
-    farmland = parcel_areas(town.layer("farmland"))
-    villages = town.layers.get("villages")
+    res = run_areas(town, cfg, by=args.by)
     out_csv: Path = args.out
     if out_csv.suffix.lower() != ".csv":
         out_csv = out_csv / "areas.csv"
-    base = out_csv.with_suffix("")
-    sheets: dict[str, pd.DataFrame] = {}
-
-    main = area_totals(farmland, villages, by=[args.by])
-    write_csv(main, out_csv)
-    sheets["村-状态 villages"] = _zh(main)
-    print_table(main, title=f"耕地面积 farmland area by village and {args.by} (亩 mu, 公顷 ha)")
-
-    if "project" in farmland.columns:
-        proj = farmland[farmland["project"].notna() & (farmland["project"].astype(str).str.strip() != "")]
-        if len(proj):
-            t = group_totals(proj, ["project"])
-            write_csv(t, base.with_name(base.name + "_by_project.csv"))
-            sheets["项目 projects"] = _zh(t)
-            print_table(t, title="按项目 by project")
-    if town.has("zones"):
-        t = zone_totals(farmland, town.layer("zones"))
-        write_csv(t, base.with_name(base.name + "_by_zone.csv"))
-        sheets["分区 zones"] = _zh(t)
-        print_table(t, title="按规划分区 by planning zone (每类单独合计 one total per kind)")
-    if town.has("basic_farmland"):
-        t = basic_farmland_totals(farmland, town.layer("basic_farmland"))
-        write_csv(t, base.with_name(base.name + "_basic_farmland.csv"))
-        sheets["基本农田 basic farmland"] = _zh(t)
-    if "declared_area_m2" in farmland.columns:  # a surveyed area per parcel (三调 TBMJ)
-        _survey_check(farmland, town.config, base, sheets)
+    write_csv(res.villages, out_csv)
+    print_table(res.villages, title=f"耕地面积 farmland area by village and {args.by} (亩 mu, 公顷 ha)")
+    _tables(res, out_csv.with_suffix(""))
+    sheets = area_sheets(res)
     xlsx = write_xlsx(sheets, out_csv.with_suffix(".xlsx"), titles={k: f"{town.config.town.name} 耕地面积统计 ({k})" for k in sheets})
     write_rejects(town, out_csv.parent)
     echo(f"已写出 wrote {out_csv} and {xlsx}")

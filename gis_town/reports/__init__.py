@@ -1,0 +1,1 @@
+"""Reports: labels, tables and writers of the analyses' results."""
