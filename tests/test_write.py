@@ -102,10 +102,10 @@ def test_xlsx_cells_types_formats_and_highlight(tmp_path):
     assert ws["A1"].value == "标题"
     assert [c.value for c in ws[3]] == list(df.columns)
     assert [c.value for c in ws[4]] == [
-        "将台村", 1.5, 3, True, pd.Timestamp("2023-06-30 08:00").to_pydatetime(), "a",
+        "将台村", 1.5, 3, "是", pd.Timestamp("2023-06-30 08:00").to_pydatetime(), "a",
         dt.datetime(2023, 6, 30),
     ]
-    assert [c.value for c in ws[5]] == [None, None, None, False, None, "b", None]  # blanks
+    assert [c.value for c in ws[5]] == [None, None, None, "否", None, "b", None]  # blanks; booleans as 是/否
     assert ws["G4"].number_format == "yyyy-mm-dd"
     assert ws["A6"].value == "=1" and ws["A6"].data_type == "s"
     assert ws["B4"].number_format == "#,##0.00" and ws["C4"].number_format == "#,##0"
@@ -113,6 +113,34 @@ def test_xlsx_cells_types_formats_and_highlight(tmp_path):
     assert ws["D5"].fill.fgColor.rgb.endswith("F8CBAD")  # the highlighted row
     assert not ws["D4"].fill.fgColor.rgb.endswith("F8CBAD")
     assert ws.freeze_panes == "A4"
+
+
+def test_xlsx_formats_an_office_can_hand_over(tmp_path):
+    """Dates as dates, counts as integers, shares as percentages, six-decimal degrees; highlighting keeps them."""
+    from openpyxl import load_workbook
+
+    df = pd.DataFrame(
+        {
+            "截止日期 due_date": ["2023-06-30", None, "2023-12-31"],  # ISO text, as the analyses give dates
+            "户数 households": [48.0, 15.0, 33.0],  # whole numbers in a float column: a count
+            "面积 area_mu": [12.0, 3.5, 8.0],  # a measure: two decimals even when whole
+            "完成率 share_pct": [81.25, 100.0, 0.0],  # already x 100
+            "覆盖率 covered_fraction": [0.891, 1.0, 0.5],  # a share of 1
+            "经度 lon": [104.5931234, 104.6, 104.61],
+        }
+    )
+    path = write_xlsx({"表": df}, tmp_path / "x.xlsx", highlight={"表": [True, False, False]})
+    ws = load_workbook(path).active
+    assert ws.auto_filter.ref == "A1:F4" and ws.freeze_panes == "A2"
+    for row in (2, 4):  # row 2 is highlighted: same formats
+        assert isinstance(ws.cell(row, 1).value, dt.datetime) and ws.cell(row, 1).number_format == "yyyy-mm-dd"
+        assert ws.cell(row, 2).number_format == "#,##0"
+        assert ws.cell(row, 3).number_format == "#,##0.00"
+        assert ws.cell(row, 4).number_format == '0.00"%"'
+        assert ws.cell(row, 5).number_format == "0.0%"
+        assert ws.cell(row, 6).number_format == "0.000000"
+    assert ws.cell(2, 1).value == dt.datetime(2023, 6, 30) and ws.cell(3, 1).value is None
+    assert ws.cell(2, 2).fill.fgColor.rgb.endswith("F8CBAD") and not ws.cell(3, 2).fill.fgColor.rgb.endswith("F8CBAD")
 
 
 def test_xlsx_sheet_longer_than_excel_is_cut_with_a_note(tmp_path, monkeypatch):

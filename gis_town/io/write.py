@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -181,17 +182,7 @@ def write_xlsx(
                     "strings_to_numbers": False,
                 },
             )
-            fmt = {
-                "head": wb.add_format(
-                    {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}
-                ),
-                "num": wb.add_format({"num_format": "#,##0.00"}),
-                "int": wb.add_format({"num_format": "#,##0"}),
-                "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
-                "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
-                "red": wb.add_format({"bg_color": "#F8CBAD"}),
-                "title": wb.add_format({"bold": True, "font_size": 14}),
-            }
+            fmt = _formats(wb)
             for name, df in sheets.items():
                 frame = (
                     pd.DataFrame(df.drop(columns=df.geometry.name))
@@ -212,6 +203,31 @@ def write_xlsx(
         raise OutputError(f"无法写出 / cannot write: {exc}", path=str(path)) from exc
     log.info("写出 wrote %s", path)
     return path
+
+
+#: Number formats of the kinds of column (:func:`_excel_kind`); each also has a highlighted variant.
+XLSX_NUMBER_FORMATS: dict[str, str] = {
+    "num": "#,##0.00",
+    "int": "#,##0",
+    "pct": '0.00"%"',  # a percentage already x 100 (share_pct = 81.25)
+    "share": "0.0%",  # a share of 1 (0.8125 shows 81.3%)
+    "coord": "0.000000",  # degrees: six decimals (about 0.1 m)
+    "datetime": "yyyy-mm-dd hh:mm",
+    "date": "yyyy-mm-dd",
+    "text": "@",
+}
+_HIGHLIGHT = "#F8CBAD"
+
+
+def _formats(wb) -> dict:
+    fmt = {
+        "head": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}),
+        "title": wb.add_format({"bold": True, "font_size": 14}),
+    }
+    for kind, number in XLSX_NUMBER_FORMATS.items():
+        fmt[kind] = wb.add_format({"num_format": number})
+        fmt[kind + "_red"] = wb.add_format({"num_format": number, "bg_color": _HIGHLIGHT})
+    return fmt
 
 
 #: Rows converted to Python values at a time when writing a sheet.
@@ -239,10 +255,11 @@ def _write_sheet(ws, frame: pd.DataFrame, fmt: dict, *, path_name: str, title, f
             "holds at most 1,048,576): every row is in the CSV",
         )
         frame = frame.iloc[:fit]
+    kinds = [_excel_kind(frame[c], str(c)) for c in frame.columns]
+    frame = _as_cells(frame, kinds)
     for j, col in enumerate(frame.columns):
-        s = frame[col]
-        width = max([len(str(col))] + [len(str(v)) for v in s.head(500)]) + 2
-        ws.set_column(j, j, min(max(width * 1.2, 8), 60), fmt.get(_excel_kind(s)))
+        width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(500)]) + 2
+        ws.set_column(j, j, min(max(width * 1.2, 8), 60), fmt[kinds[j]])
     if title:
         ws.write_string(0, 0, title, fmt["title"])
     ws.write_row(start, 0, [str(c) for c in frame.columns], fmt["head"])
@@ -251,36 +268,97 @@ def _write_sheet(ws, frame: pd.DataFrame, fmt: dict, *, path_name: str, title, f
         if highlight is not None
         else np.zeros(len(frame), dtype=bool)
     )
+    red_fmt = [fmt[k + "_red"] for k in kinds]
     for lo in range(0, len(frame), _XLSX_BLOCK):
         block = frame.iloc[lo : lo + _XLSX_BLOCK]
         columns = [[_excel_value(v) for v in block[c].astype(object)] for c in block.columns]
         for i, values in enumerate(zip(*columns)):
             r = start + 1 + lo + i
-            if red[lo + i]:
-                ws.set_row(r, None, fmt["red"])
-            ws.write_row(r, 0, values)
+            if red[lo + i]:  # highlighted: every cell keeps its column's number format
+                for j, v in enumerate(values):
+                    if v is None:
+                        ws.write_blank(r, j, None, red_fmt[j])
+                    else:
+                        ws.write(r, j, v, red_fmt[j])
+            else:
+                ws.write_row(r, 0, values)
     ws.freeze_panes(start + 1, 0)
+    if len(frame.columns):
+        ws.autofilter(start, 0, start + len(frame), len(frame.columns) - 1)
     for k, line in enumerate(footer):
         ws.write_string(start + len(frame) + 2 + k, 0, line)
 
 
-def _excel_kind(s: pd.Series) -> str:
-    """The column's number format in ``fmt`` ("num", "int", "datetime", "date"), else "text"."""
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: Float columns that hold measures (two decimals) whatever their values: areas, lengths, money, scores.
+_MEASURE = re.compile(r"(area|_mu|_ha|_m2|_m$|_km|length|_wan|score|speed|_deg|ndvi|elevation|diff|value|limit)",
+                      re.IGNORECASE)
+
+
+def _english(name: str) -> str:
+    """The English part of a ``中文 english`` header."""
+    return name.rsplit(" ", 1)[-1]
+
+
+def _excel_kind(s: pd.Series, name: str = "") -> str:
+    """The kind of a column (a key of :data:`XLSX_NUMBER_FORMATS`), from its dtype, values and name.
+
+    Dates (also ISO date strings and date objects) get a date format; floats
+    a two-decimal one, except counts (every value whole, the name not a
+    measure) as integers, ``*_pct`` as a percentage already x 100 and
+    ``*share*`` / ``*_fraction`` / ``progress`` (of 1) as a percentage.
+    """
+    en = _english(name).lower()
     if pd.api.types.is_bool_dtype(s):
         return "text"
-    if pd.api.types.is_float_dtype(s):
-        return "num"
-    if pd.api.types.is_integer_dtype(s):
-        return "int"
     if pd.api.types.is_datetime64_any_dtype(s):
-        return "datetime"
-    if s.dtype == object:  # dates kept as Python objects (deadlines, report dates)
-        first = s.dropna().head(1).tolist()
-        if first and isinstance(first[0], dt.datetime):
+        return "date" if _all_midnight(s) else "datetime"
+    if pd.api.types.is_numeric_dtype(s):
+        if en in ("lon", "lat", "longitude", "latitude", "经度", "纬度"):
+            return "coord"
+        if en.endswith("_pct") or en == "pct":
+            return "pct"
+        if "share" in en or en.endswith("_fraction") or en in ("progress", "fraction"):
+            return "share"
+        if pd.api.types.is_integer_dtype(s):
+            return "int"
+        v = s.dropna().to_numpy(dtype="float64")
+        if len(v) and not _MEASURE.search(en) and np.all(np.isfinite(v)) and np.all(v == np.round(v)):
+            return "int"
+        return "num"
+    if s.dtype == object or pd.api.types.is_string_dtype(s):  # dates kept as objects or ISO text
+        vals = s.dropna().head(200).tolist()
+        if vals and all(isinstance(v, dt.datetime) for v in vals):
             return "datetime"
-        if first and isinstance(first[0], dt.date):
+        if vals and all(isinstance(v, dt.date) for v in vals):
+            return "date"
+        if vals and all(isinstance(v, str) and _ISO_DATE.match(v) for v in vals):
             return "date"
     return "text"
+
+
+def _all_midnight(s: pd.Series) -> bool:
+    v = s.dropna()
+    if getattr(v.dt, "tz", None) is not None:
+        v = v.dt.tz_localize(None)
+    return bool(len(v)) and bool((v == v.dt.normalize()).all())
+
+
+def _as_cells(frame: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
+    """ISO date strings as dates, booleans as 是/否 (the CSV keeps the codes)."""
+    out = frame
+    for col, kind in zip(frame.columns, kinds):
+        s = frame[col]
+        conv = None
+        if kind == "date" and (s.dtype == object or pd.api.types.is_string_dtype(s)):
+            conv = s.map(lambda v: dt.date.fromisoformat(v) if isinstance(v, str) and _ISO_DATE.match(v) else v)
+        elif pd.api.types.is_bool_dtype(s):
+            conv = s.map(lambda v: None if v is None or v is pd.NA else ("是" if v else "否"))
+        if conv is not None:
+            if out is frame:
+                out = frame.copy()
+            out[col] = conv.astype(object)
+    return out
 
 
 def _excel_value(v: object) -> object:
