@@ -254,7 +254,7 @@ def area_totals(
     names = {}
     if villages is not None and "name" in villages.columns:
         names = dict(zip(villages["village_id"], villages["name"]))
-    table.insert(1, "village_name", table["village_id"].map(names).fillna(""))
+    table.insert(1, "village_name", [str(names.get(v, "")) for v in table["village_id"]])
     if "status" in by:
         table["status_zh"] = [code_label("status", s) if s in ("cultivated", "abandoned", "fallow") else "" for s in table["status"]]
     return table
