@@ -110,3 +110,17 @@ def test_gc_thresholds_restored_after_a_command(town, tmp_path):
     before = gc.get_threshold()
     assert main(["-q", "areas", str(town), "--out", str(tmp_path / "a.csv")]) == 0
     assert gc.get_threshold() == before
+
+
+def test_wide_tables_fit_the_terminal():
+    import pandas as pd
+
+    from gis_town.cli.common import _width, format_table
+
+    df = pd.DataFrame({f"列{i} column_{i}": [1234.5 * i, 2.0] for i in range(30)})
+    text = format_table(df, title="宽表 wide", max_width=80)
+    lines = text.splitlines()
+    assert max(_width(x) for x in lines) <= 80
+    shown = len(lines[1].split())  # the header line: one word per column
+    assert shown >= 2 and f"另有 {30 - shown // 2} 列" in lines[-1]
+    assert "另有" not in format_table(df.iloc[:, :2], max_width=80)  # a table that fits is whole

@@ -119,12 +119,43 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
-def format_table(df: pd.DataFrame, *, title: str | None = None, max_rows: int = 60) -> str:
-    """Format a DataFrame as an aligned text table (CJK characters count double)."""
+#: The widest console line (columns) tables are cut to; a narrower terminal cuts them further.
+MAX_CONSOLE_WIDTH = 120
+
+
+def console_width() -> int:
+    """The terminal's width in columns, at most :data:`MAX_CONSOLE_WIDTH` (80 when unknown)."""
+    import shutil
+
+    return min(shutil.get_terminal_size((MAX_CONSOLE_WIDTH, 24)).columns, MAX_CONSOLE_WIDTH)
+
+
+def _fit_columns(widths: list[int], max_width: int) -> int:
+    """How many leading columns fit in ``max_width`` (two spaces between; at least one)."""
+    used, n = 0, 0
+    for w in widths:
+        if n and used + 2 + w > max_width:
+            break
+        used += w + (2 if n else 0)
+        n += 1
+    return max(n, 1)
+
+
+def format_table(
+    df: pd.DataFrame, *, title: str | None = None, max_rows: int = 60, max_width: int | None = None
+) -> str:
+    """Format a DataFrame as an aligned text table (CJK characters count double).
+
+    Columns that do not fit in ``max_width`` (default :func:`console_width`)
+    are left off the screen and named below the table: the files hold them all.
+    """
     frame = df.head(max_rows)
     cols = [str(c) for c in frame.columns]
     rows = [[_fmt(v) for v in r] for r in frame.itertuples(index=False, name=None)]
     widths = [max([_width(c)] + [_width(r[j]) for r in rows]) for j, c in enumerate(cols)]
+    shown = _fit_columns(widths, max_width or console_width())
+    hidden = cols[shown:]
+    cols, widths, rows = cols[:shown], widths[:shown], [r[:shown] for r in rows]
 
     def line(cells: list[str]) -> str:
         out = []
@@ -137,6 +168,8 @@ def format_table(df: pd.DataFrame, *, title: str | None = None, max_rows: int = 
     parts += [line(cols), "  ".join("-" * w for w in widths)] + [line(r) for r in rows]
     if len(df) > max_rows:
         parts.append(f"... ({len(df) - max_rows} more rows)")
+    if hidden:
+        parts.append(f"... (另有 {len(hidden)} 列见输出文件 / {len(hidden)} more columns in the output files)")
     return "\n".join(parts)
 
 
