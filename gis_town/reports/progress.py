@@ -1,0 +1,232 @@
+"""Plan progress as officials read it: labels, the workbook's sheets, the CSVs and the map layers.
+
+The analyses (:mod:`gis_town.analysis.progress`) return tables with English
+columns; this module labels them (``中文 english`` headers, 是/否, dates as
+``YYYY-MM-DD``) and writes them. :func:`write_progress` writes everything
+``gis-town progress`` puts in ``--out`` from a
+:class:`~gis_town.runners.progress.ProgressResult`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from gis_town.analysis.progress.resettlement import HOUSEHOLD_COLUMNS
+from gis_town.analysis.progress.stages import STAGE_LABELS, STAGES
+from gis_town.analysis.progress.status import needs_attention
+from gis_town.schema import FIELD_LABELS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gis_town.runners.progress import ProgressResult
+
+__all__ = [
+    "HEADERS",
+    "NOT_STARTED",
+    "OUTPUTS",
+    "PROGRESS_LABELS",
+    "STAGES",
+    "STAGE_LABELS",
+    "SUMMARY_HEADERS",
+    "for_output",
+    "stage_label",
+    "topic_tables",
+    "write_progress",
+    "zh_columns",
+]
+
+log = logging.getLogger(__name__)
+
+#: Label of a household that has reached no stage yet.
+NOT_STARTED = "未开始 not started"
+
+#: Labels of the workbook's headers (the schema's ``status`` is the farmland status).
+HEADERS: dict[str, str] = {
+    **FIELD_LABELS,
+    "status": "进度代码",
+    "village_name": "村名",
+    "name": "名称",
+    "kind": "类型",
+    "done": "完成",
+    "households": "户数",
+    "parcels": "地块数",
+    "area_mu": "面积(亩)",
+    "declared_area_mu": "申报面积(亩)",
+}
+
+#: Labels of the progress columns on the map's popups.
+PROGRESS_LABELS: dict[str, str] = {
+    "kind_label": "类型",
+    "area_mu": "耕地面积(亩)",
+    "film_mu": "全膜覆盖面积(亩)",
+    "cultivated_mu": "耕种面积(亩)",
+    "share_pct": "完成比例(%)",
+    "status_label": "状态",
+    "target_mu": "计划面积(亩)",
+    "measured_area_mu": "实测面积(亩)",
+    "issue": "问题",
+    "stage_reached": "已到环节",
+    "overdue": "逾期环节",
+    "pending": "待完成环节",
+    "order_issue": "顺序问题",
+    "behind": "滞后",
+    "destination_label": "安置方式",
+    "reclaimed_by_date": "已复垦",
+    "hardening": "硬化情况",
+    "village_name": "村名",
+    "note": "说明",
+}
+
+#: Headers of the summary as printed.
+SUMMARY_HEADERS: dict[str, str] = {
+    "topic": "工作 topic",
+    "item": "项目 item",
+    "unit": "单位 unit",
+    "done": "完成 done",
+    "target": "目标 target",
+    "share_pct": "完成率% share",
+    "due_date": "截止 due",
+    "status_label": "进度 status",
+    "note": "备注 note",
+}
+
+#: (topic key, table key or None for the main table, file stem, sheet name)
+OUTPUTS: list[tuple[str, str | None, str, str]] = [
+    ("afforestation", None, "afforestation", "造林 afforestation"),
+    ("afforestation", "afforestation_plots", "afforestation_plots", "造林地块 plots"),
+    ("resettlement", None, "resettlement", "搬迁 resettlement"),
+    ("resettlement", "resettlement_households", "resettlement_households", "搬迁户 households"),
+    ("resettlement", "reclamation", "reclamation", "复垦 reclamation"),
+    ("high_standard", None, "high_standard", "高标准农田 high-standard"),
+    ("zones", None, "zones", "示范片带 zones"),
+    ("roads", None, "roads", "道路 roads"),
+    ("collective", None, "collective", "集体经济 collective"),
+]
+
+
+def stage_label(code: str) -> str:
+    """Chinese label of a stage code; :data:`NOT_STARTED` for ``""``."""
+    return STAGE_LABELS.get(code, code) if code else NOT_STARTED
+
+
+def for_output(df: pd.DataFrame) -> pd.DataFrame:
+    """Dates as YYYY-MM-DD text, booleans as 是/否, geometry dropped."""
+    out = pd.DataFrame(df.drop(columns="geometry", errors="ignore")).copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            out[col] = s.dt.strftime("%Y-%m-%d").astype("object").where(s.notna(), "")
+        elif pd.api.types.is_bool_dtype(s):
+            out[col] = (
+                s.astype("boolean").map({True: "是", False: "否"}).astype("object").fillna("")
+            )
+    return out
+
+
+def zh_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each known header as ``中文 english``."""
+    return df.rename(columns={c: f"{HEADERS[c]} {c}" if c in HEADERS else c for c in df.columns})
+
+
+def topic_tables(result: ProgressResult) -> list[tuple[str, str, pd.DataFrame]]:
+    """(file stem, sheet name, table) of every topic table the result has, in :data:`OUTPUTS` order.
+
+    The household table is written with its documented columns
+    (:data:`~gis_town.analysis.progress.HOUSEHOLD_COLUMNS`).
+    """
+    out = []
+    for topic, key, stem, sheet in OUTPUTS:
+        res = result.topics.get(topic)
+        if res is None:
+            continue
+        table = res.table if key is None else res.details.get(key)
+        if table is None:
+            continue
+        if key == "resettlement_households":
+            table = table[[c for c in HOUSEHOLD_COLUMNS if c in table.columns]]
+        out.append((stem, sheet, table))
+    return out
+
+
+def _write_map_layers(town, result: ProgressResult, out_dir: Path, fmt: str) -> None:
+    """Zones with their belt progress and households with their schedule, for a GIS map."""
+    from gis_town.io.write import safe_output_path, write_vector
+
+    crs = town.config.town.crs
+
+    def target(layer: str) -> Path:
+        return safe_output_path(out_dir, "progress.gpkg" if fmt == "gpkg" else f"{layer}.shp")
+
+    zones = result.topics.get("zones")
+    if zones is not None and len(zones.table) and town.has("zones"):
+        z = town.layer("zones")[["zone_id", "geometry"]]
+        tab = zones.table[zones.table["zone_id"] != "合计"].drop(columns=["note"])
+        g = z.merge(tab, on="zone_id", how="inner")
+        write_vector(g, target("progress_zones"), layer="progress_zones", fmt=fmt, crs=crs)
+    households = result.households
+    if households is not None and town.has("resettlement"):
+        hh = for_output(households[[c for c in HOUSEHOLD_COLUMNS if c in households.columns]])
+        pts = town.layer("resettlement")[["household_id", "geometry"]]
+        g = pts.merge(hh, on="household_id", how="inner")
+        write_vector(
+            g, target("progress_households"), layer="progress_households", fmt=fmt, crs=crs
+        )
+
+
+def write_progress(town, result: ProgressResult, out_dir: Path, *, fmt: str = "gpkg") -> Path:
+    """Write the workbook, the CSVs and the map layers of ``result`` into ``out_dir``.
+
+    Parameters
+    ----------
+    town : gis_town.io.Town
+        The town the result was computed on (zone and household geometries).
+    result : ProgressResult
+        From :func:`gis_town.runners.progress.run_progress`.
+    out_dir : Path
+    fmt : {"gpkg", "shp"}
+        Format of the map layers.
+
+    Returns
+    -------
+    Path
+        The workbook ``progress.xlsx``.
+    """
+    from gis_town.io.write import safe_output_path, write_csv, write_xlsx
+
+    cfg = town.config
+    summary = result.summary
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sheets: dict[str, pd.DataFrame] = {"汇总 summary": zh_columns(for_output(summary))}
+    highlight: dict[str, pd.Series] = {
+        "汇总 summary": needs_attention(summary).reset_index(drop=True)
+    }
+    write_csv(for_output(summary), safe_output_path(out_dir, "summary.csv"))
+    for stem, sheet, table in topic_tables(result):
+        frame = for_output(table)
+        write_csv(frame, safe_output_path(out_dir, f"{stem}.csv"))
+        sheets[sheet] = zh_columns(frame)
+        highlight[sheet] = needs_attention(table).reset_index(drop=True)
+    title = (
+        f"{cfg.town.name} {cfg.town.year}年计划进度 plan progress, "
+        f"截至 as of {result.as_of:%Y-%m-%d}"
+    )
+    xlsx = write_xlsx(
+        sheets,
+        safe_output_path(out_dir, "progress.xlsx"),
+        highlight=highlight,
+        titles={k: f"{title} — {k}" for k in sheets},
+        footer_lines={
+            "汇总 summary": [
+                "红色行: 滞后、目标缺失或数据缺失 / red rows: behind schedule, missing target or data",
+                f"生成日期 generated {dt.date.today():%Y-%m-%d}",
+                "填表人:            审核人:            日期:",
+            ]
+        },
+    )
+    _write_map_layers(town, result, out_dir, fmt)
+    log.info("wrote %s and the CSV tables in %s", xlsx, out_dir)
+    return xlsx

@@ -1,0 +1,155 @@
+"""The plan progress runner: the only code that turns a town and its config into progress analysis calls.
+
+:func:`run_progress` decides the as-of date (the argument, else the
+config's ``town.data_date``, else today in the town's time zone), runs
+:func:`gis_town.analysis.progress.plan_progress` and assembles the summary
+with a row per layer that lost features while reading. The CLI
+(``gis-town progress``), the progress map, the demo and the notebooks all
+call it, so that every output of the topic shows the same numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from gis_town.analysis.progress import (
+    TopicProgress,
+    parse_as_of,
+    plan_progress,
+    summary_table,
+)
+from gis_town.config import TownConfig
+from gis_town.settings import LOCAL_TZ
+
+__all__ = ["LAYERS", "ProgressResult", "progress_as_of", "run_progress"]
+
+log = logging.getLogger(__name__)
+
+#: Layers the topic reads.
+LAYERS: list[str] = [
+    "villages",
+    "farmland",
+    "afforestation",
+    "afforestation_points",
+    "resettlement",
+    "reclamation",
+    "zones",
+    "roads",
+]
+
+
+@dataclass
+class ProgressResult:
+    """Plan progress of a town on a date.
+
+    Attributes
+    ----------
+    as_of : Timestamp
+        The as-of date (midnight).
+    topics : dict of str -> TopicProgress
+        :func:`~gis_town.analysis.progress.plan_progress`'s results, keys
+        ``afforestation``, ``resettlement``, ``high_standard``, ``zones``,
+        ``roads``, ``collective``.
+    summary : DataFrame
+        The summary across topics, then one ``no_data`` row per progress
+        layer with features rejected while reading.
+    problems : DataFrame
+        The town's reading problems on the progress layers (``layer``,
+        ``action``, reasons...), empty when there are none.
+    """
+
+    as_of: pd.Timestamp
+    topics: dict[str, TopicProgress]
+    summary: pd.DataFrame
+    problems: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def households(self) -> pd.DataFrame | None:
+        """The resettlement household table (with ``stage_reached``), None without the layer."""
+        res = self.topics.get("resettlement")
+        return None if res is None else res.details.get("resettlement_households")
+
+    @property
+    def behind(self) -> int:
+        """Number of summary items behind schedule."""
+        return int((self.summary["status"] == "behind").sum())
+
+
+def progress_as_of(as_of=None, config: TownConfig | None = None) -> pd.Timestamp:
+    """The as-of date: ``as_of``, else the config's ``town.data_date``, else today (town's time zone).
+
+    Raises
+    ------
+    InputError
+        When ``as_of`` is not a date.
+    """
+    if as_of is not None:
+        return parse_as_of(as_of)
+    if config is not None and config.town.data_date is not None:
+        return parse_as_of(config.town.data_date)
+    return parse_as_of(pd.Timestamp.now(tz=LOCAL_TZ).date())
+
+
+def _problems(town) -> pd.DataFrame:
+    problems = getattr(town, "problems", None)
+    if problems is None or not len(problems) or "layer" not in problems.columns:
+        return pd.DataFrame()
+    return problems[problems["layer"].isin(LAYERS)].reset_index(drop=True)
+
+
+def _with_rejects(summary: pd.DataFrame, problems: pd.DataFrame) -> pd.DataFrame:
+    """The summary with one row per progress layer that had features rejected."""
+    if not len(problems) or "action" not in problems.columns:
+        return summary
+    rejected = problems[problems["action"] == "rejected"]
+    summary = summary.copy()
+    for layer, n in rejected.groupby("layer").size().items():
+        summary.loc[len(summary)] = {
+            "topic": "数据问题 data problems",
+            "item": f"{layer}: 剔除要素 rejected features",
+            "unit": "个 features",
+            "done": float(n),
+            "target": float("nan"),
+            "share_pct": float("nan"),
+            "due_date": "",
+            "status": "no_data",
+            "status_label": "未计入 not counted",
+            "note": "见 rejects.csv (原因 reasons) / fix the data and rerun",
+        }
+    return summary
+
+
+def run_progress(
+    town, config: TownConfig | None = None, *, as_of: str | dt.date | None = None
+) -> ProgressResult:
+    """Plan progress of ``town`` as of a date.
+
+    Parameters
+    ----------
+    town : gis_town.io.Town
+        A loaded town (the layers of :data:`LAYERS` it has).
+    config : TownConfig, optional
+        Targets and the default as-of date; default ``town.config``.
+    as_of : date or "YYYY-MM-DD", optional
+        Default: the config's ``town.data_date``, else today.
+
+    Returns
+    -------
+    ProgressResult
+
+    Raises
+    ------
+    InputError, FieldError, ConfigError
+        An unparseable date, a bad field, a milestone with an unknown stage.
+    """
+    cfg = town.config if config is None else config
+    day = progress_as_of(as_of, cfg)
+    topics = plan_progress(town, day, config=cfg)
+    problems = _problems(town)
+    summary = _with_rejects(summary_table(topics), problems)
+    log.debug("plan progress as of %s: %d summary rows", f"{day:%Y-%m-%d}", len(summary))
+    return ProgressResult(day, topics, summary, problems)
