@@ -204,7 +204,7 @@ def group_totals(
     for col in cols:
         prefix = "net_" if col.startswith("net_") else ""
         mu, mu_total = balance(m2_to_mu(out[col].to_numpy()), decimals)
-        ha, ha_total = balance(m2_to_ha(out[col].to_numpy()), decimals + 2)
+        ha, ha_total = balance(m2_to_ha(out[col].to_numpy()), decimals)  # balanced at the digits shown
         result[f"{prefix}area_mu"] = mu
         result[f"{prefix}area_ha"] = ha
         total_row[f"{prefix}area_mu"] = mu_total
