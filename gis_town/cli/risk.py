@@ -15,36 +15,9 @@ from gis_town.cli.common import (
     write_rejects,
 )
 from gis_town.errors import InputError
-from gis_town.schema import FIELD_LABELS
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
-#: Leading columns of risk.csv, then every factor, then flags and notes.
-_FRONT = [
-    "parcel_id",
-    "village_id",
-    "village_name",
-    "group",
-    "contractor",
-    "status",
-    "area_mu",
-    "score",
-    "risk_class",
-    "risk_class_zh",
-    "top_factor",
-    "top_factor_zh",
-    "reason",
-]
-_BACK = [
-    "perimeter_m",
-    "dem_flag",
-    "dem_note",
-    "ndvi_flag",
-    "ndvi_note",
-    "missing_factors",
-    "score_note",
-]
+    from gis_town.runners.risk import RiskResult
 
 
 def register(sub) -> None:
@@ -98,113 +71,83 @@ def _ndvi_args(values: list[str] | None) -> dict[int, Path]:
     return out
 
 
-def _csv_columns(df: pd.DataFrame) -> list[str]:
-    from gis_town.config import RISK_FACTORS
-
-    factors = [f for f in RISK_FACTORS if f in df.columns]
-    cols = [c for c in _FRONT if c in df.columns] + [f for f in factors if f not in _FRONT]
-    cols += [c for c in _BACK if c in df.columns]
-    return cols
-
-
 def run(args: argparse.Namespace) -> int:
-    """Run ``gis-town risk`` (heavy imports here: the parser stays light)."""
-    import pandas as pd
-
-    from gis_town.analysis.risk import (
-        COLUMN_LABELS,
-        FACTORS,
-        parcel_factors,
-        risk_score,
-        validate_risk,
-        village_summary,
-        visit_list,
-    )
-    from gis_town.io.export import write_visit_list
-    from gis_town.io.write import write_csv, write_vector
+    """Run ``gis-town risk``: the runner's result written and printed (heavy imports here)."""
+    from gis_town.runners.risk import run_risk
 
     town = open_town(
         args, layers=["villages", "farmland", "roads", "settlements"], required=("farmland",)
     )
-    cfg = town.config
-    dem = args.dem if args.dem is not None else cfg.dem_path()
-    ndvi = _ndvi_args(args.ndvi) if args.ndvi else cfg.ndvi_paths()
-    if dem is None:
-        echo(
-            "注意: 未提供 DEM，坡度和海拔因素缺失 / note: no DEM given: slope and elevation factors are missing"
-        )
-    villages = town.layers.get("villages")
-    factors = parcel_factors(
-        town.layer("farmland"),
-        villages=villages,
-        roads=town.layers.get("roads"),
-        settlements=town.layers.get("settlements"),
-        dem=dem,
-        ndvi=ndvi or None,
-        year=cfg.town.year,
-        gk_crs=town.gk_crs,
+    result = run_risk(
+        town,
+        town.config,
+        dem=args.dem,
+        ndvi=_ndvi_args(args.ndvi) or None,
+        visit_size=args.visit_size,
+        include_abandoned=args.include_abandoned,
+        validate=not args.no_validate,
     )
-    scored = risk_score(factors, cfg.risk)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-
-    cols = _csv_columns(scored)
-    layer = scored[[*cols, scored.geometry.name]]
-    write_vector(
-        layer,
-        out / f"risk.{args.vector_format}",
-        layer="risk",
-        fmt=args.vector_format,
-        crs=cfg.town.crs,
-    )
-    write_csv(pd.DataFrame(scored[cols]), out / "risk.csv")
-    norm = scored.attrs["normalisation"]
-    write_csv(norm, out / "risk_factors.csv")
-
-    summary = village_summary(scored, villages)
-    write_csv(summary, out / "risk_villages.csv")
-    size = args.visit_size or cfg.risk.visit_list_size
-    visits = visit_list(
-        scored, size=size, villages=villages, include_abandoned=args.include_abandoned
-    )
-    write_csv(pd.DataFrame(visits.drop(columns=visits.geometry.name)), out / "visit_list.csv")
-    paths = write_visit_list(visits, out, town_name=cfg.town.name)
-
-    used = ", ".join(
-        f"{FACTORS[f].label} {f} {w:.0%}" for f, w in scored.attrs["weights_used"].items()
-    )
-    echo(f"评分因素与权重 factors and weights: {used}")
-    missing = int((scored["missing_factors"].str.len() > 0).sum())
-    if missing:
-        echo(
-            f"有 {missing} 个地块缺少部分因素，按其余因素评分 (见 score_note) / {missing} parcels miss some "
-            "factors and were scored on the others (see score_note)"
-        )
-    labels = {**FIELD_LABELS, **COLUMN_LABELS}
-    show = summary.rename(
-        columns={c: f"{labels[c]} {c}" if c in labels else c for c in summary.columns}
-    )
-    print_table(show, title=f"{cfg.town.name} 各村撂荒风险 / risk per village (亩 mu)")
-
-    if not args.no_validate and "status" in scored.columns:
-        val = validate_risk(scored, cfg.risk, status_year=cfg.town.year)
-        table = val.table()
-        write_csv(table, out / "risk_validation.csv")
-        if len(val.coefficients):
-            write_csv(val.coefficients, out / "risk_logit_coefficients.csv")
-        numeric = table["value"].map(lambda v: isinstance(v, (int, float)))
-        print_table(table[numeric], title="评分验证 / validation against observed status (ROC AUC)")
-        for _, row in table[~numeric].iterrows():
-            if str(row["value"]):
-                echo(f"{row['metric']}: {row['value']}")
-        if len(val.coefficients):
-            print_table(
-                val.coefficients,
-                title="逻辑回归系数 (每标准差) / logistic regression coefficients per SD",
-            )
+    paths = _write(result, out, args.vector_format, town.config)
+    _print(result, town.config.town.name)
     write_rejects(town, out)
     echo(
         f"已写出 wrote {out / 'risk.csv'}, {out / ('risk.' + args.vector_format)}, {out / 'risk_villages.csv'}, "
         f"{paths['xlsx']}, {paths['kml']}, {paths['gpx']}"
     )
     return 0
+
+
+def _write(result: RiskResult, out: Path, vector_format: str, cfg) -> dict[str, Path]:
+    """Write every table of ``result`` to ``out``; return the visit-list files (xlsx, kml, gpx)."""
+    import pandas as pd
+
+    from gis_town.io.export import write_visit_list
+    from gis_town.io.write import write_csv, write_vector
+    from gis_town.reports.risk import risk_csv_columns
+
+    scored = result.scored
+    cols = risk_csv_columns(scored)
+    layer = scored[[*cols, scored.geometry.name]]
+    write_vector(
+        layer, out / f"risk.{vector_format}", layer="risk", fmt=vector_format, crs=cfg.town.crs
+    )
+    write_csv(pd.DataFrame(scored[cols]), out / "risk.csv")
+    write_csv(result.factors, out / "risk_factors.csv")
+    write_csv(result.villages, out / "risk_villages.csv")
+    visits = result.visits
+    write_csv(pd.DataFrame(visits.drop(columns=visits.geometry.name)), out / "visit_list.csv")
+    paths = write_visit_list(visits, out, town_name=cfg.town.name)
+    val = result.validation
+    if val is not None:
+        write_csv(val.table(), out / "risk_validation.csv")
+        if len(val.coefficients):
+            write_csv(val.coefficients, out / "risk_logit_coefficients.csv")
+    return paths
+
+
+def _print(result: RiskResult, town_name: str) -> None:
+    """Print the weights, the notes, the village table and the validation."""
+    from gis_town.reports.risk import labelled, weights_text
+
+    echo(f"评分因素与权重 factors and weights: {weights_text(result.weights_used)}")
+    for note in result.problems:
+        echo(note)
+    print_table(
+        labelled(result.villages), title=f"{town_name} 各村撂荒风险 / risk per village (亩 mu)"
+    )
+    val = result.validation
+    if val is None:
+        return
+    table = val.table()
+    numeric = table["value"].map(lambda v: isinstance(v, (int, float)))
+    print_table(table[numeric], title="评分验证 / validation against observed status (ROC AUC)")
+    for _, row in table[~numeric].iterrows():
+        if str(row["value"]):
+            echo(f"{row['metric']}: {row['value']}")
+    if len(val.coefficients):
+        print_table(
+            val.coefficients,
+            title="逻辑回归系数 (每标准差) / logistic regression coefficients per SD",
+        )

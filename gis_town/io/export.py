@@ -29,6 +29,7 @@ import pandas as pd
 
 from gis_town.errors import InputError
 from gis_town.io.write import safe_output_path, write_text, write_xlsx
+from gis_town.reports.risk import VISIT_HEADERS, VISIT_PRINT_COLUMNS
 
 __all__ = ["RISK_COLORS", "VISIT_HEADERS", "write_gpx", "write_kml", "write_visit_list"]
 
@@ -36,26 +37,6 @@ log = logging.getLogger(__name__)
 
 #: KML colours (aabbggrr) of the risk classes: high red, medium orange, low yellow.
 RISK_COLORS: dict[str, str] = {"high": "ff0000ff", "medium": "ff0080ff", "low": "ff00ffff"}
-
-#: Column headers of the printed visit list (Chinese with the field name).
-VISIT_HEADERS: dict[str, str] = {
-    "rank": "序号 no.",
-    "village_id": "村代码 village",
-    "village_name": "村名 village",
-    "leader": "包村领导 leader",
-    "group": "社 group",
-    "parcel_id": "地块编码 parcel",
-    "contractor": "承包户 household",
-    "status": "现状 status",
-    "area_mu": "面积(亩) mu",
-    "score": "风险分 score",
-    "risk_class_zh": "风险等级 class",
-    "top_factor_zh": "主要因素 main factor",
-    "reason": "原因 reason",
-    "lon": "经度 lon",
-    "lat": "纬度 lat",
-    "visit_note": "走访情况 visit notes",
-}
 
 _STATUS_ZH = {"cultivated": "在耕", "abandoned": "撂荒", "fallow": "休耕"}
 
@@ -261,7 +242,7 @@ def _printable(visit: pd.DataFrame) -> pd.DataFrame:
         if c in df:
             df[c] = df[c].astype("float64").round(1 if c == "score" else 2)
     df["visit_note"] = ""
-    cols = [c for c in VISIT_HEADERS if c in df.columns and c not in ("risk_class", "top_factor")]
+    cols = [c for c in VISIT_PRINT_COLUMNS if c in df.columns]
     return df[cols].rename(columns=VISIT_HEADERS)
 
 

@@ -1,0 +1,215 @@
+"""Lists for the villages (汇总与走访清单): per-village totals and the leaders' visit lists."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+__all__ = ["VISIT_COLUMNS", "village_summary", "visit_list"]
+
+#: Columns of the visit list (走访清单), in order: :func:`visit_list` returns them (those the
+#: town has) and every writer and map of the list takes its columns from here.
+VISIT_COLUMNS: tuple[str, ...] = (
+    "village_id",
+    "village_name",
+    "leader",
+    "group",
+    "rank",
+    "parcel_id",
+    "contractor",
+    "status",
+    "area_mu",
+    "score",
+    "risk_class",
+    "risk_class_zh",
+    "top_factor",
+    "top_factor_zh",
+    "reason",
+    "lon",
+    "lat",
+)
+
+# --------------------------------------------------------------------------- summaries
+
+
+def village_summary(scored: pd.DataFrame, villages: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """Per village: parcels and mu by risk class, mean score, observed abandonment, leader.
+
+    Returns
+    -------
+    DataFrame
+        ``village_id``, ``village_name``, ``leader`` (包村领导, when the
+        villages layer has it), ``parcels``, ``area_mu``, ``high_parcels``,
+        ``high_mu``, ``medium_parcels``, ``medium_mu``, ``score_mean``,
+        ``abandoned_parcels``, ``abandoned_mu``; sorted by ``high_mu``
+        (descending); a 合计 (total) row last.
+    """
+    df = pd.DataFrame(
+        scored.drop(columns=scored.geometry.name)
+        if isinstance(scored, gpd.GeoDataFrame)
+        else scored
+    )
+    df["village_id"] = df["village_id"].astype("string")
+    area = df["area_mu"].astype("float64")
+    cls = df["risk_class"].astype("string")
+    df["_high"] = (cls == "high").to_numpy(dtype=bool, na_value=False)
+    df["_med"] = (cls == "medium").to_numpy(dtype=bool, na_value=False)
+    aband = (
+        (df["status"].astype("string") == "abandoned").to_numpy(dtype=bool, na_value=False)
+        if "status" in df
+        else np.zeros(len(df), bool)
+    )
+    df["_ab"] = aband
+    df["_high_mu"] = np.where(df["_high"], area, 0.0)
+    df["_med_mu"] = np.where(df["_med"], area, 0.0)
+    df["_ab_mu"] = np.where(aband, area, 0.0)
+    g = df.groupby("village_id", dropna=False, sort=True)
+    out = pd.DataFrame(
+        {
+            "parcels": g.size(),
+            "area_mu": g["area_mu"].sum(),
+            "high_parcels": g["_high"].sum().astype("int64"),
+            "high_mu": g["_high_mu"].sum(),
+            "medium_parcels": g["_med"].sum().astype("int64"),
+            "medium_mu": g["_med_mu"].sum(),
+            "score_mean": g["score"].mean(),
+            "abandoned_parcels": g["_ab"].sum().astype("int64"),
+            "abandoned_mu": g["_ab_mu"].sum(),
+        }
+    ).reset_index()
+    if villages is not None and len(villages):
+        v = pd.DataFrame({"village_id": villages["village_id"].astype("string").to_numpy()})
+        v["village_name"] = (
+            villages["name"].astype("string").to_numpy() if "name" in villages else pd.NA
+        )
+        if "leader" in villages:
+            v["leader"] = villages["leader"].astype("string").to_numpy()
+        v = v.drop_duplicates("village_id")
+        out = v.merge(out, on="village_id", how="right")
+    out = out.sort_values(["high_mu", "medium_mu"], ascending=False, kind="stable").reset_index(
+        drop=True
+    )
+    total = {
+        "village_id": "合计 total",
+        "parcels": int(out["parcels"].sum()),
+        "area_mu": out["area_mu"].sum(),
+        "high_parcels": int(out["high_parcels"].sum()),
+        "high_mu": out["high_mu"].sum(),
+        "medium_parcels": int(out["medium_parcels"].sum()),
+        "medium_mu": out["medium_mu"].sum(),
+        "score_mean": float(df["score"].mean()),
+        "abandoned_parcels": int(out["abandoned_parcels"].sum()),
+        "abandoned_mu": out["abandoned_mu"].sum(),
+    }
+    return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+
+
+def visit_list(
+    scored: gpd.GeoDataFrame,
+    *,
+    size: int = 20,
+    villages: gpd.GeoDataFrame | None = None,
+    min_class: str = "medium",
+    include_abandoned: bool = False,
+) -> gpd.GeoDataFrame:
+    """The village leader's visit list (包村领导走访清单): the parcels most at risk in each village.
+
+    Per village, the ``size`` highest-scoring parcels of at least
+    ``min_class`` that are not abandoned yet (unless ``include_abandoned``);
+    then ordered by village, by 社 (``group``) when parcels
+    carry one (groups in order of their highest score, as leaders cover
+    groups and village cadres households), and by score within the group.
+
+    Parameters
+    ----------
+    scored : GeoDataFrame
+        Output of :func:`risk_score`.
+    size : int, default 20
+        Parcels per village (``config.risk.visit_list_size``).
+    villages : GeoDataFrame, optional
+        For the village name and leader (包村领导).
+    min_class : {"low", "medium", "high"}, default "medium"
+        Lowest risk class listed.
+    include_abandoned : bool, default False
+        Also list parcels already abandoned (they need bringing back into
+        use, but they are known already; the list is for the parcels about
+        to be left idle). Their count and mu are in :func:`village_summary`.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``village_id``, ``village_name``, ``leader``, ``group``, ``rank``
+        (1 = highest score in the village), ``parcel_id``, ``contractor``
+        (承包户, where known), ``status``, ``area_mu``, ``score``,
+        ``risk_class_zh``, ``top_factor_zh``, ``reason``, ``lon``, ``lat``
+        (a point inside the parcel, CGCS2000 ~ WGS84, for navigation);
+        geometry = the parcel polygon in EPSG:4490.
+    """
+    df = _top_per_village(
+        scored, size=size, min_class=min_class, include_abandoned=include_abandoned
+    )
+    df = _by_group(df)
+    if "contractor" not in df.columns:
+        df["contractor"] = pd.array([pd.NA] * len(df), dtype="string")
+    geo = df.geometry.to_crs(4490) if df.crs is not None else df.geometry
+    pts = geo.representative_point()
+    df["lon"] = pts.x.round(6).to_numpy()
+    df["lat"] = pts.y.round(6).to_numpy()
+    df = _with_leaders(df, villages)
+    cols = [c for c in VISIT_COLUMNS if c in df.columns]
+    return gpd.GeoDataFrame(
+        df[cols].reset_index(drop=True), geometry=geo.to_numpy(), crs="EPSG:4490"
+    )
+
+
+def _top_per_village(
+    scored: gpd.GeoDataFrame, *, size: int, min_class: str, include_abandoned: bool
+) -> gpd.GeoDataFrame:
+    """The ``size`` highest-scoring parcels of each village of at least ``min_class``, with ``rank``."""
+    order = {"low": 0, "medium": 1, "high": 2}
+    if min_class not in order:
+        raise ValueError(f"min_class must be low, medium or high, got {min_class!r}")
+    cls = scored["risk_class"].astype("string").map(order).astype("float64").fillna(-1)
+    keep = np.array(cls >= order[min_class], dtype=bool)
+    if not include_abandoned and "status" in scored.columns:
+        keep &= ~(scored["status"].astype("string") == "abandoned").to_numpy(
+            dtype=bool, na_value=False
+        )
+    df = scored.loc[keep].copy()
+    df["village_id"] = df["village_id"].astype("string")
+    df = df.sort_values(["village_id", "score"], ascending=[True, False], kind="stable")
+    df["rank"] = df.groupby("village_id", sort=False).cumcount() + 1
+    return df[df["rank"] <= size]
+
+
+def _by_group(df: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Order by village, then 社 (groups by their highest score), then score; add ``group`` if absent."""
+    if "group" in df.columns:
+        grp = df["group"].astype("string").fillna("")
+        df["_gmax"] = df.groupby([df["village_id"], grp])["score"].transform("max")
+        df["_g"] = grp
+        return df.sort_values(
+            ["village_id", "_gmax", "_g", "score"],
+            ascending=[True, False, True, False],
+            kind="stable",
+        )
+    df["group"] = pd.array([pd.NA] * len(df), dtype="string")
+    return df
+
+
+def _with_leaders(df: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """Add ``village_name`` (when missing) and ``leader`` (包村领导) from the villages layer."""
+    if villages is not None and len(villages):
+        v = pd.DataFrame({"village_id": villages["village_id"].astype("string").to_numpy()})
+        if "village_name" not in df.columns and "name" in villages:
+            v["village_name"] = villages["name"].astype("string").to_numpy()
+        if "leader" in villages:
+            v["leader"] = villages["leader"].astype("string").to_numpy()
+        v = v.drop_duplicates("village_id")
+        if len(v.columns) > 1:
+            df = df.merge(v, on="village_id", how="left")
+    for c in ("village_name", "leader"):
+        if c not in df.columns:
+            df[c] = pd.array([pd.NA] * len(df), dtype="string")
+    return df
