@@ -17,33 +17,12 @@ from gis_town.maps.layout import (
     with_village_names,
 )
 from gis_town.maps.spec import LayerSpec, Style, graduated_classes, split_by_family
-from gis_town.maps.thematic.common import TOTAL_ID, as_of_date, context_specs
+from gis_town.maps.thematic.common import TOTAL_ID, context_specs
+from gis_town.reports.progress import PROGRESS_LABELS, STAGE_LABELS, STAGES, stage_label
 
 log = logging.getLogger(__name__)
 
-
-#: Extra labels of progress columns.
-PROGRESS_LABELS: dict[str, str] = {
-    "kind_label": "类型",
-    "area_mu": "耕地面积(亩)",
-    "film_mu": "全膜覆盖面积(亩)",
-    "cultivated_mu": "耕种面积(亩)",
-    "share_pct": "完成比例(%)",
-    "status_label": "状态",
-    "target_mu": "计划面积(亩)",
-    "measured_area_mu": "实测面积(亩)",
-    "issue": "问题",
-    "stage_reached": "已到环节",
-    "overdue": "逾期环节",
-    "pending": "待完成环节",
-    "order_issue": "顺序问题",
-    "behind": "滞后",
-    "destination_label": "安置方式",
-    "reclaimed_by_date": "已复垦",
-    "hardening": "硬化情况",
-    "village_name": "村名",
-    "note": "说明",
-}
+__all__ = ["PROGRESS_LABELS", "progress_map", "progress_specs"]
 
 
 def _zone_progress_specs(town: Town, topic) -> list[LayerSpec]:
@@ -106,29 +85,34 @@ def _zone_progress_specs(town: Town, topic) -> list[LayerSpec]:
     return specs
 
 
-def _stage_reached(
-    hh: pd.DataFrame, stages, labels: dict[str, str], as_of: pd.Timestamp
-) -> pd.Series:
-    """Label of the last plan stage whose date is on or before ``as_of`` (display only)."""
-    reached = np.full(len(hh), "", dtype=object)
-    for s in stages:
-        if s in hh.columns:
-            d = pd.to_datetime(hh[s], errors="coerce")
-            ok = (d <= as_of).fillna(False).to_numpy(dtype=bool)
-            reached[ok] = labels.get(s, s)
-    reached[reached == ""] = "未开始 not started"
-    return pd.Series(reached, index=hh.index, dtype="object")
-
-
 def progress_specs(
-    town: Town, *, as_of=None, results: dict | None = None
+    town: Town, *, result=None, as_of=None, results: dict | None = None
 ) -> tuple[list[LayerSpec], str, str]:
-    """Layers of the plan progress map (as of a date)."""
-    from gis_town.analysis import progress as pg
+    """Layers, title and subtitle of the plan progress map.
 
-    day = as_of_date(town, as_of)
-    ts = pd.Timestamp(day)
-    res = results if results is not None else pg.plan_progress(town, day)
+    Parameters
+    ----------
+    town : Town
+    result : ProgressResult, optional
+        From :func:`gis_town.runners.progress.run_progress`; the map draws it
+        and computes nothing. Without it, the runner is called (library use).
+    as_of : date, optional
+        Only used without ``result`` (the runner's as-of date).
+    results : dict, optional
+        Former argument: per-topic results of ``plan_progress`` (drawn as of ``as_of``).
+    """
+    if result is None:
+        from gis_town.runners.progress import run_progress
+
+        if results is not None:
+            from gis_town.runners.progress import ProgressResult, progress_as_of
+
+            result = ProgressResult(progress_as_of(as_of, town.config), results, pd.DataFrame())
+        else:
+            result = run_progress(town, town.config, as_of=as_of)
+    res = result.topics
+    day = result.as_of.date()
+    ts = result.as_of
     specs = context_specs(town)
     specs += _zone_progress_specs(town, res.get("zones"))
 
@@ -280,13 +264,8 @@ def progress_specs(
             geometry=town.layers["resettlement"].geometry.name,
             crs=town.layers["resettlement"].crs,
         )
-        stage_labels = (
-            {s: pg._STAGE_LABELS.get(s, s) for s in pg.STAGES}
-            if hasattr(pg, "_STAGE_LABELS")
-            else {}
-        )
-        g["stage_reached"] = _stage_reached(g, pg.STAGES, stage_labels, ts).to_numpy()
-        order = ["未开始 not started", *[stage_labels.get(s, s) for s in pg.STAGES]]
+        g["stage_reached"] = g["stage_reached"].map(stage_label).to_numpy()  # the analysis' code
+        order = [stage_label(""), *[STAGE_LABELS.get(s, s) for s in STAGES]]
         ramp = (
             "#f7fbff",
             "#deebf7",
@@ -383,9 +362,13 @@ def progress_specs(
     return specs, title, subtitle
 
 
-def progress_map(town: Town, *, as_of=None, results=None, **kwargs) -> TownMap:
-    """The plan progress map (计划进度图) as a ``folium.Map``; ``kwargs`` go to ``build_map``."""
-    specs, title, subtitle = progress_specs(town, as_of=as_of, results=results)
+def progress_map(town: Town, *, result=None, as_of=None, results=None, **kwargs) -> TownMap:
+    """The plan progress map (计划进度图) as a ``folium.Map``; ``kwargs`` go to ``build_map``.
+
+    ``result`` is the runner's :class:`~gis_town.runners.progress.ProgressResult`
+    (computed when omitted).
+    """
+    specs, title, subtitle = progress_specs(town, result=result, as_of=as_of, results=results)
     return town_map(town, specs, title, subtitle=subtitle, **kwargs)
 
 
