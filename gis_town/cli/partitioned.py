@@ -22,9 +22,9 @@ from gis_town.cli.common import config_from_args, echo, print_table, write_rejec
 from gis_town.config import TownConfig
 from gis_town.errors import LayerError
 from gis_town.io.town import load_town
-from gis_town.io.validate import PROBLEM_COLUMNS
 from gis_town.io.write import write_csv, write_xlsx
-from gis_town.schema import LAYERS
+from gis_town.parallel.sources import layer_source as _layer_source
+from gis_town.parallel.sources import merge_layer_report as _merge_layer_report
 
 __all__ = ["dask_options", "dask_requested", "patrol_partitioned", "run_areas_partitioned"]
 
@@ -50,31 +50,6 @@ def dask_requested(args: argparse.Namespace, config: TownConfig | None = None) -
     return bool(scheduler) or workers is not None
 
 
-def _layer_source(town_path: Path, cfg: TownConfig, name: str) -> tuple[Path, str | None, dict]:
-    """Where a (large) layer comes from, as :func:`gis_town.io.load_town` finds it."""
-    from gis_town.io.read import list_layers
-    from gis_town.io.town import _source  # the same lookup as load_town
-
-    fpath, lname, opts = _source(town_path, name, cfg)
-    present = fpath is not None and fpath.exists()
-    in_file: set[str] = set()
-    if present and fpath == town_path and town_path.is_file():
-        in_file = {n for n, _ in list_layers(town_path)}
-        present = lname in in_file
-    if not present:
-        raise LayerError(
-            f"缺少必需图层 / required layer '{name}' ({LAYERS[name].label}) not found"
-            + (f"; the file has: {', '.join(sorted(in_file))}" if in_file else ""),
-            path=str(town_path),
-            layer=name,
-        )
-    if not (fpath == town_path and town_path.is_file()):
-        lname = (
-            None if fpath.suffix.lower() in (".parquet", ".geoparquet") or fpath.is_dir() else lname
-        )
-    return fpath, lname, opts
-
-
 def _open_partitioned(args: argparse.Namespace, name: str, small: list[str], **load):
     """The config, the cluster to use, the small layers loaded here, and where the large one is.
 
@@ -94,43 +69,20 @@ def _open_partitioned(args: argparse.Namespace, name: str, small: list[str], **l
     return cfg, scheduler, workers, town, path, layer, opts
 
 
-def _merge_layer_report(town, name: str, problems: pd.DataFrame, counts: dict, order: list[str]):
-    """Put a partitioned layer's problems and counts into the town's, in the one-process order."""
-    rows = [*town.counts.to_dict("records"), counts]
-    rows.sort(key=lambda r: order.index(r["layer"]))
-    town.counts = pd.DataFrame(rows, columns=["layer", "read", "used", "repaired", "rejected"])
-    frames = [problems if n == name else town.problems[town.problems["layer"] == n] for n in order]
-    frames = [f for f in frames if len(f)]
-    town.problems = (
-        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PROBLEM_COLUMNS)
-    )
-
-
 def patrol_partitioned(args: argparse.Namespace):
     """``gis-town patrol``'s analysis with the patrol points processed per partition.
 
-    Returns the town (rivers and villages loaded; the patrols' problems and
-    counts merged in) and the :class:`~gis_town.analysis.patrol.PatrolResult`.
+    Kept for callers of the old CLI helper: the work is
+    :func:`gis_town.runners.patrol.run_patrol`'s. Returns the town (rivers and
+    villages loaded; the patrols' problems and counts merged in) and the
+    :class:`~gis_town.analysis.patrol.PatrolResult`.
     """
-    from gis_town.parallel import analyze_patrols, client_for
+    from gis_town.runners.patrol import run_patrol
 
-    cfg, scheduler, workers, town, ppath, player, opts = _open_partitioned(
-        args, "patrols", ["rivers", "villages"], required=("rivers",)
-    )
-    with client_for(scheduler, workers):
-        res, problems, counts = analyze_patrols(
-            ppath,
-            town.layer("rivers"),
-            config=cfg,
-            as_of=args.as_of,
-            villages=town.layers.get("villages"),
-            gk_crs=town.gk_crs,
-            read_options=opts,
-            npartitions=cfg.dask.partitions,
-            layer=player,
-            path=str(ppath),
-        )
-    _merge_layer_report(town, "patrols", problems, counts, ["rivers", "villages", "patrols"])
+    cfg = config_from_args(args)
+    scheduler, workers = dask_options(args, cfg)
+    town = load_town(Path(args.town), cfg, layers=["rivers", "villages"], required=("rivers",))
+    res = run_patrol(town, cfg, as_of=args.as_of, scheduler=scheduler, workers=workers)
     return town, res
 
 

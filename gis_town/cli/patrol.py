@@ -68,81 +68,46 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _zh(df: pd.DataFrame) -> pd.DataFrame:
-    """Chinese + English headers; zoned times as local wall-clock times (Excel has no time zones)."""
-    import pandas as pd
-
-    from gis_town.analysis.patrol import COLUMN_LABELS
-
-    out = df.copy()
-    for c in out.columns:
-        if isinstance(out[c].dtype, pd.DatetimeTZDtype):
-            out[c] = out[c].dt.tz_localize(None)
-    return out.rename(
-        columns={c: f"{COLUMN_LABELS[c]} {c}" if c in COLUMN_LABELS else c for c in out.columns}
-    )
-
-
-def _pct(v: float) -> str:
-    return "" if v is None or v != v else f"{100 * v:.0f}%"
-
-
 def run(args: argparse.Namespace) -> int:
-    """Run ``gis-town patrol`` (heavy imports in the steps: the parser stays light)."""
-    from gis_town.cli.partitioned import dask_requested, patrol_partitioned
+    """Run ``gis-town patrol``: the runner computes, this writes and prints."""
+    from gis_town.cli.partitioned import dask_options
+    from gis_town.runners.patrol import PATROL_LAYERS, dask_choice, run_patrol
 
     cfg = config_from_args(args)  # read once: for the Dask choice and the town
-    if args.tracks is None and dask_requested(args, cfg):
-        # --scheduler / --workers / [dask]: the points are read and matched in the workers
-        town, res = patrol_partitioned(args)
-        return _write(args, town, res, res.problems if len(res.problems) else None)
-    town, res, problems = _one_process(args, cfg)
-    return _write(args, town, res, problems)
-
-
-def _one_process(args: argparse.Namespace, config=None):
-    """The town and the patrol analysis in this process (also for ``--tracks``)."""
-    import pandas as pd
-
-    from gis_town.analysis.patrol import analyze_patrols
-    from gis_town.io.tracks import load_tracks
-
-    layers = ["rivers", "villages"] + ([] if args.tracks else ["patrols"])
-    required = ("rivers",) if args.tracks else ("rivers", "patrols")
-    town = open_town(args, layers=layers, required=required, config=config)
-    cfg = town.config
-    extra = pd.DataFrame()
-    if args.tracks is not None:
-        points, extra, counts = load_tracks(args.tracks, cfg)
-        counts = pd.DataFrame([counts])
-        town.counts = (
-            pd.concat([town.counts, counts], ignore_index=True) if len(town.counts) else counts
-        )
-    else:
-        points = town.layer("patrols")
-
-    res = analyze_patrols(
-        points,
-        town.layer("rivers"),
-        config=cfg,
+    scheduler, workers = dask_options(args, cfg)
+    cluster = dask_choice(cfg, workers=workers, scheduler=scheduler)
+    partitioned = args.tracks is None and cluster is not None
+    # --tracks or Dask: the points are not the loaded patrols layer
+    own_points = args.tracks is not None or partitioned
+    layers = [n for n in PATROL_LAYERS if n != "patrols" or not own_points]
+    required = ("rivers",) if own_points else ("rivers", "patrols")
+    town = open_town(args, layers=layers, required=required, config=cfg)
+    if partitioned:
+        where = cluster[0] or f"本机 local, {cluster[1]} workers"
+        echo(f"Dask 分区计算 partitioned run on {where}: {_patrols_path(town)}")
+    res = run_patrol(
+        town,
+        town.config,
         as_of=args.as_of,
-        villages=town.layers.get("villages"),
-        gk_crs=town.gk_crs,
+        tracks=args.tracks,
+        scheduler=scheduler,
+        workers=workers,
     )
-    problems = (
-        pd.concat([p for p in (extra, res.problems) if len(p)], ignore_index=True)
-        if (len(extra) or len(res.problems))
-        else None
-    )
-    return town, res, problems
+    return _write(args, town, res, res.problems if len(res.problems) else None)
+
+
+def _patrols_path(town) -> Path:
+    """The file the partitioned run reads the patrol points from."""
+    from gis_town.parallel import layer_source
+
+    return layer_source(Path(town.path), town.config, "patrols")[0]
 
 
 def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -> int:
     """Write every output (each atomically) and print the summary."""
-    import pandas as pd
 
-    from gis_town.analysis.patrol import REASONS
     from gis_town.io.write import write_csv, write_vector, write_xlsx
+    from gis_town.reports.patrol import patrol_sheets
 
     cfg = town.config
     # everything is computed: now write (each file atomically)
@@ -153,13 +118,7 @@ def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -
     invalid = res.invalid_trips.drop(columns=["trip", "chief_key"])
     fmt = args.vector_format
     title = f"{cfg.town.name} 巡河覆盖 river patrol coverage, 截至 as of {res.as_of.isoformat()}"
-    sheets = {
-        "河段 segments": _zh(seg),
-        "河长 chiefs": _zh(res.chiefs),
-        "村 villages": _zh(res.villages),
-        "无效轨迹 invalid trips": _zh(invalid),
-        "分季度 quarters": _zh(res.periods),
-    }
+    sheets = patrol_sheets(res)
     behind = ~seg["on_track"].fillna(True).astype(bool).reset_index(drop=True)
     written = [
         write_csv(seg, out / "patrol_segments.csv"),
@@ -179,13 +138,25 @@ def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -
         ),
     ]
     write_rejects(town, out, extra=problems)
+    _print_summary(title, res, cfg)
+    echo(f"已写出 wrote {len(written)} files to {out} ({', '.join(p.name for p in written)})")
+    return 0
 
+
+def _print_summary(title: str, res, cfg) -> None:
+    """The run's summary lines, the segments' table and the red/black list."""
+    import pandas as pd
+
+    from gis_town.analysis.patrol import REASONS
+    from gis_town.reports.patrol import pct
+
+    seg = res.segments
     s = res.summary
     echo("")
     echo(title)
     echo(
-        f"应完成全年任务 due by now: {_pct(s['due_share'])} "
-        f"(时间进度 milestone schedule {', '.join(f'{d} {_pct(v)}' for d, v in cfg.patrol.milestones)})"
+        f"应完成全年任务 due by now: {pct(s['due_share'])} "
+        f"(时间进度 milestone schedule {', '.join(f'{d} {pct(v)}' for d, v in cfg.patrol.milestones)})"
     )
     reasons = ", ".join(
         f"{REASONS[k].split(' / ')[1]} {v}" for k, v in s["invalid_by_reason"].items() if v
@@ -197,7 +168,7 @@ def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -
     )
     echo(
         f"河段 segments {s['segments']}, {s['river_km']:.1f} km; 已巡 covered {s['covered_km']:.1f} km "
-        f"({_pct(s['covered_fraction'])}); 盲区 blind spots {s['blind_spots']} ({s['blind_spot_km']:.1f} km)"
+        f"({pct(s['covered_fraction'])}); 盲区 blind spots {s['blind_spots']} ({s['blind_spot_km']:.1f} km)"
     )
     echo(f"进度正常 on track {s['segments_on_track']}, 滞后 behind {s['segments_behind']}")
     view = seg[
@@ -212,8 +183,8 @@ def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -
             "on_track",
         ]
     ].copy()
-    view["progress"] = view["progress"].map(_pct)
-    view["covered_fraction"] = view["covered_fraction"].map(_pct)
+    view["progress"] = view["progress"].map(pct)
+    view["covered_fraction"] = view["covered_fraction"].map(pct)
     view["on_track"] = view["on_track"].map(
         lambda v: "" if v is pd.NA else ("是 yes" if v else "否 NO")
     )
@@ -247,7 +218,7 @@ def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -
                 "invalid_trips",
             ]
         ].copy()
-        rv["progress"] = rv["progress"].map(_pct)
+        rv["progress"] = rv["progress"].map(pct)
         print_table(
             rv.rename(
                 columns={
@@ -263,5 +234,3 @@ def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -
             ),
             title="红黑榜 red/black list (河长 chiefs)",
         )
-    echo(f"已写出 wrote {len(written)} files to {out} ({', '.join(p.name for p in written)})")
-    return 0

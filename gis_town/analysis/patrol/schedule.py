@@ -1,0 +1,483 @@
+"""The schedule and the tables: milestone shares, quarters, per segment, chief (red/black list) and village."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gis_town.analysis.patrol.common import (
+    LIST_LABELS,
+    LOCAL_TZ,
+    _cfg,
+    _map_trip_keys,
+    _period_mask,
+    _segment_chief_keys,
+)
+from gis_town.analysis.patrol.coverage import _gap_intervals, _union_per_piece
+from gis_town.analysis.patrol.network import _Network, _network
+from gis_town.config import PatrolSection, TownConfig
+
+log = logging.getLogger(__name__)
+
+
+def milestone_share(
+    dates, milestones: list[tuple[str, float]] | None = None, *, config=None
+) -> np.ndarray:
+    """Cumulative share of the year's target due by the end of each date.
+
+    The schedule is the config's (date "MM-DD", share) points, the plan's by
+    default: 70 % by June 30, 100 % by September 30. It is linear from
+    January 1 (0) to the first milestone and between milestones, flat after
+    the last; a deadline day counts in full (June 30 -> 0.70). Each date is
+    read against its own year.
+
+    Parameters
+    ----------
+    dates : date, Timestamp, or array-like of them
+    milestones : list of (str, float), optional
+        Default ``config.patrol.milestones``.
+
+    Returns
+    -------
+    ndarray of float
+        Shares in [0, 1], one per date.
+    """
+    ms = milestones if milestones is not None else _cfg(config).milestones
+    idx = pd.DatetimeIndex(pd.to_datetime(np.atleast_1d(np.asarray(dates, dtype=object)).tolist()))
+    if idx.tz is not None:
+        idx = idx.tz_convert(LOCAL_TZ).tz_localize(None)
+    out = np.zeros(len(idx))
+    years = idx.year.to_numpy()
+    for year in np.unique(years):
+        jan1 = pd.Timestamp(year=int(year), month=1, day=1)
+        xp = [0.0] + [float((pd.Timestamp(f"{int(year)}-{d}") - jan1).days + 1) for d, _ in ms]
+        fp = [0.0] + [float(s) for _, s in ms]
+        sel = years == year
+        x = ((idx[sel].normalize() - jan1).days + 1).to_numpy(dtype="float64")
+        out[sel] = np.interp(x, xp, fp)
+    return out
+
+
+def quarter_periods(as_of: dt.date) -> list[tuple[str, dt.date, dt.date]]:
+    """The quarters of ``as_of``'s year up to ``as_of``, then the year to date.
+
+    Returns (label, first day, last day) tuples, e.g. ``("2023Q3", 2023-07-01,
+    2023-09-30)`` and ``("2023YTD", 2023-01-01, as_of)``. A quarter still
+    running ends at ``as_of``.
+    """
+    as_of = pd.Timestamp(as_of).date()
+    out = []
+    for q in range(1, 5):
+        start = dt.date(as_of.year, 3 * q - 2, 1)
+        if start > as_of:
+            break
+        end = (pd.Timestamp(start) + pd.offsets.QuarterEnd(0)).date()
+        out.append((f"{as_of.year}Q{q}", start, min(end, as_of)))
+    out.append((f"{as_of.year}YTD", dt.date(as_of.year, 1, 1), as_of))
+    return out
+
+
+def segment_table(
+    segments: gpd.GeoDataFrame,
+    trips: pd.DataFrame,
+    trip_segments: pd.DataFrame,
+    intervals: pd.DataFrame,
+    *,
+    start: dt.date,
+    end: dt.date,
+    as_of: dt.date | None = None,
+    config: TownConfig | PatrolSection | None = None,
+    label: str | None = None,
+    _net: _Network | None = None,
+) -> pd.DataFrame:
+    """Per segment, for the period ``start``..``end`` (local dates, inclusive).
+
+    Returns
+    -------
+    DataFrame
+        ``segment_id``, ``river_name``, ``chief``, ``chief_id``,
+        ``chief_level``, ``village_id``, ``length_m``, ``period``,
+        ``period_start``, ``period_end``, ``patrols`` (valid trips in the
+        period covering at least ``min_cover_share``), ``own_patrols`` (by the
+        segment's own chief), ``patrols_ytd`` (from January 1 to the period's
+        end or ``as_of``, whichever is earlier), ``target``, ``progress``
+        (``patrols_ytd / target``, capped at 1), ``due_share`` (milestone
+        schedule), ``due_patrols``, ``on_track``, ``covered_m``,
+        ``covered_fraction`` (union of the period's valid trips),
+        ``uncovered_m``, ``blind_spots`` (uncovered stretches longer than
+        ``gps_noise_m``).
+    """
+    cfg = _cfg(config)
+    end_eff = (
+        min(pd.Timestamp(end).date(), pd.Timestamp(as_of).date())
+        if as_of is not None
+        else pd.Timestamp(end).date()
+    )
+    start = pd.Timestamp(start).date()
+    ytd_start = dt.date(end_eff.year, 1, 1)
+    n_seg = len(segments)
+    ts = trip_segments
+    in_p = _period_mask(ts["date"], start, end_eff) if len(ts) else np.zeros(0, bool)
+    in_y = _period_mask(ts["date"], ytd_start, end_eff) if len(ts) else np.zeros(0, bool)
+    cnt = ts["counts"].to_numpy(dtype=bool) if len(ts) else np.zeros(0, bool)
+    segi = ts["segment"].to_numpy().astype("int64") if len(ts) else np.zeros(0, "int64")
+    own = ts["own"].to_numpy(dtype=bool) if len(ts) else np.zeros(0, bool)
+    patrols = np.bincount(segi[cnt & in_p], minlength=n_seg)
+    own_patrols = np.bincount(segi[cnt & in_p & own], minlength=n_seg)
+    ytd = np.bincount(segi[cnt & in_y], minlength=n_seg)
+    target = segments["target"].to_numpy(dtype="float64")
+    progress = np.where(
+        target > 0,
+        np.minimum(ytd / np.where(target > 0, target, 1.0), 1.0),
+        np.where(target == 0, 1.0, np.nan),
+    )
+    due = float(milestone_share([end_eff], config=cfg)[0])
+    due_patrols = due * target
+    on_track = pd.array(
+        np.where(np.isnan(target), None, ytd >= due_patrols - 1e-9), dtype="boolean"
+    )
+
+    net = _net or _network(segments, cfg.tolerance_m)
+    trip_mask = _period_mask(trips["date"], start, end_eff) if len(trips) else np.zeros(0, bool)
+    uk, ulo, uhi = _union_per_piece(intervals, trip_mask)
+    covered = (
+        np.bincount(net.piece_seg[uk], weights=uhi - ulo, minlength=n_seg)
+        if len(uk)
+        else np.zeros(n_seg)
+    )
+    length = segments["length_m"].to_numpy()
+    covered = np.minimum(covered, length)
+    gaps = _gap_intervals(net, uk, ulo, uhi, cfg.gps_noise_m)
+    n_gaps = (
+        np.bincount(net.piece_seg[gaps[0]], minlength=n_seg)
+        if len(gaps[0])
+        else np.zeros(n_seg, "int64")
+    )
+    out = pd.DataFrame(
+        {
+            "segment_id": segments["segment_id"].to_numpy(dtype=object),
+            "river_name": segments["river_name"].to_numpy(dtype=object),
+            "chief": segments["chief"].to_numpy(dtype=object),
+            "chief_id": segments["chief_id"].to_numpy(dtype=object),
+            "chief_level": segments["chief_level"].to_numpy(dtype=object),
+            "village_id": segments["village_id"].to_numpy(dtype=object),
+            "length_m": length,
+            "period": label or f"{start.isoformat()}..{end_eff.isoformat()}",
+            "period_start": pd.Timestamp(start),
+            "period_end": pd.Timestamp(end_eff),
+            "patrols": patrols,
+            "own_patrols": own_patrols,
+            "patrols_ytd": ytd,
+            "target": target,
+            "progress": progress,
+            "due_share": due,
+            "due_patrols": due_patrols,
+            "on_track": on_track,
+            "covered_m": covered,
+            "covered_fraction": np.divide(covered, length, out=np.zeros(n_seg), where=length > 0),
+            "uncovered_m": length - covered,
+            "blind_spots": n_gaps,
+        }
+    )
+    return out
+
+
+def rank_red_black(
+    df: pd.DataFrame,
+    *,
+    list_size: int | None = None,
+    config=None,
+    eligible: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Rank rows for the red/black list (红黑榜).
+
+    Order: ``progress`` (high first), then ``covered_fraction`` (high
+    first), then ``invalid_share`` (low first). Rows with no target are not
+    ranked. The best ``list_size`` rows that are on track make the red list
+    (红榜); the worst ``list_size`` rows that are behind schedule make the
+    black list (黑榜).
+
+    Returns
+    -------
+    DataFrame
+        ``df`` with ``rank`` (1 = best, ties share a rank), ``list``
+        (``red``/``black``/empty) and ``list_label`` (红榜/黑榜).
+    """
+    size = list_size if list_size is not None else _cfg(config).list_size
+    out = df.copy()
+    ok = out["target"].notna().to_numpy() & (out["target"].to_numpy(dtype="float64") > 0)
+    if eligible is not None:
+        ok &= np.asarray(eligible, dtype=bool)
+    k1 = -out["progress"].fillna(0).to_numpy(dtype="float64")
+    k2 = -out["covered_fraction"].fillna(0).to_numpy(dtype="float64")
+    k3 = (
+        out["invalid_share"].fillna(0).to_numpy(dtype="float64")
+        if "invalid_share" in out
+        else np.zeros(len(out))
+    )
+    idx = np.flatnonzero(ok)
+    order = idx[np.lexsort((k3[idx], k2[idx], k1[idx]))]
+    rank = np.full(len(out), np.nan)
+    if len(order):
+        kk = np.column_stack(
+            [np.round(k1[order], 9), np.round(k2[order], 9), np.round(k3[order], 9)]
+        )
+        new = np.r_[True, np.any(kk[1:] != kk[:-1], axis=1)]
+        pos = np.arange(1, len(order) + 1)
+        rank[order] = np.maximum.accumulate(np.where(new, pos, 0))
+    out["rank"] = pd.array(np.where(np.isnan(rank), None, rank), dtype="Int64")
+    on = out["on_track"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    lst = np.full(len(out), "", dtype=object)
+    reds = [i for i in order if on[i]][:size]
+    blacks = [i for i in order[::-1] if not on[i]][:size]
+    lst[reds] = "red"
+    lst[blacks] = "black"
+    out["list"] = lst
+    out["list_label"] = [LIST_LABELS[v] for v in lst]
+    return out
+
+
+def chief_table(
+    seg_table: pd.DataFrame,
+    segments: gpd.GeoDataFrame,
+    trips: pd.DataFrame,
+    trip_segments: pd.DataFrame,
+    *,
+    config: TownConfig | PatrolSection | None = None,
+) -> pd.DataFrame:
+    """Per chief (by ``chief_id`` when present, else by name), for the period of ``seg_table``.
+
+    Returns
+    -------
+    DataFrame
+        ``chief``, ``chief_id``, ``chief_level``, ``village_id``,
+        ``segments``, ``length_km``, ``trips`` (in the period),
+        ``valid_trips``, ``invalid_trips``, ``invalid_share``,
+        ``invalid_reasons`` (code: count), ``patrols`` (the chief's own valid
+        patrols of their own segments, year to date, summed over segments),
+        ``target`` (sum of their segments' targets), ``progress``,
+        ``due_share``, ``on_track``, ``covered_fraction`` (of their segments,
+        length-weighted), ``segments_behind``, ``rank``, ``list``,
+        ``list_label``. Chiefs who walked but own no segment are listed
+        without a target or rank.
+    """
+    cfg = _cfg(config)
+    start = pd.Timestamp(seg_table["period_start"].iloc[0]).date()
+    end = pd.Timestamp(seg_table["period_end"].iloc[0]).date()
+    ytd_start = dt.date(end.year, 1, 1)
+    due = float(seg_table["due_share"].iloc[0])
+    seg_key = _segment_chief_keys(segments)
+    st = seg_table.assign(chief_key=seg_key)
+    st["behind"] = ~st["on_track"].astype("boolean").fillna(True).to_numpy(dtype=bool)
+    roster = st.groupby("chief_key", sort=False).agg(
+        chief=("chief", "first"),
+        chief_id=("chief_id", "first"),
+        chief_level=("chief_level", "first"),
+        segments=("segment_id", "size"),
+        length_m=("length_m", "sum"),
+        covered_m=("covered_m", "sum"),
+        segments_behind=("behind", "sum"),
+    )
+    roster["target"] = st.groupby("chief_key", sort=False)["target"].sum(min_count=1)
+    # the chief's village: the most common village_id of their segments
+    vc = (
+        st.dropna(subset=["village_id"])
+        .groupby(["chief_key", "village_id"])
+        .size()
+        .rename("n")
+        .reset_index()
+        .sort_values(["chief_key", "n", "village_id"], ascending=[True, False, True])
+        .drop_duplicates("chief_key")
+        .set_index("chief_key")["village_id"]
+    )
+    roster["village_id"] = vc.reindex(roster.index).astype(object).to_numpy()
+    tkey = _map_trip_keys(trips, segments) if len(trips) else np.zeros(0, dtype=object)
+    tr = trips.assign(roster_key=tkey)
+    in_p = _period_mask(tr["date"], start, end) if len(tr) else np.zeros(0, bool)
+    tp = tr[in_p]
+    agg = tp.groupby("roster_key", sort=False).agg(
+        trips=("trip", "size"),
+        valid_trips=("valid", "sum"),
+        chief_t=("chief", "first"),
+        chief_id_t=("chief_id", "first"),
+    )
+    inv = tp[~tp["valid"]]
+    reasons = (
+        inv.assign(r=inv["reason"].str.split(";")).explode("r").groupby(["roster_key", "r"]).size()
+        if len(inv)
+        else pd.Series(dtype="int64")
+    )
+    reason_txt = {}
+    for (rk, r), c in reasons.items():
+        reason_txt.setdefault(rk, []).append(f"{r}: {c}")
+    # own patrols: the chief's valid covering trips on the chief's own segments, year to date
+    ts = trip_segments
+    if len(ts):
+        ts_key = ts["roster_key"].to_numpy(dtype=object)
+        own = ts["own"].to_numpy(dtype=bool)
+        in_y = _period_mask(ts["date"], ytd_start, end)
+        sel = ts["counts"].to_numpy(dtype=bool) & own & in_y
+        own_p = pd.Series(ts_key[sel]).value_counts()
+    else:
+        own_p = pd.Series(dtype="int64")
+    keys = list(roster.index) + [k for k in agg.index if k not in roster.index]
+    out = pd.DataFrame(index=pd.Index(keys, name="chief_key"))
+    out = out.join(roster).join(agg)
+    out["chief"] = out["chief"].where(out["chief"].notna(), out["chief_t"])
+    out["chief_id"] = out["chief_id"].where(out["chief_id"].notna(), out["chief_id_t"])
+    out = out.drop(columns=["chief_t", "chief_id_t"])
+    for c in ("segments", "trips", "valid_trips", "segments_behind"):
+        out[c] = out[c].fillna(0).astype("int64")
+    out["invalid_trips"] = out["trips"] - out["valid_trips"]
+    out["invalid_share"] = np.divide(
+        out["invalid_trips"], out["trips"], out=np.zeros(len(out)), where=out["trips"] > 0
+    )
+    out["invalid_reasons"] = ["; ".join(reason_txt.get(k, [])) for k in out.index]
+    out["patrols"] = own_p.reindex(out.index).fillna(0).astype("int64").to_numpy()
+    out["length_km"] = out["length_m"].fillna(0) / 1000.0
+    tgt = out["target"].to_numpy(dtype="float64")
+    out["progress"] = np.where(
+        tgt > 0,
+        np.minimum(out["patrols"] / np.where(tgt > 0, tgt, 1), 1.0),
+        np.where(tgt == 0, 1.0, np.nan),
+    )
+    out["due_share"] = due
+    out["on_track"] = pd.array(
+        np.where(np.isnan(tgt), None, out["patrols"].to_numpy() >= due * tgt - 1e-9),
+        dtype="boolean",
+    )
+    lm = out["length_m"].to_numpy(dtype="float64")
+    out["covered_fraction"] = np.divide(
+        out["covered_m"].fillna(0).to_numpy(), lm, out=np.full(len(out), np.nan), where=lm > 0
+    )
+    out = rank_red_black(out.reset_index(), config=cfg)
+    cols = [
+        "chief",
+        "chief_id",
+        "chief_level",
+        "village_id",
+        "segments",
+        "length_km",
+        "trips",
+        "valid_trips",
+        "invalid_trips",
+        "invalid_share",
+        "invalid_reasons",
+        "patrols",
+        "target",
+        "progress",
+        "due_share",
+        "on_track",
+        "covered_fraction",
+        "segments_behind",
+        "rank",
+        "list",
+        "list_label",
+    ]
+    return out.sort_values(["rank", "chief"], na_position="last", kind="stable")[cols].reset_index(
+        drop=True
+    )
+
+
+def village_table(
+    seg_table: pd.DataFrame,
+    chiefs: pd.DataFrame,
+    *,
+    villages: gpd.GeoDataFrame | None = None,
+    config: TownConfig | PatrolSection | None = None,
+) -> pd.DataFrame:
+    """Per village: its segments' patrols against their targets, and its chiefs' trips.
+
+    A segment belongs to its ``village_id``, else to its chief's village (the
+    most common ``village_id`` among the chief's other segments).
+
+    Returns
+    -------
+    DataFrame
+        ``village_id``, ``village_name`` (from ``villages``), ``segments``,
+        ``length_km``, ``chiefs``, ``trips``, ``invalid_trips``,
+        ``invalid_share``, ``patrols`` (all valid patrols of its segments,
+        year to date), ``target``, ``progress``, ``due_share``, ``on_track``,
+        ``covered_fraction``, ``segments_behind``, ``rank``, ``list``,
+        ``list_label``.
+    """
+    cfg = _cfg(config)
+    st = seg_table.copy()
+    chief_village = (
+        chiefs.dropna(subset=["village_id"])
+        .drop_duplicates("chief")
+        .set_index("chief")["village_id"]
+    )
+    vid = st["village_id"].where(st["village_id"].notna(), st["chief"].map(chief_village))
+    st["village_id"] = vid.fillna("(未知 unknown)")
+    st["behind"] = ~st["on_track"].astype("boolean").fillna(True).to_numpy(dtype=bool)
+    g = st.groupby("village_id", sort=True).agg(
+        segments=("segment_id", "size"),
+        length_m=("length_m", "sum"),
+        chiefs=("chief", "nunique"),
+        patrols=("patrols_ytd", "sum"),
+        covered_m=("covered_m", "sum"),
+        segments_behind=("behind", "sum"),
+    )
+    g["target"] = st.groupby("village_id", sort=True)["target"].sum(min_count=1)
+    ch = chiefs.copy()
+    ch["village_id"] = ch["village_id"].fillna("(未知 unknown)")
+    ct = ch.groupby("village_id").agg(
+        trips=("trips", "sum"), invalid_trips=("invalid_trips", "sum")
+    )
+    out = g.join(ct, how="left").fillna({"trips": 0, "invalid_trips": 0})
+    out["trips"] = out["trips"].astype("int64")
+    out["invalid_trips"] = out["invalid_trips"].astype("int64")
+    out["invalid_share"] = np.divide(
+        out["invalid_trips"], out["trips"], out=np.zeros(len(out)), where=out["trips"] > 0
+    )
+    out["length_km"] = out["length_m"] / 1000.0
+    tgt = out["target"].to_numpy(dtype="float64")
+    due = float(seg_table["due_share"].iloc[0]) if len(seg_table) else 0.0
+    out["progress"] = np.where(
+        tgt > 0,
+        np.minimum(out["patrols"] / np.where(tgt > 0, tgt, 1), 1.0),
+        np.where(tgt == 0, 1.0, np.nan),
+    )
+    out["due_share"] = due
+    out["on_track"] = pd.array(
+        np.where(np.isnan(tgt), None, out["patrols"].to_numpy() >= due * tgt - 1e-9),
+        dtype="boolean",
+    )
+    out["covered_fraction"] = np.divide(
+        out["covered_m"], out["length_m"], out=np.zeros(len(out)), where=out["length_m"] > 0
+    )
+    out = out.reset_index()
+    out["village_name"] = None
+    if villages is not None and "village_id" in villages.columns and "name" in villages.columns:
+        v = villages.drop_duplicates("village_id")
+        names = dict(zip(v["village_id"].astype(str), v["name"].astype(object)))
+        out["village_name"] = out["village_id"].astype(str).map(names).astype(object)
+    out = rank_red_black(out, config=cfg)
+    cols = [
+        "village_id",
+        "village_name",
+        "segments",
+        "length_km",
+        "chiefs",
+        "trips",
+        "invalid_trips",
+        "invalid_share",
+        "patrols",
+        "target",
+        "progress",
+        "due_share",
+        "on_track",
+        "covered_fraction",
+        "segments_behind",
+        "rank",
+        "list",
+        "list_label",
+    ]
+    return out.sort_values(["rank", "village_id"], na_position="last", kind="stable")[
+        cols
+    ].reset_index(drop=True)
