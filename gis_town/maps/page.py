@@ -27,6 +27,9 @@ NO_TILES_NOTE = (
 #: After the first tile error, how long (ms) to wait for any tile to load before falling back.
 TILE_ERROR_MS = 1500
 
+#: Map width (CSS px) at or below which the page lays itself out for a phone.
+PHONE_PX = 640
+
 #: After the first tile request, how long (ms) to wait for any tile at all (a host that
 #: drops requests silently never reports an error).
 TILE_WAIT_MS = 12000
@@ -62,6 +65,17 @@ PAGE_CSS = (
 .gt-notiles .leaflet-tile-pane{visibility:hidden}
 .gt-note{background:rgba(255,255,255,.85);padding:2px 7px;border-radius:3px;box-shadow:0 1px 3px rgba(0,0,0,.25);
  font:11px/1.4 FONT;color:#555;max-width:340px;pointer-events:none}
+.gt-legend a.gt-legend-toggle{display:block;width:auto;height:auto;line-height:1.45;text-align:left;border:0;
+ background:none;font-weight:bold;cursor:pointer;color:#333;text-decoration:none;user-select:none;white-space:nowrap}
+.gt-legend-toggle:after{content:" \\25BE";font-weight:normal}
+.gt-legend.gt-collapsed .gt-legend-toggle:after{content:" \\25B8"}
+.gt-legend.gt-collapsed .gt-legend-body{display:none}
+.gt-legend.gt-collapsed{min-width:0;padding:5px 8px}
+/* phones (WeChat opens maps at 360-430 px): a title between the left and right controls, both collapsed */
+.gt-phone .gt-title{left:54px;right:64px;transform:none;max-width:none;padding:4px 8px;font-size:14px}
+.gt-phone .gt-title small{font-size:10.5px}
+.gt-phone .gt-legend{max-height:38vh;font-size:11px}
+.gt-phone .gt-note{max-width:200px}
 """
 ).replace("FONT", _FONT)
 
@@ -140,6 +154,21 @@ DECODER_JS = r"""
   GT.finish = function (map) {
     GT.restack(map);
     map.on("overlayadd", function () { GT.restack(map); });
+    setTimeout(function () { GT.phone(map); }, 0);  // after the controls added later in the page
+  };
+  // A narrow screen (a phone, PHONE_PX or less): legend and layer list start collapsed (a tap opens
+  // them, a tap on the map closes the layer list) and the title sits between the controls.
+  GT.phone = function (map) {
+    var c = map.getContainer();
+    if (c.clientWidth > PHONE_PX) { return; }
+    L.DomUtil.addClass(c, "gt-phone");
+    var lc = c.querySelector(".leaflet-control-layers");
+    if (lc) {
+      L.DomUtil.removeClass(lc, "leaflet-control-layers-expanded");
+      map.on("click", function () { L.DomUtil.removeClass(lc, "leaflet-control-layers-expanded"); });
+    }
+    var lg = c.querySelector(".gt-legend");
+    if (lg) { L.DomUtil.addClass(lg, "gt-collapsed"); }
   };
   GT.build = function (map, d, o) {
     var grp = L.featureGroup(), i, k;
@@ -212,7 +241,16 @@ DECODER_JS = r"""
     var ctl = L.control({position: "bottomright"});
     ctl.onAdd = function () {
       var div = L.DomUtil.create("div", "gt-legend leaflet-bar");
-      div.innerHTML = html;
+      var head = L.DomUtil.create("a", "gt-legend-toggle", div);
+      head.textContent = "图例 legend";
+      head.href = "#";
+      var body = L.DomUtil.create("div", "gt-legend-body", div);
+      body.innerHTML = html;
+      L.DomEvent.on(head, "click", function (e) {
+        L.DomEvent.preventDefault(e);
+        if (L.DomUtil.hasClass(div, "gt-collapsed")) { L.DomUtil.removeClass(div, "gt-collapsed"); }
+        else { L.DomUtil.addClass(div, "gt-collapsed"); }
+      });
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
       return div;
@@ -290,4 +328,5 @@ DECODER_JS = (
     DECODER_JS.replace("NO_TILES_NOTE", safe_json(NO_TILES_NOTE))
     .replace("TILE_ERROR_MS", str(int(TILE_ERROR_MS)))
     .replace("TILE_WAIT_MS", str(int(TILE_WAIT_MS)))
+    .replace("PHONE_PX", str(int(PHONE_PX)))
 )
