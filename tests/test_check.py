@@ -771,7 +771,7 @@ def test_cli_all_pass_exit_0_and_html_escapes(world, tmp_path):
 
 def test_workbook_lists_every_result_of_a_town_and_the_failures_of_a_county(monkeypatch):
     from gis_town import settings
-    from gis_town.analysis.check.report import workbook_sheets
+    from gis_town.reports.check import workbook_sheets
 
     plots = to_geo([sq(0, 0, 2, 100), sq(100, 0), sq(300, 0)], plot_id=["s", "a", "b"])
     rs = load_rule_set("high_standard")
@@ -790,7 +790,7 @@ def test_workbook_lists_every_result_of_a_town_and_the_failures_of_a_county(monk
 
 
 def test_report_html_escapes_every_value():
-    from gis_town.analysis.check.report import failing_map_svg, render_html
+    from gis_town.reports.check import failing_map_svg, render_html
 
     evil = "<img src=x onerror=alert(1)>"
     plots = to_geo([sq(0, 0, 2, 100), sq(100, 0)], plot_id=[evil, "ok"], project=[evil, "p"])

@@ -14,6 +14,10 @@ red line, basic farmland, resettlement) come from the town. Writes
 ``check_report.html``, ``failed_plots.gpkg`` (and ``repaired_plots.gpkg``
 with ``--write-repaired``) into ``DIR``.
 
+The check itself is :func:`gis_town.runners.check.run_check`; this module
+reads the plots, writes its result (labelled by :mod:`gis_town.reports.check`)
+and prints it.
+
 Exit code: 0 when every plot passes, 1 when any fails (or could not be fully
 checked), 2 on bad input.
 """
@@ -21,7 +25,6 @@ checked), 2 on bad input.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,12 +35,13 @@ from gis_town.errors import InputError, LayerError
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
+    from gis_town.config import TownConfig
+    from gis_town.io.town import Town
+    from gis_town.runners.check import CheckResult
+
 __all__ = ["register", "run"]
 
 log = logging.getLogger(__name__)
-
-#: Context layers a rule kind reads (its ``layer`` limit names the exact one).
-_CONTEXT_KINDS = ("road_access", "redline", "river_buffer", "homestead", "basic_farmland")
 
 
 def register(sub) -> None:
@@ -158,88 +162,52 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``gis-town check`` (heavy imports here: the parser stays light)."""
-    import geopandas as gpd
-    import numpy as np
-    import shapely
-
-    from gis_town.analysis.check import (
-        CheckContext,
-        load_rule_set,
-        prepare_plots,
-        repair_geometry,
-        rule_counts,
-        run_rules,
-        summarize,
-    )
-    from gis_town.analysis.check.report import failing_map_svg, render_html, workbook_sheets
-    from gis_town.config import config_for
+def _context_town(town_path: Path | None, cfg: TownConfig, rule_set) -> Town | None:
+    """The town with the context layers the rule set reads; None without a town."""
     from gis_town.io.town import load_town
-    from gis_town.io.write import safe_output_path, write_csv, write_text, write_vector, write_xlsx
-    from gis_town.memory import release_memory
+    from gis_town.runners.check import context_layers
 
-    plots_path, layer = _split_plots_arg(args.plots, args.layer)
-    plots, layer_name = _read_plots(plots_path, layer)
-    town_path = _town_path(args, plots_path)
-    cfg = config_for(town_path if town_path is not None else plots_path, args.config)
-    rules_spec = args.rules or _default_rules(plots, layer_name)
-    rule_set = load_rule_set(rules_spec, cfg)
-    echo(f"规则集 rule set: {rule_set.name} ({len(rule_set.rules)} 条 rules; {rule_set.source})")
+    if town_path is None and not cfg.town_file and not cfg.layers:
+        return None
+    return load_town(town_path, cfg, layers=context_layers(rule_set))
 
-    wanted = sorted(
-        {r.limits_dict().get("layer", "") for r in rule_set.rules if r.kind in _CONTEXT_KINDS}
-        - {""}
-    )
-    town = None
-    if town_path is not None or cfg.town_file or cfg.layers:
-        town = load_town(town_path, cfg, layers=wanted)
-        layers = dict(town.layers)
-    else:
-        layers = {}
-        echo(
-            "未给出乡镇数据 (--town)：道路、红线等规则将标为未检查 / no --town: context rules will be not_checked"
-        )
-    dem = args.dem if args.dem is not None else cfg.dem_path()
-    ndvi = args.ndvi
-    if ndvi is None and cfg.rasters.ndvi:
-        ndvi = cfg.ndvi_paths()[max(cfg.rasters.ndvi)]
-    for what, path in (("DEM", dem), ("NDVI", ndvi)):
-        if path is not None and not Path(path).exists():
-            raise InputError(
-                f"{what} 文件不存在 / {what} raster not found: check --{what.lower()} or [rasters] in the config",
-                path=str(path),
-            )
 
-    prepared = prepare_plots(plots, id_field=args.id_field, layer=layer_name)
-    ctx = CheckContext(
-        layers=layers, dem=dem, ndvi=ndvi, gk_crs=prepared.gk_crs, id_field=args.id_field
-    )
-    results = run_rules(prepared, rule_set, context=ctx)
-    summary = summarize(results)
-    counts = rule_counts(results, rule_set)
+def _guard_outputs(out: Path, plots_path: Path) -> None:
+    """Refuse an ``--out`` whose outputs would overwrite the input plots."""
+    from gis_town.io.write import safe_output_path
 
-    out: Path = args.out
     for name in ("check_results.csv", "failed_plots.gpkg", "repaired_plots.gpkg"):
         if _same_file(safe_output_path(out, name), plots_path):
             raise InputError(
                 "输出会覆盖输入 / an output would overwrite the input plots: choose another --out",
                 path=str(plots_path),
             )
-    write_csv(results, safe_output_path(out, "check_results.csv"))
-    write_csv(summary, safe_output_path(out, "check_summary.csv"))
+
+
+def _write_tables(result: CheckResult, out: Path) -> None:
+    """check_results.csv and check_summary.csv."""
+    from gis_town.io.write import safe_output_path, write_csv
+    from gis_town.memory import release_memory
+
+    write_csv(result.results, safe_output_path(out, "check_results.csv"))
+    write_csv(result.summary, safe_output_path(out, "check_summary.csv"))
     release_memory()  # a county: the CSV writer's gigabytes of transient text
 
-    town_name = cfg.town.name
-    title = f"{town_name} {rule_set.description_zh or rule_set.name} / {rule_set.description_en or rule_set.name}"
-    meta = {
-        "地块 plots": f"{plots_path}" + (f" : {layer}" if layer else ""),
-        "规则集 rule set": f"{rule_set.name} ({rule_set.source})",
-        "DEM": str(dem) if dem else "未提供 not given",
-        "NDVI": str(ndvi) if ndvi else "未提供 not given",
-        "检查时间 checked at": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-    }
-    book = workbook_sheets(results, summary, rule_set, title=title, meta=meta, counts=counts)
+
+def _write_workbook(result: CheckResult, out: Path, title: str, meta: dict[str, str]) -> None:
+    """check_report.xlsx: the officials' summary with sign-off lines, per plot, every result."""
+    from gis_town.io.write import safe_output_path, write_xlsx
+    from gis_town.memory import release_memory
+    from gis_town.reports.check import workbook_sheets
+
+    book = workbook_sheets(
+        result.results,
+        result.summary,
+        result.rule_set,
+        title=title,
+        meta=meta,
+        counts=result.counts,
+    )
     write_xlsx(
         book["sheets"],
         safe_output_path(out, "check_report.xlsx"),
@@ -250,109 +218,115 @@ def run(args: argparse.Namespace) -> int:
     del book
     release_memory()
 
-    failed_mask = ~summary["passed"].to_numpy(dtype=bool)
-    labels = None
-    if failed_mask.sum() <= 60:  # the map labels at most 60 failing plots (a town's)
-        labels = [
-            f"{pid}: {rf or nc}"
-            for pid, rf, nc in zip(
-                summary["plot_id"].astype(str),
-                summary["rules_failed"].astype(str),
-                summary["rules_not_checked"].astype(str),
-            )
-        ]
-    ctx_gk = {
-        n: ctx.layer_gk(n, prepared.gk_crs)
-        for n in ("basic_farmland", "redline", "rivers", "roads")
-        if ctx.layer(n) is not None
-    }
-    svg = failing_map_svg(prepared, failed_mask, labels=labels, context=ctx_gk)
-    write_text(
-        render_html(
-            results, summary, rule_set, title=title, meta=meta, map_svg=svg, counts=counts
-        ),
-        safe_output_path(out, "check_report.html"),
+
+def _write_html(result: CheckResult, out: Path, title: str, meta: dict[str, str]) -> None:
+    """check_report.html with its SVG map of the plots that did not pass."""
+    from gis_town.io.write import safe_output_path, write_text
+    from gis_town.memory import release_memory
+    from gis_town.reports.check import render_html, report_map_svg
+
+    svg = report_map_svg(result)
+    page = render_html(
+        result.results,
+        result.summary,
+        result.rule_set,
+        title=title,
+        meta=meta,
+        map_svg=svg,
+        counts=result.counts,
     )
-    del results, svg  # the failed plots' layer needs the summary only
+    write_text(page, safe_output_path(out, "check_report.html"))
+    del svg, page
     release_memory()
 
+
+def _write_layers(result: CheckResult, args: argparse.Namespace, crs, written: list[str]) -> None:
+    """failed_plots (and repaired_plots with ``--write-repaired``) in the chosen format."""
+    from gis_town.io.write import safe_output_path, write_vector
+    from gis_town.reports.check import failed_plots_layer, repaired_plots_layer
+
     ext = "shp" if args.vector_format == "shp" else "gpkg"
-    failed = prepared.gdf.loc[failed_mask].copy()
-    sm = summary.loc[failed_mask]
-    failed["check_result"] = sm["result"].to_numpy()
-    failed["rules_failed"] = sm["rules_failed"].to_numpy()
-    failed["rules_not_checked"] = sm["rules_not_checked"].to_numpy()
-    failed["messages"] = sm["messages"].to_numpy()
-    failed = gpd.GeoDataFrame(failed, geometry=prepared.gdf.geometry.name, crs=prepared.crs)
     write_vector(
-        failed,
-        safe_output_path(out, f"failed_plots.{ext}"),
+        failed_plots_layer(result),
+        safe_output_path(args.out, f"failed_plots.{ext}"),
         layer="failed_plots",
         fmt=ext,
-        crs=cfg.town.crs,
+        crs=crs,
     )
-    written = [
-        "check_results.csv",
-        "check_summary.csv",
-        "check_report.xlsx",
-        "check_report.html",
-        f"failed_plots.{ext}",
-    ]
-    if args.write_repaired:
-        rep = prepared.gdf.copy()
-        geom = prepared.geom
-        present = ~(shapely.is_missing(geom) | shapely.is_empty(geom))
-        invalid = np.zeros(len(geom), dtype=bool)
-        invalid[present] = ~shapely.is_valid(geom[present])
-        reasons = np.full(len(geom), "", dtype=object)
-        reasons[invalid] = shapely.is_valid_reason(geom[invalid])
-        rep = rep.set_geometry(gpd.GeoSeries(repair_geometry(geom), crs=prepared.crs))
-        rep["geometry_repaired"] = invalid
-        rep["geos_reason"] = reasons
-        write_vector(
-            rep,
-            safe_output_path(out, f"repaired_plots.{ext}"),
-            layer="repaired_plots",
-            fmt=ext,
-            crs=cfg.town.crs,
-        )
-        written.append(f"repaired_plots.{ext}")
-        echo(
-            f"已修复 {int(invalid.sum())} 个无效几何（另存，不覆盖输入）/ {int(invalid.sum())} invalid geometries repaired into repaired_plots.{ext} (the input is untouched)"
-        )
-    if town is not None:
-        write_rejects(town, out)
+    written.append(f"failed_plots.{ext}")
+    if not args.write_repaired:
+        return
+    rep, n_repaired = repaired_plots_layer(result)
+    write_vector(
+        rep,
+        safe_output_path(args.out, f"repaired_plots.{ext}"),
+        layer="repaired_plots",
+        fmt=ext,
+        crs=crs,
+    )
+    written.append(f"repaired_plots.{ext}")
+    echo(
+        f"已修复 {n_repaired} 个无效几何（另存，不覆盖输入）/ {n_repaired} invalid geometries repaired into repaired_plots.{ext} (the input is untouched)"
+    )
 
-    view = counts[["rule", "message_zh", "pass", "fail", "not_checked"]].rename(
-        columns={
-            "rule": "规则 rule",
-            "message_zh": "说明",
-            "pass": "通过 pass",
-            "fail": "不通过 fail",
-            "not_checked": "未检查 n/c",
-        }
-    )
+
+def _print_results(result: CheckResult) -> None:
+    """The rule table, the plots that did not pass and the totals."""
+    from gis_town.reports.check import FAILED_PLOTS_LABELS, RULE_TABLE_LABELS
+
+    view = result.counts[list(RULE_TABLE_LABELS)].rename(columns=RULE_TABLE_LABELS)
     print_table(view, title="规则汇总 / rules")
-    n = len(summary)
-    n_pass = int(summary["passed"].sum())
-    n_fail = int((summary["n_failed"] > 0).sum())
-    bad = summary.loc[failed_mask, ["plot_id", "result", "rules_failed", "rules_not_checked"]]
+    bad = result.summary.loc[result.failed_mask, list(FAILED_PLOTS_LABELS)]
     if len(bad):
         print_table(
-            bad.rename(
-                columns={
-                    "plot_id": "地块 plot",
-                    "result": "结论 result",
-                    "rules_failed": "不通过 failed",
-                    "rules_not_checked": "未检查 not checked",
-                }
-            ),
+            bad.rename(columns=FAILED_PLOTS_LABELS),
             title="未通过的地块 / plots that did not pass",
             max_rows=40,
         )
+    n, n_pass, n_fail, n_inc = result.n_plots, result.n_passed, result.n_failed, result.n_incomplete
     echo(
-        f"地块 {n} 个：通过 {n_pass}，不通过 {n_fail}，待补充 {n - n_pass - n_fail} / "
-        f"{n} plots: {n_pass} passed, {n_fail} failed, {n - n_pass - n_fail} incomplete"
+        f"地块 {n} 个：通过 {n_pass}，不通过 {n_fail}，待补充 {n_inc} / "
+        f"{n} plots: {n_pass} passed, {n_fail} failed, {n_inc} incomplete"
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``gis-town check`` (heavy imports here: the parser stays light)."""
+    from gis_town.analysis.check import load_rule_set
+    from gis_town.config import config_for
+    from gis_town.reports.check import report_meta, report_title
+    from gis_town.runners.check import run_check
+
+    plots_path, layer = _split_plots_arg(args.plots, args.layer)
+    plots, layer_name = _read_plots(plots_path, layer)
+    town_path = _town_path(args, plots_path)
+    cfg = config_for(town_path if town_path is not None else plots_path, args.config)
+    rule_set = load_rule_set(args.rules or _default_rules(plots, layer_name), cfg)
+    echo(f"规则集 rule set: {rule_set.name} ({len(rule_set.rules)} 条 rules; {rule_set.source})")
+    town = _context_town(town_path, cfg, rule_set)
+    result = run_check(
+        town,
+        cfg,
+        plots=plots,
+        rules=rule_set,
+        dem=args.dem,
+        ndvi=args.ndvi,
+        id_field=args.id_field,
+        layer=layer_name,
+    )
+    for problem in result.problems:
+        echo(problem)
+    out: Path = args.out
+    _guard_outputs(out, plots_path)
+    _write_tables(result, out)
+    title = report_title(cfg.town.name, rule_set)
+    meta = report_meta(result, f"{plots_path}" + (f" : {layer}" if layer else ""))
+    _write_workbook(result, out, title, meta)
+    _write_html(result, out, title, meta)
+    written = ["check_results.csv", "check_summary.csv", "check_report.xlsx", "check_report.html"]
+    _write_layers(result, args, cfg.town.crs, written)
+    if town is not None:
+        write_rejects(town, out)
+    _print_results(result)
     echo(f"已写出 wrote {', '.join(written)} -> {out}")
-    return 0 if n_pass == n else 1
+    return 0 if result.n_passed == result.n_plots else 1

@@ -13,8 +13,11 @@ set and fixes what fails.
   their validation.
 - :mod:`~gis_town.analysis.check.engine`: :func:`run_rules` and
   :func:`summarize`.
-- :mod:`~gis_town.analysis.check.report`: the officials' workbook sheets and
-  the offline HTML report with a map of the failing plots.
+
+The officials' workbook, the HTML report and its map are in
+:mod:`gis_town.reports.check` (an analysis does not draw); the runner
+:func:`gis_town.runners.check.run_check` decides the rule set, the rasters and
+the context layers for the CLI, the map and the notebooks.
 
 Examples
 --------
@@ -31,8 +34,13 @@ from gis_town.analysis.check.engine import (
     rule_counts,
     run_rules,
     summarize,
+    take_rows,
 )
 from gis_town.analysis.check.rules import (
+    FAIL,
+    NOT_CHECKED,
+    PASS,
+    RULE_COLUMNS,
     RULE_FUNCTIONS,
     CheckContext,
     Plots,
@@ -62,7 +70,11 @@ from gis_town.analysis.check.rulesets import (
 )
 
 __all__ = [
+    "FAIL",
+    "NOT_CHECKED",
+    "PASS",
     "RESULT_COLUMNS",
+    "RULE_COLUMNS",
     "RULE_FUNCTIONS",
     "RULE_KINDS",
     "SHIPPED_RULE_SETS",
@@ -92,4 +104,5 @@ __all__ = [
     "rule_counts",
     "run_rules",
     "summarize",
+    "take_rows",
 ]

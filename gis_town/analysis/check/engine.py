@@ -117,73 +117,90 @@ def run_rules(
     log.info(
         "准备 %d 个地块 / prepared %d plots in %.2f s", len(p), len(p), time.perf_counter() - t0
     )
-    n = len(p)
     # A county checks 1,000,000 plots x 13 rules: each rule's texts become
     # Arrow strings (per block of plots) as soon as the rule has run, the
     # repeated ones categories; the blocks are then put in plot-major order
     # one at a time, so the transient copies stay one block's size.
-    step = max(int(settings.CHECK_BLOCK_PLOTS), 1)
-    blocks = range(0, n, step)
-    cols: dict[str, list] = {c: [] for c in _CATEGORY_COLUMNS}
-    text: list[dict[str, list[pa.Array]]] = [{"message": [], "reason": []} for _ in blocks]
-    values = []
+    acc = _Columns(len(p), max(int(settings.CHECK_BLOCK_PLOTS), 1))
     for rule in rs.rules:
-        t1 = time.perf_counter()
-        fn = RULE_FUNCTIONS[rule.kind]
-        out = fn(p, ctx, **rule.limits_dict())
-        if list(out.columns) != list(RULE_COLUMNS) or len(out) != n:  # pragma: no cover - a bug
-            raise RuntimeError(f"rule {rule.id} returned a malformed table")
-        status = out["status"].to_numpy(dtype=object)
-        f = status == FAIL
-        pz = status == PASS
-        nc = status == NOT_CHECKED
-        zh, en = out["detail_zh"].to_numpy(dtype=object), out["detail_en"].to_numpy(dtype=object)
-        for b, lo in enumerate(blocks):
-            hi = lo + step
-            msg, reason = _messages(rule, f[lo:hi], nc[lo:hi], zh[lo:hi], en[lo:hi])
-            text[b]["message"].append(msg)
-            text[b]["reason"].append(reason)
-        for c, v in (
-            ("rule", [rule.id] * n),
-            ("kind", [rule.kind] * n),
-            ("severity", [rule.severity] * n),
-            ("status", status),
-            ("unit", out["unit"].to_numpy(dtype=object)),
-            ("limit", out["limit"].to_numpy(dtype=object)),
-        ):
-            cols[c].append(pd.Categorical(v))
-        values.append(out["value"].to_numpy(dtype=float))
-        log.info(
-            "规则 rule %s: %d 通过 pass, %d 不通过 fail, %d 未检查 not checked (%.2f s)",
-            rule.id,
-            int(pz.sum()),
-            int(f.sum()),
-            int(nc.sum()),
-            time.perf_counter() - t1,
-        )
-        del out, status, zh, en
+        _run_rule(rule, p, ctx, acc)
         release_memory()  # the rule's Python strings: a county's are hundreds of MB
-    n_rules = len(rs.rules)
-    # result row j = plot i, rule k (j = i * n_rules + k) comes from rule k's row i
-    order = _order(n, n_rules)
-    data: dict[str, object] = {
-        "row": np.repeat(np.arange(n, dtype="int64"), n_rules),
-        "plot_id": _arrow_strings(pa.array(p.ids, type=pa.large_string()).take(order % n)),
-    }
-    for c in _CATEGORY_COLUMNS:
-        cat = union_categoricals(cols.pop(c)) if n_rules else pd.Categorical([])
-        data[c] = pd.Series(cat.take(order))
-    for c in ("message", "reason"):
-        data[c] = _arrow_strings(
-            pa.chunked_array(
-                [_plot_major(text[b].pop(c), n_rules) for b in range(len(text))],
-                type=pa.large_string(),
-            )
-        )
-    data["value"] = np.concatenate(values)[order] if values else np.empty(0)
-    res = pd.DataFrame(data)
+    res = acc.frame(p, len(rs.rules))
     res.attrs["rule_set"] = rs.name
     return res[list(RESULT_COLUMNS)]
+
+
+class _Columns:
+    """The results' columns, rule after rule: categoricals, values, texts per block of plots."""
+
+    def __init__(self, n: int, step: int) -> None:
+        self.n = n
+        self.step = step
+        self.blocks = range(0, n, step)
+        self.cols: dict[str, list] = {c: [] for c in _CATEGORY_COLUMNS}
+        self.text: list[dict[str, list[pa.Array]]] = [
+            {"message": [], "reason": []} for _ in self.blocks
+        ]
+        self.values: list[np.ndarray] = []
+
+    def frame(self, p: Plots, n_rules: int) -> pd.DataFrame:
+        """The results in plot-major order (plot i, rule k at row i * n_rules + k)."""
+        n = self.n
+        order = _order(n, n_rules)
+        data: dict[str, object] = {
+            "row": np.repeat(np.arange(n, dtype="int64"), n_rules),
+            "plot_id": _arrow_strings(pa.array(p.ids, type=pa.large_string()).take(order % n)),
+        }
+        for c in _CATEGORY_COLUMNS:
+            cat = union_categoricals(self.cols.pop(c)) if n_rules else pd.Categorical([])
+            data[c] = pd.Series(cat.take(order))
+        for c in ("message", "reason"):
+            data[c] = _arrow_strings(
+                pa.chunked_array(
+                    [_plot_major(self.text[b].pop(c), n_rules) for b in range(len(self.text))],
+                    type=pa.large_string(),
+                )
+            )
+        data["value"] = np.concatenate(self.values)[order] if self.values else np.empty(0)
+        return pd.DataFrame(data)
+
+
+def _run_rule(rule: Rule, p: Plots, ctx: CheckContext, acc: _Columns) -> None:
+    """Run one rule over every plot and add its output to ``acc``."""
+    n = len(p)
+    t1 = time.perf_counter()
+    fn = RULE_FUNCTIONS[rule.kind]
+    out = fn(p, ctx, **rule.limits_dict())
+    if list(out.columns) != list(RULE_COLUMNS) or len(out) != n:  # pragma: no cover - a bug
+        raise RuntimeError(f"rule {rule.id} returned a malformed table")
+    status = out["status"].to_numpy(dtype=object)
+    f = status == FAIL
+    pz = status == PASS
+    nc = status == NOT_CHECKED
+    zh, en = out["detail_zh"].to_numpy(dtype=object), out["detail_en"].to_numpy(dtype=object)
+    for b, lo in enumerate(acc.blocks):
+        hi = lo + acc.step
+        msg, reason = _messages(rule, f[lo:hi], nc[lo:hi], zh[lo:hi], en[lo:hi])
+        acc.text[b]["message"].append(msg)
+        acc.text[b]["reason"].append(reason)
+    for c, v in (
+        ("rule", [rule.id] * n),
+        ("kind", [rule.kind] * n),
+        ("severity", [rule.severity] * n),
+        ("status", status),
+        ("unit", out["unit"].to_numpy(dtype=object)),
+        ("limit", out["limit"].to_numpy(dtype=object)),
+    ):
+        acc.cols[c].append(pd.Categorical(v))
+    acc.values.append(out["value"].to_numpy(dtype=float))
+    log.info(
+        "规则 rule %s: %d 通过 pass, %d 不通过 fail, %d 未检查 not checked (%.2f s)",
+        rule.id,
+        int(pz.sum()),
+        int(f.sum()),
+        int(nc.sum()),
+        time.perf_counter() - t1,
+    )
 
 
 #: Columns of few distinct values, kept as categories (1 byte a row, not a string).

@@ -1,13 +1,16 @@
-"""The acceptance check map (验收前检查图)."""
+"""The acceptance check map (验收前检查图): draws a :class:`~gis_town.runners.check.CheckResult`.
+
+The map never runs the check itself: ``gis-town map --kind check`` passes the
+runner's result, library use without one calls the runner
+(:func:`gis_town.runners.check.run_check`), so the map shows what
+``gis-town check`` reports.
+"""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-
-from gis_town.errors import LayerError
 from gis_town.io.town import Town
 from gis_town.maps.base import TownMap
 from gis_town.maps.layout import (
@@ -15,6 +18,12 @@ from gis_town.maps.layout import (
 )
 from gis_town.maps.spec import LayerSpec, Style
 from gis_town.maps.thematic.common import context_specs
+from gis_town.reports.check import MAP_LABELS, result_plots_layer
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+    from gis_town.runners.check import CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -26,131 +35,109 @@ CHECK_STYLES: dict[str, Style] = {
     "待补充 incomplete": Style(color="#b35c00", fill="#ffb703", weight=1.2, fill_opacity=0.7),
     "通过 pass": Style(color="#2d6a4f", fill="#95d5b2", weight=0.6, fill_opacity=0.5),
 }
-CHECK_LABELS = {
-    "result": "检查结果",
-    "rules_failed": "不通过的规则",
-    "rules_not_checked": "未检查的规则",
-    "warnings": "提醒",
-    "messages": "问题说明",
-    "n_failed": "不通过条数",
-    "rule_set": "规则集",
+#: Popup labels of the plots (from :mod:`gis_town.reports.check`).
+CHECK_LABELS = MAP_LABELS
+
+#: Layer names of the town's plot layers.
+_PLOT_LAYER_NAMES = {
+    "acceptance_plots": "高标准农田验收地块 high-standard plots",
+    "reclamation": "拆旧复垦地块 reclaimed plots",
 }
 
 
-def _raw_layer(town: Town, name: str) -> gpd.GeoDataFrame | None:
-    """A layer read as stored (invalid geometries reach the validity rule), else the validated one."""
-    from gis_town.io.read import list_layers, read_layer
-
-    p = town.path
-    is_gpkg = p is not None and Path(p).is_file() and Path(p).suffix.lower() == ".gpkg"
-    if is_gpkg and name in {n for n, _ in list_layers(p)}:
-        return read_layer(p, name)
-    return town.layers.get(name)
-
-
-def check_specs(
-    town: Town,
-    *,
-    plots: gpd.GeoDataFrame | None = None,
-    rules: str | None = None,
-) -> tuple[list[LayerSpec], str, str]:
-    """Layers of the acceptance-check map: plots by result, failed rules and messages in the popup.
-
-    Without ``plots``: the town's ``acceptance_plots`` (high_standard rules)
-    and ``reclamation`` (reclamation rules), as stored.
-    """
-    from gis_town.analysis.check import CheckContext, load_rule_set, run_rules, summarize
-
-    jobs: list[tuple[str, gpd.GeoDataFrame, str]] = []
-    if plots is not None:
-        jobs.append(("plots", plots, rules or "high_standard"))
-    else:
-        for lname, rset in (("acceptance_plots", "high_standard"), ("reclamation", "reclamation")):
-            g = _raw_layer(town, lname)
-            if g is not None and len(g):
-                jobs.append((lname, g, rset))
-    if not jobs:
-        raise LayerError(
-            "没有待检查的地块 / nothing to check: the town has no acceptance_plots or reclamation layer "
-            "(give plots= or run `gis-town check PLOTS`)",
-            path=str(town.path) if town.path else None,
-        )
-    specs = context_specs(town, rivers=True, roads=True)
+def _zone_specs(town: Town) -> list[LayerSpec]:
+    """Basic farmland (hidden at first) and the red line under the plots."""
+    specs = []
     for lname in ("basic_farmland", "redline"):
-        if town.has(lname):
-            specs.append(
-                LayerSpec(
-                    {
-                        "basic_farmland": "永久基本农田 basic farmland",
-                        "redline": "生态保护红线 red line",
-                    }[lname],
-                    town.layers[lname],
-                    fields=["zone_id", "name"],
-                    tooltip=["name"],
-                    style=Style(color="#bc6c25", fill="#fefae0", weight=1, fill_opacity=0.3)
-                    if lname == "basic_farmland"
-                    else Style(color="#9d0208", fill="#e5383b", weight=1.2, fill_opacity=0.15),
-                    show=lname == "redline",
-                    schema_layer=lname,
-                )
+        if not town.has(lname):
+            continue
+        style = (
+            Style(color="#bc6c25", fill="#fefae0", weight=1, fill_opacity=0.3)
+            if lname == "basic_farmland"
+            else Style(color="#9d0208", fill="#e5383b", weight=1.2, fill_opacity=0.15)
+        )
+        specs.append(
+            LayerSpec(
+                {
+                    "basic_farmland": "永久基本农田 basic farmland",
+                    "redline": "生态保护红线 red line",
+                }[lname],
+                town.layers[lname],
+                fields=["zone_id", "name"],
+                tooltip=["name"],
+                style=style,
+                show=lname == "redline",
+                schema_layer=lname,
             )
-    n_fail = 0
-    n_all = 0
-    for lname, g, rset in jobs:
-        rule_set = load_rule_set(rset, town.config)
-        ctx = CheckContext.from_town(town)
-        results = run_rules(g, rule_set, context=ctx)
-        summary = summarize(results)
-        plots_out = g.reset_index(drop=True).copy()
-        geom = plots_out.geometry.name
-        for c in (
+        )
+    return specs
+
+
+def _plots_spec(result: CheckResult) -> LayerSpec:
+    """One layer of checked plots, coloured by result, failed rules and messages in the popup."""
+    plots_out = result_plots_layer(result)
+    id_field = "plot_id" if "plot_id" in plots_out.columns else plots_out.columns[0]
+    name = _PLOT_LAYER_NAMES.get(result.layer, "待检查地块 plots")
+    return LayerSpec(
+        f"{name}: 检查结果 check result",
+        plots_out,
+        fields=[
+            id_field,
+            "rule_set",
             "result",
             "rules_failed",
             "rules_not_checked",
             "warnings",
             "messages",
-            "n_failed",
-        ):
-            plots_out[c] = summary[c].to_numpy()
-        plots_out["rule_set"] = f"{rule_set.name}"
-        present = ~(plots_out.geometry.isna() | plots_out.geometry.is_empty)
-        plots_out = gpd.GeoDataFrame(plots_out.loc[present.to_numpy()], geometry=geom, crs=g.crs)
-        n_fail += int((summary["passed"] == False).sum())  # noqa: E712 - boolean column
-        n_all += len(summary)
-        id_field = "plot_id" if "plot_id" in plots_out.columns else plots_out.columns[0]
-        name = {
-            "acceptance_plots": "高标准农田验收地块 high-standard plots",
-            "reclamation": "拆旧复垦地块 reclaimed plots",
-        }.get(lname, "待检查地块 plots")
-        specs.append(
-            LayerSpec(
-                f"{name}: 检查结果 check result",
-                plots_out,
-                fields=[
-                    id_field,
-                    "rule_set",
-                    "result",
-                    "rules_failed",
-                    "rules_not_checked",
-                    "warnings",
-                    "messages",
-                ],
-                tooltip=[id_field, "result"],
-                labels=CHECK_LABELS,
-                category="result",
-                styles=CHECK_STYLES,
-                schema_layer=None,
-            )
-        )
+        ],
+        tooltip=[id_field, "result"],
+        labels=CHECK_LABELS,
+        category="result",
+        styles=CHECK_STYLES,
+        schema_layer=None,
+    )
+
+
+def check_specs(
+    town: Town,
+    *,
+    result: CheckResult | None = None,
+    plots: gpd.GeoDataFrame | None = None,
+    rules: str | None = None,
+) -> tuple[list[LayerSpec], str, str]:
+    """Layers of the acceptance-check map: plots by result, failed rules and messages in the popup.
+
+    Parameters
+    ----------
+    town : Town
+    result : CheckResult, optional
+        From :func:`gis_town.runners.check.run_check`: drawn as it is (its
+        :attr:`~gis_town.runners.check.CheckResult.more` layers too). Without
+        it the runner is called here: on ``plots`` with ``rules`` when given,
+        else on the town's ``acceptance_plots`` (high_standard rules) and
+        ``reclamation`` (reclamation rules), as stored.
+    plots, rules : optional
+        Only without ``result``: the plots and the rule set to check.
+    """
+    if result is None:
+        from gis_town.runners.check import run_check
+
+        result = run_check(town, town.config, plots=plots, rules=rules or "high_standard")
+    specs = context_specs(town, rivers=True, roads=True)
+    specs += _zone_specs(town)
+    n_fail = n_all = 0
+    for r in result.all_results():
+        specs.append(_plots_spec(r))
+        n_fail += int(r.failed_mask.sum())
+        n_all += r.n_plots
     title = f"{town.config.town.name} 验收前检查图 / acceptance check"
     subtitle = f"{n_fail} / {n_all} 个地块未通过 plots did not pass"
     return specs, title, subtitle
 
 
-def check_map(town: Town, *, plots=None, rules=None, **kwargs) -> TownMap:
+def check_map(
+    town: Town, *, result: CheckResult | None = None, plots=None, rules=None, **kwargs
+) -> TownMap:
     """The acceptance-check map (验收前检查图) as a ``folium.Map``; ``kwargs`` go to ``build_map``."""
-    specs, title, subtitle = check_specs(town, plots=plots, rules=rules)
+    specs, title, subtitle = check_specs(town, result=result, plots=plots, rules=rules)
     return town_map(town, specs, title, subtitle=subtitle, **kwargs)
-
-
-# =========================================================================== any kind
