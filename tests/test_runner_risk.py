@@ -146,3 +146,33 @@ def test_score_and_class_recomputed_by_hand(outputs):
         terms[f] = w * (1.0 - n if f in LESS_IS_RISKIER else n)
     assert row["score"] == pytest.approx(100.0 * sum(terms.values()) / sum(cfg["weights"].values()))
     assert row["top_factor"] == max(terms, key=terms.get)
+
+
+def test_visit_list_columns_have_one_definition():
+    from gis_town.analysis.risk import VISIT_COLUMNS, visit_list
+    from gis_town.io import export
+    from gis_town.reports import risk as reports
+
+    assert reports.VISIT_COLUMNS is VISIT_COLUMNS
+    assert export.VISIT_HEADERS is reports.VISIT_HEADERS
+    assert list(reports.VISIT_HEADERS) == list(reports.VISIT_PRINT_COLUMNS)
+    views = {*reports.VISIT_PRINT_COLUMNS, *reports.VISIT_MAP_FIELDS} - {"visit_note"}
+    assert views <= set(VISIT_COLUMNS)
+    assert visit_list.__module__ == "gis_town.analysis.risk.lists"
+
+
+def test_public_names_importable_and_the_risk_map_imports_no_analysis():
+    import ast
+    import importlib
+
+    for mod in ("gis_town.analysis.risk", "gis_town.raster"):
+        m = importlib.import_module(mod)
+        assert all(getattr(m, name) is not None for name in m.__all__), mod
+    src = Path(importlib.import_module("gis_town.maps.thematic.risk").__file__).read_text("utf-8")
+    imported = [
+        n.module if isinstance(n, ast.ImportFrom) else a.name
+        for n in ast.walk(ast.parse(src))
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        for a in n.names
+    ]
+    assert not [m for m in imported if m and m.startswith("gis_town.analysis")], imported
