@@ -717,10 +717,61 @@ def test_analysis_rejects_inverted_period():
         )
 
 
+def _covered_by_hand(town, trips: pd.DataFrame, segment_id: str, pc: PatrolSection) -> float:
+    """A segment's covered share from its chief's valid trips, one step at a time (shapely).
+
+    Two consecutive fixes of a valid trip within the tolerance of the segment
+    cover the stretch between their positions along it, unless the step is
+    faster than the speed limit or its along-river length exceeds the step
+    plus twice the tolerance; the covered share is the union over the trips.
+    """
+    gk = town.gk_crs
+    seg = town.layer("rivers").to_crs(gk).set_index("segment_id").loc[segment_id]
+    line = seg.geometry
+    pts = town.layer("patrols").to_crs(gk)
+    pts = pts[pts["chief_id"] == seg["chief_id"]]
+    times = pd.DatetimeIndex(pts["time"]).tz_localize("Asia/Shanghai")
+    pieces = []
+    valid = trips[trips["valid"] & (trips["chief_id"] == seg["chief_id"])]
+    for start, end in zip(pd.to_datetime(valid["start_time"]), pd.to_datetime(valid["end_time"])):
+        trip = pts[(times >= start) & (times <= end)].assign(
+            t=times[(times >= start) & (times <= end)]
+        )
+        trip = trip.sort_values("t", kind="stable")
+        xy = shapely.get_coordinates(trip.geometry.values)
+        t = (trip["t"] - trip["t"].iloc[0]).dt.total_seconds().to_numpy()
+        for i in range(len(trip) - 1):
+            a, b = shapely.Point(xy[i]), shapely.Point(xy[i + 1])
+            if line.distance(a) > pc.tolerance_m or line.distance(b) > pc.tolerance_m:
+                continue
+            step, dt_s = a.distance(b), t[i + 1] - t[i]
+            if step > pc.max_speed_kmh / 3.6 * dt_s and step > 0:
+                continue
+            ma, mb = line.project(a), line.project(b)
+            if abs(mb - ma) <= step + 2 * pc.tolerance_m:
+                pieces.append((min(ma, mb), max(ma, mb)))
+    covered, reach = 0.0, -np.inf
+    for lo, hi in sorted(pieces):
+        covered += max(0.0, hi - max(lo, reach))
+        reach = max(reach, hi)
+    return covered / line.length
+
+
 def test_cli_on_demo_town(demo_town, tmp_path):
+    from gis_town.io.town import load_town
+
     out = tmp_path / "out"
     assert main(["patrol", str(demo_town), "--out", str(out)]) == 0
     seg = pd.read_csv(out / "patrol_segments.csv", encoding="utf-8-sig")
     assert set(REQUIRED_SEGMENT_COLUMNS) <= set(seg.columns)
     assert seg["covered_fraction"].between(0, 1).all()
     assert (out / "patrol_gaps.gpkg").exists()
+    # one partly covered segment, by hand from the points and the valid trips of patrol_trips.csv
+    town = load_town(demo_town, layers=["rivers", "patrols"])
+    trips = pd.read_csv(out / "patrol_trips.csv", encoding="utf-8-sig")
+    seg = seg.set_index("segment_id")
+    part = seg[(seg["covered_fraction"] > 0.05) & (seg["covered_fraction"] < 0.95)]
+    sid = part.index[0] if len(part) else seg["covered_fraction"].idxmax()
+    by_hand = _covered_by_hand(town, trips, sid, town.config.patrol)
+    assert seg.loc[sid, "covered_fraction"] == pytest.approx(by_hand, abs=1e-6)
+    assert seg.loc[sid, "covered_m"] == pytest.approx(by_hand * seg.loc[sid, "length_m"], abs=0.01)
