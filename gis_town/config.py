@@ -341,6 +341,8 @@ class MapSection(_Model):
     basemap: Literal["osm", "tianditu", "gaode", "none"] = "osm"
     tianditu_key: str | None = None
     simplify_m: float = Field(0.0, ge=0)
+    #: 制图单位 on print maps (default: the town's name)
+    producer: str | None = None
 
 
 class DaskSection(_Model):

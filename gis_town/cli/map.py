@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
 
     from gis_town.maps import save_map
     from gis_town.maps.layout import town_data_date, town_map
-    from gis_town.maps.printmap import print_map
+    from gis_town.maps.printmap import print_map, town_map_number
     from gis_town.maps.thematic import map_specs
 
     out: Path = args.out
@@ -218,6 +218,8 @@ def run(args: argparse.Namespace) -> int:
             dem=dem,
             public=args.public,
             town_name=cfg.town.name,
+            producer=cfg.map.producer,
+            map_number=town_map_number(cfg.town.name, kind, town_data_date(town)),
         )
         echo(
             f"已写出打印版地图 wrote print map {out} ({args.paper}, {args.dpi} dpi, {out.stat().st_size / 1024:.0f} KB)"

@@ -35,7 +35,7 @@ from gis_town.io.write import atomic_path
 from gis_town.maps.encode import label_points
 from gis_town.maps.spec import LayerSpec, Style, public_specs
 
-__all__ = ["PAPER_MM", "cjk_font", "print_map", "print_town_map"]
+__all__ = ["PAPER_MM", "cjk_font", "print_map", "print_town_map", "town_map_number"]
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,56 @@ def cjk_font() -> str:
         PACKAGED_FAMILY,
     )
     return PACKAGED_FAMILY
+
+
+#: Graticule steps tried (minutes of arc), the first giving at most 6 lines across the map.
+_GRID_STEPS_MIN = (1, 2, 5, 10, 15, 30, 60, 120, 300)
+
+
+def _dms_label(value: float, pos: str, neg: str) -> str:
+    """``104°36′E`` (whole minutes) for a graticule line."""
+    hemi = pos if value >= 0 else neg
+    total = round(abs(value) * 60)
+    d, m = divmod(total, 60)
+    return f"{d}°{m:02d}′{hemi}"
+
+
+def _grid_values(lo: float, hi: float) -> np.ndarray:
+    span_min = (hi - lo) * 60
+    step = next((s for s in _GRID_STEPS_MIN if span_min / s <= 6), _GRID_STEPS_MIN[-1]) / 60
+    return np.arange(np.ceil(lo / step) * step, hi, step)
+
+
+def _graticule(ax, crs, extent, font: str) -> None:
+    """CGCS2000 meridians and parallels (whole minutes) across the map, labelled on the frame."""
+    from pyproj import Transformer
+
+    x0, x1, y0, y1 = extent
+    to_geo = Transformer.from_crs(crs, "EPSG:4490", always_xy=True)
+    to_map = Transformer.from_crs("EPSG:4490", crs, always_xy=True)
+    xs, ys = np.meshgrid(np.linspace(x0, x1, 9), np.linspace(y0, y1, 9))
+    lon, lat = to_geo.transform(xs.ravel(), ys.ravel())
+    t = np.linspace(0.0, 1.0, 60)
+    lat_lo, lat_hi, lon_lo, lon_hi = min(lat), max(lat), min(lon), max(lon)
+    style = {"color": "#666666", "linewidth": 0.35, "linestyle": (0, (4, 3)), "zorder": 9}
+    xticks, xlabels, yticks, ylabels = [], [], [], []
+    for v in _grid_values(lon_lo, lon_hi):
+        gx, gy = to_map.transform(np.full_like(t, v), lat_lo + t * (lat_hi - lat_lo))
+        ax.plot(gx, gy, **style)
+        xticks.append(float(np.interp(y0, gy, gx)))
+        xlabels.append(_dms_label(v, "E", "W"))
+    for v in _grid_values(lat_lo, lat_hi):
+        gx, gy = to_map.transform(lon_lo + t * (lon_hi - lon_lo), np.full_like(t, v))
+        ax.plot(gx, gy, **style)
+        yticks.append(float(np.interp(x0, gx, gy)))
+        ylabels.append(_dms_label(v, "N", "S"))
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xticks(xticks, xlabels, fontsize=5.5, fontfamily=font)
+    ax.set_yticks(yticks, ylabels, fontsize=5.5, fontfamily=font, rotation=90, va="center")
+    ax.tick_params(length=2, width=0.5, pad=1.5, top=True, right=True, labeltop=True, labelright=True)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
 
 
 def _nice_length(max_m: float) -> float:
@@ -415,6 +465,8 @@ def print_map(
     dem: str | Path | None = None,
     public: bool = False,
     town_name: str | None = None,
+    producer: str | None = None,
+    map_number: str | None = None,
 ) -> Path:
     """Draw layers as a print-ready PNG or PDF (by ``path``'s suffix).
 
@@ -437,6 +489,8 @@ def print_map(
         DEM for a hillshade background.
     public : bool
         Leave personal names out.
+    town_name, producer, map_number : str, optional
+        The frame's 制图单位 (``producer``, default ``town_name``) and 图号.
 
     Returns
     -------
@@ -509,10 +563,7 @@ def print_map(
             legend.append((spec.name, entries))
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
+    _graticule(ax, crs, extent, font)
     for side in ax.spines.values():
         side.set_linewidth(0.8)
 
@@ -592,9 +643,10 @@ def print_map(
     from pyproj import CRS
 
     crs_name = CRS.from_user_input(crs).name
-    footer = f"坐标系 CRS: {crs_name}    制图 made with gis_town    {dt.date.today():%Y-%m-%d}"
-    if town_name:
-        footer = f"{town_name}    " + footer
+    footer = (
+        f"制图单位 made by: {producer or town_name or '—'}    图号 map no.: {map_number or '—'}    "
+        f"制图日期 date: {dt.date.today():%Y-%m-%d}    坐标系 CRS: {crs_name}（经纬网 grid: CGCS2000）    gis_town"
+    )
     fig.text(
         0.03, 0.035, footer, ha="left", va="center", fontsize=6.5, fontfamily=font, color="#555555"
     )
@@ -647,4 +699,12 @@ def print_town_map(
         dem=dem,
         public=public,
         town_name=cfg.town.name,
+        producer=cfg.map.producer,
+        map_number=town_map_number(cfg.town.name, kind, town_data_date(town)),
     )
+
+
+def town_map_number(town_name: str, kind: str, data_date) -> str:
+    """The 图号 of a town map: town, kind and data date (``关川镇-layout-20231231``)."""
+    day = data_date.strftime("%Y%m%d") if isinstance(data_date, (dt.date, dt.datetime)) else str(data_date or "")
+    return "-".join(p for p in (town_name, kind, day) if p)
