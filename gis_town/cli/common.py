@@ -51,8 +51,9 @@ def add_town_args(p: argparse.ArgumentParser, *, out: str | None = "reports", to
     p.add_argument("--config", type=Path, default=None, help="配置文件 town config (TOML/YAML); default: town.toml beside the town")
     if out is not None:
         p.add_argument("--out", type=Path, default=Path(out), help=f"输出目录 output folder (default: {out})")
-    p.add_argument("--format", dest="vector_format", choices=["gpkg", "shp"], default="gpkg",
-                   help="矢量输出格式 vector output format: gpkg (default) or shp (GBK, for ArcGIS 10.x/MapGIS/CASS)")
+    p.add_argument("--format", dest="vector_format", choices=["gpkg", "shp", "kml", "kmz"], default="gpkg",
+                   help="矢量输出格式 vector output format: gpkg (default), shp (GBK, for ArcGIS 10.x/MapGIS/CASS), "
+                        "kml or kmz (奥维互动地图, 两步路 and other phone apps)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask 调度器地址 run on an existing Dask cluster (tcp://host:8786, or a scheduler "
                         ".json file); default: [dask] scheduler in the config. Opt-in (areas, patrol)")

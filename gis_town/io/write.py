@@ -405,7 +405,7 @@ def write_vector(
     fmt: str | None = None,
     crs: str | None = None,
 ) -> Path:
-    """Write a GeoDataFrame as GeoPackage (default) or Shapefile, atomically.
+    """Write a GeoDataFrame as GeoPackage (default), Shapefile, KML or KMZ, atomically.
 
     Parameters
     ----------
@@ -415,10 +415,12 @@ def write_vector(
         (the file is copied, the layer written into the copy, and renamed back).
     layer : str, optional
         Layer name (GeoPackage).
-    fmt : {"gpkg", "shp"}, optional
+    fmt : {"gpkg", "shp", "kml", "kmz"}, optional
         From the suffix when omitted. Shapefiles are written for ArcGIS 10.x,
         MapGIS and CASS: GBK attributes with a ``.cpg``, a CGCS2000 ``.prj``,
-        field names of at most 10 bytes.
+        field names of at most 10 bytes. KML/KMZ for phone apps (奥维, 两步路):
+        lon/lat, attributes under their Chinese labels
+        (:func:`gis_town.io.kml_write.write_kml_layer`).
     crs : str, optional
         Output CRS (the town config's ``town.crs``); the data's own when omitted.
     """
@@ -452,8 +454,12 @@ def write_vector(
                         os.replace(src, path.with_suffix(ext))
             finally:
                 shutil.rmtree(tmpdir, ignore_errors=True)
+        elif fmt in ("kml", "kmz"):
+            from gis_town.io.kml_write import write_kml_layer
+
+            path = write_kml_layer(gdf, path.with_suffix(f".{fmt}"), layer=layer)
         else:
-            raise InputError(f"未知的输出格式 / unknown output format {fmt!r}: expected gpkg or shp")
+            raise InputError(f"未知的输出格式 / unknown output format {fmt!r}: expected gpkg, shp, kml or kmz")
     except OSError as exc:
         raise OutputError(f"无法写出 / cannot write: {exc}", path=str(path)) from exc
     log.info("写出 wrote %s (%d features)", path, len(gdf))
