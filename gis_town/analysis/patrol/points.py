@@ -104,6 +104,63 @@ def prepare_points(
     CRSError
         No CRS; FieldError: no ``chief`` or no time column; LayerError: no rows.
     """
+    _check_columns(points, layer)
+    cols = set(points.columns)
+    n_in = len(points)
+    src, feat, line_feat, x_src, y_src = _coordinates(points, crs, layer)
+    ids = points["point_id"] if "point_id" in cols else None  # read only for rejected rows
+    rows = _input_rows(points)
+    problems = []
+    has_xy = np.zeros(n_in, dtype=bool)
+    has_xy[feat] = True
+    if not has_xy.all():
+        bad = np.flatnonzero(~has_xy)
+        reason = "空几何或坐标无效 / null geometry or invalid coordinates"
+        problems.append(_problems(layer, _ids(ids, bad), rows[bad], "geometry", reason))
+    if len(x_src) == 0:
+        raise LayerError(
+            "巡河轨迹没有可用的坐标 / no patrol point has usable coordinates (all geometries are "
+            "empty or not finite)",
+            layer=layer,
+        )
+    gk = CRS.from_user_input(gk_crs) if gk_crs is not None else _zone_for(x_src, y_src, src)
+    gx, gy = _to_gk(x_src, y_src, src, gk)
+    t_v, no_end = _vertex_times(points, feat, line_feat, gx, gy, rows, layer)
+    no_time_v = t_v == _NAT
+    no_time_f = np.bincount(feat, weights=no_time_v, minlength=n_in) > 0
+    chief = _str_col(points["chief"])
+    no_chief_f = chief.isna().to_numpy() & ~no_time_f & has_xy
+    for mask, name, reason in (
+        (no_time_f & has_xy, "time", "缺少时间 / no time: each GPS point needs one"),
+        (no_chief_f, "chief", "缺少河长 / no chief: each GPS point must name its chief"),
+    ):
+        if mask.any():
+            bad = np.flatnonzero(mask)
+            problems.append(_problems(layer, _ids(ids, bad), rows[bad], name, reason))
+    keep_v = ~no_time_v & ~no_chief_f[feat]
+    out = _fixes_frame(points, chief, feat, keep_v, t_v, gx, gy, line_feat[feat], no_end)
+    out.attrs["gk_crs"] = gk.to_string()
+    prob = (
+        pd.concat(problems, ignore_index=True)
+        if problems
+        else pd.DataFrame(columns=PROBLEM_COLUMNS)
+    )
+    if len(prob):
+        log.warning(
+            "%s: %d 个轨迹点被剔除 / %d patrol points rejected (see rejects.csv)",
+            layer,
+            len(prob),
+            len(prob),
+        )
+    return out, prob
+
+
+#: NaT as int64 nanoseconds.
+_NAT = np.iinfo("int64").min
+
+
+def _check_columns(points: pd.DataFrame, layer: str) -> None:
+    """Rows, a ``chief`` and a time column, or a clear error."""
     if len(points) == 0:
         raise LayerError("巡河轨迹为空 / no patrol points", layer=layer)
     cols = set(points.columns)
@@ -119,84 +176,87 @@ def prepare_points(
             layer=layer,
             field="time",
         )
-    n_in = len(points)
-    is_gdf = isinstance(points, gpd.GeoDataFrame)
-    if is_gdf:
-        if points.crs is None:
-            raise CRSError(
-                "巡河轨迹没有坐标系 / the patrol points have no CRS: set one (EPSG:4490 or EPSG:4326 for "
-                "lon/lat, EPSG:4544 for Gauss-Kruger CM 105E) in the file or in the town config "
-                "([layers.patrols] crs)",
-                layer=layer,
-            )
-        src = CRS.from_user_input(points.crs)
-        geoms = np.asarray(points.geometry.values, dtype=object)
-        xy, feat = shapely.get_coordinates(geoms, return_index=True)
-        gtype = shapely.get_type_id(geoms)
-        line_feat = np.isin(gtype, (1, 5))  # LineString, MultiLineString
-        x_src, y_src = xy[:, 0], xy[:, 1]
-    else:
-        if {"lon", "lat"} <= cols:
-            x_src = points["lon"].to_numpy(dtype="float64")
-            y_src = points["lat"].to_numpy(dtype="float64")
-            src = CRS.from_user_input(crs or "EPSG:4326")
-        elif {"x", "y"} <= cols:
-            if crs is None:
-                raise CRSError(
-                    "x/y 坐标没有坐标系 / x/y coordinates without a CRS: pass crs (e.g. EPSG:4544)",
-                    layer=layer,
-                    field="x, y",
-                )
-            x_src = points["x"].to_numpy(dtype="float64")
-            y_src = points["y"].to_numpy(dtype="float64")
-            src = CRS.from_user_input(crs)
-        else:
-            raise FieldError(
-                "缺少坐标 / no coordinates: expected a geometry, lon/lat columns or x/y columns",
-                layer=layer,
-                field="lon, lat",
-            )
-        feat = np.arange(n_in)
-        line_feat = np.zeros(n_in, dtype=bool)
-        finite = np.isfinite(x_src) & np.isfinite(y_src)
-        if not finite.all():
-            feat, x_src, y_src = feat[finite], x_src[finite], y_src[finite]
 
-    ids = points["point_id"] if "point_id" in cols else None  # read only for rejected rows
-    # rejected fixes name their input row: a "row" column, else the index a
-    # validated layer keeps (its rows as read), else the position
-    if "row" in cols:
-        rows = points["row"].to_numpy()
-    elif pd.api.types.is_integer_dtype(points.index.dtype) and points.index.is_unique:
-        rows = points.index.to_numpy()
-    else:
-        rows = np.arange(n_in)
-    problems = []
 
-    has_xy = np.zeros(n_in, dtype=bool)
-    has_xy[feat] = True
-    if not has_xy.all():
-        bad = np.flatnonzero(~has_xy)
-        problems.append(
-            _problems(
-                layer,
-                _ids(ids, bad),
-                rows[bad],
-                "geometry",
-                "空几何或坐标无效 / null geometry or invalid coordinates",
-            )
-        )
-
-    if len(x_src) == 0:
-        raise LayerError(
-            "巡河轨迹没有可用的坐标 / no patrol point has usable coordinates (all geometries are "
-            "empty or not finite)",
+def _coordinates(
+    points: pd.DataFrame, crs: str | CRS | None, layer: str
+) -> tuple[CRS, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(src_crs, feature_of_vertex, line_feature, x, y)``: every vertex of the input's geometry."""
+    if not isinstance(points, gpd.GeoDataFrame):
+        return _frame_coordinates(points, crs, layer)
+    if points.crs is None:
+        raise CRSError(
+            "巡河轨迹没有坐标系 / the patrol points have no CRS: set one (EPSG:4490 or EPSG:4326 for "
+            "lon/lat, EPSG:4544 for Gauss-Kruger CM 105E) in the file or in the town config "
+            "([layers.patrols] crs)",
             layer=layer,
         )
-    gk = CRS.from_user_input(gk_crs) if gk_crs is not None else _zone_for(x_src, y_src, src)
-    gx, gy = _to_gk(x_src, y_src, src, gk)
+    src = CRS.from_user_input(points.crs)
+    geoms = np.asarray(points.geometry.values, dtype=object)
+    xy, feat = shapely.get_coordinates(geoms, return_index=True)
+    line_feat = np.isin(shapely.get_type_id(geoms), (1, 5))  # LineString, MultiLineString
+    return src, feat, line_feat, xy[:, 0], xy[:, 1]
 
-    # times per vertex
+
+def _frame_coordinates(
+    points: pd.DataFrame, crs: str | CRS | None, layer: str
+) -> tuple[CRS, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_coordinates` of a plain DataFrame's lon/lat or x/y columns (non-finite rows left out)."""
+    cols = set(points.columns)
+    if {"lon", "lat"} <= cols:
+        x_src = points["lon"].to_numpy(dtype="float64")
+        y_src = points["lat"].to_numpy(dtype="float64")
+        src = CRS.from_user_input(crs or "EPSG:4326")
+    elif {"x", "y"} <= cols:
+        if crs is None:
+            raise CRSError(
+                "x/y 坐标没有坐标系 / x/y coordinates without a CRS: pass crs (e.g. EPSG:4544)",
+                layer=layer,
+                field="x, y",
+            )
+        x_src = points["x"].to_numpy(dtype="float64")
+        y_src = points["y"].to_numpy(dtype="float64")
+        src = CRS.from_user_input(crs)
+    else:
+        raise FieldError(
+            "缺少坐标 / no coordinates: expected a geometry, lon/lat columns or x/y columns",
+            layer=layer,
+            field="lon, lat",
+        )
+    n_in = len(points)
+    feat = np.arange(n_in)
+    line_feat = np.zeros(n_in, dtype=bool)
+    finite = np.isfinite(x_src) & np.isfinite(y_src)
+    if not finite.all():
+        feat, x_src, y_src = feat[finite], x_src[finite], y_src[finite]
+    return src, feat, line_feat, x_src, y_src
+
+
+def _input_rows(points: pd.DataFrame) -> np.ndarray:
+    """The input row each feature names in the problems table.
+
+    A ``row`` column, else the index a validated layer keeps (its rows as
+    read), else the position.
+    """
+    if "row" in points.columns:
+        return points["row"].to_numpy()
+    if pd.api.types.is_integer_dtype(points.index.dtype) and points.index.is_unique:
+        return points.index.to_numpy()
+    return np.arange(len(points))
+
+
+def _vertex_times(
+    points: pd.DataFrame,
+    feat: np.ndarray,
+    line_feat: np.ndarray,
+    gx: np.ndarray,
+    gy: np.ndarray,
+    rows: np.ndarray,
+    layer: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each vertex's time (UTC int64 ns, :data:`_NAT` for none) and per feature "line without end time"."""
+    cols = set(points.columns)
+
     def local(name: str) -> pd.Series:
         return to_local_time(points[name], field=name, layer=layer, allow_blank=True, rows=rows)
 
@@ -206,72 +266,63 @@ def prepare_points(
         else pd.Series(pd.NaT, index=points.index, dtype=f"datetime64[ns, {LOCAL_TZ}]")
     )
     t_ns = t_pt.to_numpy(dtype="datetime64[ns]").astype("int64")  # UTC ns; NaT -> min int
-    nat = np.iinfo("int64").min
     t_v = t_ns[feat]
+    no_end = np.zeros(len(points), dtype=bool)
     is_line_v = line_feat[feat]
-    no_end = np.zeros(n_in, dtype=bool)
-    if is_line_v.any():
-        t_start = (
-            local("start_time").to_numpy(dtype="datetime64[ns]").astype("int64")
-            if "start_time" in cols
-            else t_ns
-        )
-        t_start = np.where(t_start == nat, t_ns, t_start)
-        t_end = (
-            local("end_time").to_numpy(dtype="datetime64[ns]").astype("int64")
-            if "end_time" in cols
-            else np.full(n_in, nat)
-        )
-        no_end = line_feat & (t_end == nat) & (t_start != nat)
-        t_end = np.where(t_end == nat, t_start, t_end)
-        lv = np.flatnonzero(is_line_v)
-        f = feat[lv]
-        # cumulative distance along each line (parts in order), as a fraction of its length
-        step = np.r_[0.0, np.hypot(np.diff(gx[lv]), np.diff(gy[lv]))]
-        step[np.r_[True, f[1:] != f[:-1]]] = 0.0
-        cum = np.cumsum(step)
-        first = np.r_[True, f[1:] != f[:-1]]
-        base = np.maximum.accumulate(np.where(first, cum, -np.inf))
-        along = cum - base
-        total = np.zeros(n_in)
-        np.maximum.at(total, f, along)
-        frac = np.divide(along, total[f], out=np.zeros_like(along), where=total[f] > 0)
-        ts, te = t_start[f], t_end[f]
-        ok = (ts != nat) & (te != nat)
-        t_line = np.where(
-            ok, ts + np.round(frac * (te - ts).astype("float64")).astype("int64"), nat
-        )
-        t_v = t_v.copy()
-        t_v[lv] = t_line
-    no_time_v = t_v == nat
-    no_time_f = np.bincount(feat, weights=no_time_v, minlength=n_in) > 0
-    if no_time_f.any():
-        bad = np.flatnonzero(no_time_f & has_xy)
-        problems.append(
-            _problems(
-                layer,
-                _ids(ids, bad),
-                rows[bad],
-                "time",
-                "缺少时间 / no time: each GPS point needs one",
-            )
-        )
-    chief = _str_col(points["chief"])
-    no_chief_f = chief.isna().to_numpy() & ~no_time_f & has_xy
-    if no_chief_f.any():
-        bad = np.flatnonzero(no_chief_f)
-        problems.append(
-            _problems(
-                layer,
-                _ids(ids, bad),
-                rows[bad],
-                "chief",
-                "缺少河长 / no chief: each GPS point must name its chief",
-            )
-        )
-    keep_v = ~no_time_v & ~no_chief_f[feat]
-    fv = feat[keep_v]
+    if not is_line_v.any():
+        return t_v, no_end
+    t_start = (
+        local("start_time").to_numpy(dtype="datetime64[ns]").astype("int64")
+        if "start_time" in cols
+        else t_ns
+    )
+    t_start = np.where(t_start == _NAT, t_ns, t_start)
+    t_end = (
+        local("end_time").to_numpy(dtype="datetime64[ns]").astype("int64")
+        if "end_time" in cols
+        else np.full(len(points), _NAT)
+    )
+    no_end = line_feat & (t_end == _NAT) & (t_start != _NAT)
+    t_end = np.where(t_end == _NAT, t_start, t_end)
+    lv = np.flatnonzero(is_line_v)
+    t_v = t_v.copy()
+    t_v[lv] = _line_times(feat[lv], gx[lv], gy[lv], t_start, t_end, len(points))
+    return t_v, no_end
 
+
+def _line_times(
+    f: np.ndarray, x: np.ndarray, y: np.ndarray, t_start: np.ndarray, t_end: np.ndarray, n_in: int
+) -> np.ndarray:
+    """Times of line vertices, interpolated by distance along each line (constant speed)."""
+    # cumulative distance along each line (parts in order), as a fraction of its length
+    step = np.r_[0.0, np.hypot(np.diff(x), np.diff(y))]
+    step[np.r_[True, f[1:] != f[:-1]]] = 0.0
+    cum = np.cumsum(step)
+    first = np.r_[True, f[1:] != f[:-1]]
+    base = np.maximum.accumulate(np.where(first, cum, -np.inf))
+    along = cum - base
+    total = np.zeros(n_in)
+    np.maximum.at(total, f, along)
+    frac = np.divide(along, total[f], out=np.zeros_like(along), where=total[f] > 0)
+    ts, te = t_start[f], t_end[f]
+    ok = (ts != _NAT) & (te != _NAT)
+    return np.where(ok, ts + np.round(frac * (te - ts).astype("float64")).astype("int64"), _NAT)
+
+
+def _fixes_frame(
+    points: pd.DataFrame,
+    chief: pd.Series,
+    feat: np.ndarray,
+    keep_v: np.ndarray,
+    t_v: np.ndarray,
+    gx: np.ndarray,
+    gy: np.ndarray,
+    is_line_v: np.ndarray,
+    no_end: np.ndarray,
+) -> pd.DataFrame:
+    """The kept vertices as :func:`prepare_points`' output frame."""
+    cols = set(points.columns)
+    fv = feat[keep_v]
     out = pd.DataFrame(
         {
             "record": np.arange(int(keep_v.sum()), dtype="int64"),
@@ -292,26 +343,11 @@ def prepare_points(
     out["time"] = pd.to_datetime(t_v if all_kept else t_v[keep_v], unit="ns", utc=True).tz_convert(
         LOCAL_TZ
     )
-    del t_v, t_ns, t_pt
     out["x_m"] = gx if all_kept else gx[keep_v]
     out["y_m"] = gy if all_kept else gy[keep_v]
-    del gx, gy
     out["line"] = is_line_v[keep_v]
     out["no_end_time"] = no_end[fv]
-    out.attrs["gk_crs"] = gk.to_string()
-    prob = (
-        pd.concat(problems, ignore_index=True)
-        if problems
-        else pd.DataFrame(columns=PROBLEM_COLUMNS)
-    )
-    if len(prob):
-        log.warning(
-            "%s: %d 个轨迹点被剔除 / %d patrol points rejected (see rejects.csv)",
-            layer,
-            len(prob),
-            len(prob),
-        )
-    return out, prob
+    return out
 
 
 def _categorical(values: pd.Series, take: np.ndarray) -> pd.Categorical:
