@@ -1,24 +1,21 @@
-"""Thematic maps drawn from the analyses' outputs.
+"""Thematic maps: each draws a topic's result from its runner (:mod:`gis_town.runners`).
 
-Each map calls the analysis' public functions (never a re-implementation)
-and turns the result into :class:`~gis_town.maps.spec.LayerSpec` layers:
+A map never runs an analysis: the CLI (and :func:`make_map`) get the result
+from the topic's runner, the same code the topic's command runs, so the map
+and the report always agree. Without a result (library use) each builder
+calls the runner itself. The layers are :class:`~gis_town.maps.spec.LayerSpec`:
 
 * :func:`patrol_map` - river patrol coverage (河长制巡河): segments by progress
   against the milestone due, covered stretches and blind spots (巡河盲区),
-  segments per chief, invalid trips with their reasons
-  (:func:`gis_town.analysis.patrol.analyze_patrols`);
+  segments per chief, invalid trips with their reasons (``run_patrol``);
 * :func:`risk_map` - abandoned-land risk (撂荒风险): parcels by risk class with
-  the top factor and its reason in the popup, the leaders' visit list
-  (:func:`gis_town.analysis.risk.parcel_factors`,
-  :func:`~gis_town.analysis.risk.risk_score`,
-  :func:`~gis_town.analysis.risk.visit_list`);
+  the top factor and its reason in the popup, the leaders' visit list (``run_risk``);
 * :func:`progress_map` - plan progress (计划进度): demonstration belts by share
   of their planned area, high-standard farmland by project, afforestation by
   kind, resettlement households by the stage reached, reclaimed plots and
-  roads hardened this year (:func:`gis_town.analysis.progress.plan_progress`);
+  roads hardened this year (``run_progress``);
 * :func:`check_map` - acceptance check (验收前检查): plots that failed, with
-  their failed rules and messages in the popup
-  (:func:`gis_town.analysis.check.run_rules`, :func:`~gis_town.analysis.check.summarize`).
+  their failed rules and messages in the popup (``run_check``).
 
 :func:`map_specs` returns the layers, title and subtitle of any kind (the
 print map uses it); :func:`make_map` returns the ``folium.Map``.
@@ -99,8 +96,8 @@ def make_map(
     as_of : date, optional
         For patrol and progress maps.
     analysis : dict, optional
-        Extra arguments of the kind's spec builder (``tracks``, ``result``,
-        ``scored``, ``results``, ``plots``, ``rules``).
+        Extra arguments of the kind's spec builder, above all ``result`` (the
+        topic's runner result; computed by the runner when omitted).
     **kwargs
         :func:`gis_town.maps.base.build_map` options (basemap, offline, public ...).
     """
