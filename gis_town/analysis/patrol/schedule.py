@@ -118,45 +118,14 @@ def segment_table(
         else pd.Timestamp(end).date()
     )
     start = pd.Timestamp(start).date()
-    ytd_start = dt.date(end_eff.year, 1, 1)
     n_seg = len(segments)
-    ts = trip_segments
-    in_p = _period_mask(ts["date"], start, end_eff) if len(ts) else np.zeros(0, bool)
-    in_y = _period_mask(ts["date"], ytd_start, end_eff) if len(ts) else np.zeros(0, bool)
-    cnt = ts["counts"].to_numpy(dtype=bool) if len(ts) else np.zeros(0, bool)
-    segi = ts["segment"].to_numpy().astype("int64") if len(ts) else np.zeros(0, "int64")
-    own = ts["own"].to_numpy(dtype=bool) if len(ts) else np.zeros(0, bool)
-    patrols = np.bincount(segi[cnt & in_p], minlength=n_seg)
-    own_patrols = np.bincount(segi[cnt & in_p & own], minlength=n_seg)
-    ytd = np.bincount(segi[cnt & in_y], minlength=n_seg)
+    patrols, own_patrols, ytd = _segment_counts(trip_segments, start, end_eff, n_seg)
     target = segments["target"].to_numpy(dtype="float64")
-    progress = np.where(
-        target > 0,
-        np.minimum(ytd / np.where(target > 0, target, 1.0), 1.0),
-        np.where(target == 0, 1.0, np.nan),
-    )
     due = float(milestone_share([end_eff], config=cfg)[0])
     due_patrols = due * target
-    on_track = pd.array(
-        np.where(np.isnan(target), None, ytd >= due_patrols - 1e-9), dtype="boolean"
-    )
-
-    net = _net or _network(segments, cfg.tolerance_m)
-    trip_mask = _period_mask(trips["date"], start, end_eff) if len(trips) else np.zeros(0, bool)
-    uk, ulo, uhi = _union_per_piece(intervals, trip_mask)
-    covered = (
-        np.bincount(net.piece_seg[uk], weights=uhi - ulo, minlength=n_seg)
-        if len(uk)
-        else np.zeros(n_seg)
-    )
+    progress, on_track = _progress(ytd, target, due)
     length = segments["length_m"].to_numpy()
-    covered = np.minimum(covered, length)
-    gaps = _gap_intervals(net, uk, ulo, uhi, cfg.gps_noise_m)
-    n_gaps = (
-        np.bincount(net.piece_seg[gaps[0]], minlength=n_seg)
-        if len(gaps[0])
-        else np.zeros(n_seg, "int64")
-    )
+    covered, n_gaps = _segment_coverage(segments, trips, intervals, start, end_eff, cfg, _net)
     out = pd.DataFrame(
         {
             "segment_id": segments["segment_id"].to_numpy(dtype=object),
@@ -184,6 +153,70 @@ def segment_table(
         }
     )
     return out
+
+
+def _segment_counts(
+    trip_segments: pd.DataFrame, start: dt.date, end: dt.date, n_seg: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per segment: patrols in the period, those by its own chief, and patrols year to date."""
+    ts = trip_segments
+    if not len(ts):
+        z = np.zeros(n_seg, dtype="int64")
+        return z, z.copy(), z.copy()
+    in_p = _period_mask(ts["date"], start, end)
+    in_y = _period_mask(ts["date"], dt.date(end.year, 1, 1), end)
+    cnt = ts["counts"].to_numpy(dtype=bool)
+    segi = ts["segment"].to_numpy().astype("int64")
+    own = ts["own"].to_numpy(dtype=bool)
+    patrols = np.bincount(segi[cnt & in_p], minlength=n_seg)
+    own_patrols = np.bincount(segi[cnt & in_p & own], minlength=n_seg)
+    ytd = np.bincount(segi[cnt & in_y], minlength=n_seg)
+    return patrols, own_patrols, ytd
+
+
+def _progress(
+    patrols: np.ndarray | pd.Series, target: np.ndarray, due: float
+) -> tuple[np.ndarray, pd.arrays.BooleanArray]:
+    """``progress`` (patrols / target, capped at 1; 1 for a zero target) and ``on_track``."""
+    patrols = np.asarray(patrols)
+    progress = np.where(
+        target > 0,
+        np.minimum(patrols / np.where(target > 0, target, 1), 1.0),
+        np.where(target == 0, 1.0, np.nan),
+    )
+    on_track = pd.array(
+        np.where(np.isnan(target), None, patrols >= due * target - 1e-9), dtype="boolean"
+    )
+    return progress, on_track
+
+
+def _segment_coverage(
+    segments: gpd.GeoDataFrame,
+    trips: pd.DataFrame,
+    intervals: pd.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    cfg: PatrolSection,
+    net: _Network | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per segment: metres covered by the period's valid trips (union), and blind spots."""
+    n_seg = len(segments)
+    net = net or _network(segments, cfg.tolerance_m)
+    trip_mask = _period_mask(trips["date"], start, end) if len(trips) else np.zeros(0, bool)
+    uk, ulo, uhi = _union_per_piece(intervals, trip_mask)
+    covered = (
+        np.bincount(net.piece_seg[uk], weights=uhi - ulo, minlength=n_seg)
+        if len(uk)
+        else np.zeros(n_seg)
+    )
+    covered = np.minimum(covered, segments["length_m"].to_numpy())
+    gaps = _gap_intervals(net, uk, ulo, uhi, cfg.gps_noise_m)
+    n_gaps = (
+        np.bincount(net.piece_seg[gaps[0]], minlength=n_seg)
+        if len(gaps[0])
+        else np.zeros(n_seg, "int64")
+    )
+    return covered, n_gaps
 
 
 def rank_red_black(
@@ -268,10 +301,61 @@ def chief_table(
     cfg = _cfg(config)
     start = pd.Timestamp(seg_table["period_start"].iloc[0]).date()
     end = pd.Timestamp(seg_table["period_end"].iloc[0]).date()
-    ytd_start = dt.date(end.year, 1, 1)
     due = float(seg_table["due_share"].iloc[0])
-    seg_key = _segment_chief_keys(segments)
-    st = seg_table.assign(chief_key=seg_key)
+    roster = _chief_roster(seg_table, segments)
+    agg, reason_txt = _chief_trips(trips, segments, start, end)
+    own_p = _own_patrols(trip_segments, dt.date(end.year, 1, 1), end)
+    keys = list(roster.index) + [k for k in agg.index if k not in roster.index]
+    out = pd.DataFrame(index=pd.Index(keys, name="chief_key"))
+    out = out.join(roster).join(agg)
+    out["chief"] = out["chief"].where(out["chief"].notna(), out["chief_t"])
+    out["chief_id"] = out["chief_id"].where(out["chief_id"].notna(), out["chief_id_t"])
+    out = out.drop(columns=["chief_t", "chief_id_t"])
+    for c in ("segments", "trips", "valid_trips", "segments_behind"):
+        out[c] = out[c].fillna(0).astype("int64")
+    out["invalid_trips"] = out["trips"] - out["valid_trips"]
+    out["invalid_share"] = np.divide(
+        out["invalid_trips"], out["trips"], out=np.zeros(len(out)), where=out["trips"] > 0
+    )
+    out["invalid_reasons"] = ["; ".join(reason_txt.get(k, [])) for k in out.index]
+    out["patrols"] = own_p.reindex(out.index).fillna(0).astype("int64").to_numpy()
+    out["length_km"] = out["length_m"].fillna(0) / 1000.0
+    out = _chief_progress(out, due)
+    out = rank_red_black(out.reset_index(), config=cfg)
+    return out.sort_values(["rank", "chief"], na_position="last", kind="stable")[
+        CHIEF_COLUMNS
+    ].reset_index(drop=True)
+
+
+#: Columns of :func:`chief_table`, in order.
+CHIEF_COLUMNS = [
+    "chief",
+    "chief_id",
+    "chief_level",
+    "village_id",
+    "segments",
+    "length_km",
+    "trips",
+    "valid_trips",
+    "invalid_trips",
+    "invalid_share",
+    "invalid_reasons",
+    "patrols",
+    "target",
+    "progress",
+    "due_share",
+    "on_track",
+    "covered_fraction",
+    "segments_behind",
+    "rank",
+    "list",
+    "list_label",
+]
+
+
+def _chief_roster(seg_table: pd.DataFrame, segments: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per chief of the segment roster: their segments, length, coverage, target and village."""
+    st = seg_table.assign(chief_key=_segment_chief_keys(segments))
     st["behind"] = ~st["on_track"].astype("boolean").fillna(True).to_numpy(dtype=bool)
     roster = st.groupby("chief_key", sort=False).agg(
         chief=("chief", "first"),
@@ -295,6 +379,13 @@ def chief_table(
         .set_index("chief_key")["village_id"]
     )
     roster["village_id"] = vc.reindex(roster.index).astype(object).to_numpy()
+    return roster
+
+
+def _chief_trips(
+    trips: pd.DataFrame, segments: gpd.GeoDataFrame, start: dt.date, end: dt.date
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Per chief (roster key): the period's trips and valid trips, and the invalid ones' reasons."""
     tkey = _map_trip_keys(trips, segments) if len(trips) else np.zeros(0, dtype=object)
     tr = trips.assign(roster_key=tkey)
     in_p = _period_mask(tr["date"], start, end) if len(tr) else np.zeros(0, bool)
@@ -311,76 +402,35 @@ def chief_table(
         if len(inv)
         else pd.Series(dtype="int64")
     )
-    reason_txt = {}
+    reason_txt: dict[str, list[str]] = {}
     for (rk, r), c in reasons.items():
         reason_txt.setdefault(rk, []).append(f"{r}: {c}")
-    # own patrols: the chief's valid covering trips on the chief's own segments, year to date
+    return agg, reason_txt
+
+
+def _own_patrols(trip_segments: pd.DataFrame, ytd_start: dt.date, end: dt.date) -> pd.Series:
+    """Per chief: their valid covering trips on their own segments, year to date."""
     ts = trip_segments
-    if len(ts):
-        ts_key = ts["roster_key"].to_numpy(dtype=object)
-        own = ts["own"].to_numpy(dtype=bool)
-        in_y = _period_mask(ts["date"], ytd_start, end)
-        sel = ts["counts"].to_numpy(dtype=bool) & own & in_y
-        own_p = pd.Series(ts_key[sel]).value_counts()
-    else:
-        own_p = pd.Series(dtype="int64")
-    keys = list(roster.index) + [k for k in agg.index if k not in roster.index]
-    out = pd.DataFrame(index=pd.Index(keys, name="chief_key"))
-    out = out.join(roster).join(agg)
-    out["chief"] = out["chief"].where(out["chief"].notna(), out["chief_t"])
-    out["chief_id"] = out["chief_id"].where(out["chief_id"].notna(), out["chief_id_t"])
-    out = out.drop(columns=["chief_t", "chief_id_t"])
-    for c in ("segments", "trips", "valid_trips", "segments_behind"):
-        out[c] = out[c].fillna(0).astype("int64")
-    out["invalid_trips"] = out["trips"] - out["valid_trips"]
-    out["invalid_share"] = np.divide(
-        out["invalid_trips"], out["trips"], out=np.zeros(len(out)), where=out["trips"] > 0
-    )
-    out["invalid_reasons"] = ["; ".join(reason_txt.get(k, [])) for k in out.index]
-    out["patrols"] = own_p.reindex(out.index).fillna(0).astype("int64").to_numpy()
-    out["length_km"] = out["length_m"].fillna(0) / 1000.0
+    if not len(ts):
+        return pd.Series(dtype="int64")
+    ts_key = ts["roster_key"].to_numpy(dtype=object)
+    own = ts["own"].to_numpy(dtype=bool)
+    in_y = _period_mask(ts["date"], ytd_start, end)
+    sel = ts["counts"].to_numpy(dtype=bool) & own & in_y
+    return pd.Series(ts_key[sel]).value_counts()
+
+
+def _chief_progress(out: pd.DataFrame, due: float) -> pd.DataFrame:
+    """``progress``, ``due_share``, ``on_track`` and ``covered_fraction`` of each chief."""
     tgt = out["target"].to_numpy(dtype="float64")
-    out["progress"] = np.where(
-        tgt > 0,
-        np.minimum(out["patrols"] / np.where(tgt > 0, tgt, 1), 1.0),
-        np.where(tgt == 0, 1.0, np.nan),
-    )
+    out["progress"], on_track = _progress(out["patrols"].to_numpy(), tgt, due)
     out["due_share"] = due
-    out["on_track"] = pd.array(
-        np.where(np.isnan(tgt), None, out["patrols"].to_numpy() >= due * tgt - 1e-9),
-        dtype="boolean",
-    )
+    out["on_track"] = on_track
     lm = out["length_m"].to_numpy(dtype="float64")
     out["covered_fraction"] = np.divide(
         out["covered_m"].fillna(0).to_numpy(), lm, out=np.full(len(out), np.nan), where=lm > 0
     )
-    out = rank_red_black(out.reset_index(), config=cfg)
-    cols = [
-        "chief",
-        "chief_id",
-        "chief_level",
-        "village_id",
-        "segments",
-        "length_km",
-        "trips",
-        "valid_trips",
-        "invalid_trips",
-        "invalid_share",
-        "invalid_reasons",
-        "patrols",
-        "target",
-        "progress",
-        "due_share",
-        "on_track",
-        "covered_fraction",
-        "segments_behind",
-        "rank",
-        "list",
-        "list_label",
-    ]
-    return out.sort_values(["rank", "chief"], na_position="last", kind="stable")[cols].reset_index(
-        drop=True
-    )
+    return out
 
 
 def village_table(
@@ -438,16 +488,9 @@ def village_table(
     out["length_km"] = out["length_m"] / 1000.0
     tgt = out["target"].to_numpy(dtype="float64")
     due = float(seg_table["due_share"].iloc[0]) if len(seg_table) else 0.0
-    out["progress"] = np.where(
-        tgt > 0,
-        np.minimum(out["patrols"] / np.where(tgt > 0, tgt, 1), 1.0),
-        np.where(tgt == 0, 1.0, np.nan),
-    )
+    out["progress"], on_track = _progress(out["patrols"].to_numpy(), tgt, due)
     out["due_share"] = due
-    out["on_track"] = pd.array(
-        np.where(np.isnan(tgt), None, out["patrols"].to_numpy() >= due * tgt - 1e-9),
-        dtype="boolean",
-    )
+    out["on_track"] = on_track
     out["covered_fraction"] = np.divide(
         out["covered_m"], out["length_m"], out=np.zeros(len(out)), where=out["length_m"] > 0
     )
@@ -458,26 +501,29 @@ def village_table(
         names = dict(zip(v["village_id"].astype(str), v["name"].astype(object)))
         out["village_name"] = out["village_id"].astype(str).map(names).astype(object)
     out = rank_red_black(out, config=cfg)
-    cols = [
-        "village_id",
-        "village_name",
-        "segments",
-        "length_km",
-        "chiefs",
-        "trips",
-        "invalid_trips",
-        "invalid_share",
-        "patrols",
-        "target",
-        "progress",
-        "due_share",
-        "on_track",
-        "covered_fraction",
-        "segments_behind",
-        "rank",
-        "list",
-        "list_label",
-    ]
     return out.sort_values(["rank", "village_id"], na_position="last", kind="stable")[
-        cols
+        VILLAGE_COLUMNS
     ].reset_index(drop=True)
+
+
+#: Columns of :func:`village_table`, in order.
+VILLAGE_COLUMNS = [
+    "village_id",
+    "village_name",
+    "segments",
+    "length_km",
+    "chiefs",
+    "trips",
+    "invalid_trips",
+    "invalid_share",
+    "patrols",
+    "target",
+    "progress",
+    "due_share",
+    "on_track",
+    "covered_fraction",
+    "segments_behind",
+    "rank",
+    "list",
+    "list_label",
+]
