@@ -65,35 +65,14 @@ def covered_intervals(
     if len(matches) == 0:
         return pd.DataFrame(columns=cols)
     trip = points["trip"].to_numpy()
-    x, y = points["x_m"].to_numpy(), points["y_m"].to_numpy()
-    t = _t_seconds(points)
     n = len(points)
-    step = np.hypot(np.diff(x), np.diff(y))
-    dt_ = np.diff(t)
-    speed_ok = (step <= cfg.max_speed_kmh / 3.6 * np.maximum(dt_, 0.0)) | (step == 0)
-    step_ok = np.r_[(trip[1:] == trip[:-1]) & speed_ok & (dt_ >= 0), False]
-    step = np.r_[step, 0.0]
-
+    step_ok, step = _steps(points, cfg)
     p = matches["point"].to_numpy()
     pc = matches["piece"].to_numpy()
     m = matches["m"].to_numpy()
     seg = matches["segment"].to_numpy()
     n_pieces = int(pc.max()) + 1
-    # the same piece matched at the next fix: look up key (point + 1, piece)
-    key = p.astype("int64")
-    key *= n_pieces
-    key += pc
-    nxt = key + n_pieces
-    pos = np.searchsorted(key, nxt)
-    del key
-    has = pos < len(p)
-    np.minimum(pos, len(p) - 1, out=pos)
-    has &= p[pos].astype("int64") * n_pieces + pc[pos] == nxt
-    del nxt
-    a = np.flatnonzero(has)
-    del has
-    b = pos[a]
-    del pos
+    a, b = _next_fix_on_piece(p, pc, n_pieces)
     pa = p[a]
     ok = step_ok[pa] & (np.abs(m[b] - m[a]) <= step[pa] + 2.0 * cfg.tolerance_m)
     a, b, pa = a[ok], b[ok], pa[ok]
@@ -135,6 +114,37 @@ def covered_intervals(
             "valid": valid,
         }
     )
+
+
+def _steps(points: pd.DataFrame, cfg: PatrolSection) -> tuple[np.ndarray, np.ndarray]:
+    """Per fix: whether the step to the next fix may cover river (same trip, not too fast, in time order), and its length."""
+    trip = points["trip"].to_numpy()
+    x, y = points["x_m"].to_numpy(), points["y_m"].to_numpy()
+    t = _t_seconds(points)
+    step = np.hypot(np.diff(x), np.diff(y))
+    dt_ = np.diff(t)
+    speed_ok = (step <= cfg.max_speed_kmh / 3.6 * np.maximum(dt_, 0.0)) | (step == 0)
+    step_ok = np.r_[(trip[1:] == trip[:-1]) & speed_ok & (dt_ >= 0), False]
+    return step_ok, np.r_[step, 0.0]
+
+
+def _next_fix_on_piece(
+    p: np.ndarray, pc: np.ndarray, n_pieces: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Match rows ``a`` and ``b``: fix ``p[a] + 1`` is matched to the same piece at row ``b``."""
+    # the same piece matched at the next fix: look up key (point + 1, piece)
+    key = p.astype("int64")
+    key *= n_pieces
+    key += pc
+    nxt = key + n_pieces
+    pos = np.searchsorted(key, nxt)
+    del key
+    has = pos < len(p)
+    np.minimum(pos, len(p) - 1, out=pos)
+    has &= p[pos].astype("int64") * n_pieces + pc[pos] == nxt
+    del nxt
+    a = np.flatnonzero(has)
+    return a, pos[a]
 
 
 def trip_coverage(

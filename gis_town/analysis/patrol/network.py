@@ -48,26 +48,7 @@ def prepare_rivers(
         ``length_m``, geometry.
     """
     cfg = _cfg(config)
-    if len(rivers) == 0:
-        raise LayerError("河段图层为空 / the rivers layer has no segments", layer="rivers")
-    if rivers.crs is None:
-        raise CRSError("河段图层没有坐标系 / the rivers layer has no CRS", layer="rivers")
-    missing = [c for c in ("segment_id", "chief") if c not in rivers.columns]
-    if missing:
-        raise FieldError(
-            f"缺少字段 / missing field(s) {', '.join(missing)}; the layer has: "
-            f"{', '.join(c for c in rivers.columns if c != rivers.geometry.name)}",
-            layer="rivers",
-            field=", ".join(missing),
-        )
-    dup = rivers["segment_id"].duplicated()
-    if dup.any():
-        raise FieldError(
-            f"河段编码重复 / duplicate segment_id {rivers['segment_id'][dup].iloc[0]!r}: each segment needs its own id",
-            layer="rivers",
-            field="segment_id",
-            feature_id=rivers["segment_id"][dup].iloc[0],
-        )
+    _check_rivers(rivers)
     if gk_crs is None:
         from gis_town.geodesy import pick_gk_crs
 
@@ -90,16 +71,7 @@ def prepare_rivers(
         geometry=np.asarray(r.geometry.values, dtype=object),
         crs=gk,
     )
-    level_target = out["chief_level"].map(
-        lambda v: cfg.targets.get(v) if isinstance(v, str) else None
-    )
-    target = pd.to_numeric(level_target, errors="coerce").astype("float64")
-    if "annual_patrol_target" in r.columns:
-        own = pd.to_numeric(
-            pd.Series(r["annual_patrol_target"].to_numpy(), index=out.index), errors="coerce"
-        )
-        target = own.astype("float64").where(own.notna(), target)
-    out["target"] = target.to_numpy()
+    out["target"] = _targets(out, r, cfg)
     out["length_m"] = shapely.length(np.asarray(out.geometry.values, dtype=object))
     if out["target"].isna().any():
         log.warning(
@@ -109,6 +81,44 @@ def prepare_rivers(
             int(out["target"].isna().sum()),
         )
     return out
+
+
+def _check_rivers(rivers: gpd.GeoDataFrame) -> None:
+    """Segments, a CRS, ``segment_id`` and ``chief``, unique ids; or a clear error."""
+    if len(rivers) == 0:
+        raise LayerError("河段图层为空 / the rivers layer has no segments", layer="rivers")
+    if rivers.crs is None:
+        raise CRSError("河段图层没有坐标系 / the rivers layer has no CRS", layer="rivers")
+    missing = [c for c in ("segment_id", "chief") if c not in rivers.columns]
+    if missing:
+        raise FieldError(
+            f"缺少字段 / missing field(s) {', '.join(missing)}; the layer has: "
+            f"{', '.join(c for c in rivers.columns if c != rivers.geometry.name)}",
+            layer="rivers",
+            field=", ".join(missing),
+        )
+    dup = rivers["segment_id"].duplicated()
+    if dup.any():
+        raise FieldError(
+            f"河段编码重复 / duplicate segment_id {rivers['segment_id'][dup].iloc[0]!r}: each segment needs its own id",
+            layer="rivers",
+            field="segment_id",
+            feature_id=rivers["segment_id"][dup].iloc[0],
+        )
+
+
+def _targets(out: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame, cfg: PatrolSection) -> np.ndarray:
+    """Each segment's annual target: its ``annual_patrol_target``, else its chief level's."""
+    level_target = out["chief_level"].map(
+        lambda v: cfg.targets.get(v) if isinstance(v, str) else None
+    )
+    target = pd.to_numeric(level_target, errors="coerce").astype("float64")
+    if "annual_patrol_target" in rivers.columns:
+        own = pd.to_numeric(
+            pd.Series(rivers["annual_patrol_target"].to_numpy(), index=out.index), errors="coerce"
+        )
+        target = own.astype("float64").where(own.notna(), target)
+    return target.to_numpy()
 
 
 def _col(df: pd.DataFrame, name: str) -> np.ndarray | None:
@@ -245,23 +255,13 @@ def _match_arrays(
     Returns (point, piece, m, distance) sorted by point then piece.
     """
     n = len(x)
-    ix = np.floor((x - net.x0) / net.cell).astype("int64")
-    iy = np.floor((y - net.y0) / net.cell).astype("int64")
-    inside = (ix >= 0) & (ix < net.nx) & (iy >= 0) & (iy < net.ny)
-    key = np.where(inside, ix * net.ny + iy, -1)
-    del ix, iy
-    pos = np.searchsorted(net.cell_keys, key)
-    pos_c = np.minimum(pos, len(net.cell_keys) - 1)
-    found = inside & (net.cell_keys[pos_c] == key)
-    start = np.where(found, net.cell_ptr[pos_c], 0)
-    cnt = np.where(found, net.cell_ptr[pos_c + 1] - net.cell_ptr[pos_c], 0)
-    del key, pos, pos_c, found, inside
+    start, cnt = _grid_candidates(x, y, net)
     csum = np.cumsum(cnt)
     # per-edge constants
     dx_e, dy_e = net.bx - net.ax, net.by - net.ay
     l2_e = dx_e * dx_e + dy_e * dy_e
     il2_e = np.divide(1.0, l2_e, out=np.zeros_like(l2_e), where=l2_e > 0)
-    len_e = np.sqrt(l2_e)
+    edges = (dx_e, dy_e, il2_e, np.sqrt(l2_e))
     out_p, out_pc, out_m, out_d = [], [], [], []
     tol2 = float(tolerance_m) ** 2
     lo = 0
@@ -269,46 +269,10 @@ def _match_arrays(
         base = csum[lo - 1] if lo else 0
         hi = int(np.searchsorted(csum, base + max_pairs, side="right"))
         hi = min(max(hi, lo + 1), n)
-        c = cnt[lo:hi]
-        tot = int(c.sum())
-        if tot:
-            first = np.cumsum(c) - c
-            e = net.cell_edges[
-                np.repeat(start[lo:hi] - first, c) + np.arange(tot, dtype=start.dtype)
-            ]
-            px = np.repeat(x[lo:hi], c)
-            py = np.repeat(y[lo:hi], c)
-            px -= net.ax[e]
-            py -= net.ay[e]
-            dx, dy = dx_e[e], dy_e[e]
-            t = px * dx
-            t += py * dy
-            t *= il2_e[e]
-            np.clip(t, 0.0, 1.0, out=t)
-            dx *= t
-            dy *= t
-            px -= dx
-            py -= dy
-            px *= px
-            py *= py
-            px += py  # squared distance
-            ok = np.flatnonzero(px <= tol2)
-            if len(ok):
-                p = np.repeat(np.arange(lo, hi, dtype="int32" if n < 2**31 else "int64"), c)[ok]
-                e, t, d2 = e[ok], t[ok], px[ok]
-                pc = net.e_piece[e]
-                # nearest edge per (point, piece): rows are grouped by point, pieces ascending within
-                run = np.r_[True, (p[1:] != p[:-1]) | (pc[1:] != pc[:-1])]
-                starts = np.flatnonzero(run)
-                rid = np.cumsum(run) - 1
-                dmin = np.minimum.reduceat(d2, starts)
-                best = np.flatnonzero(d2 == dmin[rid])
-                best = best[np.r_[True, rid[best][1:] != rid[best][:-1]]]
-                eb, pcb = e[best], pc[best]
-                out_p.append(p[best])
-                out_pc.append(pcb.astype("int32"))
-                out_m.append(np.minimum(net.e_m0[eb] + t[best] * len_e[eb], net.piece_len[pcb]))
-                out_d.append(np.sqrt(d2[best]))
+        found = _match_chunk(x, y, lo, hi, start, cnt, net, edges, tol2)
+        if found is not None:
+            for acc, v in zip((out_p, out_pc, out_m, out_d), found):
+                acc.append(v)
         lo = hi
     if not out_p:
         z = np.zeros(0)
@@ -319,6 +283,75 @@ def _match_arrays(
         np.concatenate(out_m),
         np.concatenate(out_d),
     )
+
+
+def _grid_candidates(x: np.ndarray, y: np.ndarray, net: _Network) -> tuple[np.ndarray, np.ndarray]:
+    """Per fix: where its grid cell's edges start in ``net.cell_edges``, and how many there are."""
+    ix = np.floor((x - net.x0) / net.cell).astype("int64")
+    iy = np.floor((y - net.y0) / net.cell).astype("int64")
+    inside = (ix >= 0) & (ix < net.nx) & (iy >= 0) & (iy < net.ny)
+    key = np.where(inside, ix * net.ny + iy, -1)
+    del ix, iy
+    pos = np.searchsorted(net.cell_keys, key)
+    pos_c = np.minimum(pos, len(net.cell_keys) - 1)
+    found = inside & (net.cell_keys[pos_c] == key)
+    start = np.where(found, net.cell_ptr[pos_c], 0)
+    cnt = np.where(found, net.cell_ptr[pos_c + 1] - net.cell_ptr[pos_c], 0)
+    return start, cnt
+
+
+def _match_chunk(
+    x: np.ndarray,
+    y: np.ndarray,
+    lo: int,
+    hi: int,
+    start: np.ndarray,
+    cnt: np.ndarray,
+    net: _Network,
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    tol2: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`_match_arrays` for fixes ``lo:hi``: (point, piece, m, distance), None for no match."""
+    n = len(x)
+    dx_e, dy_e, il2_e, len_e = edges
+    c = cnt[lo:hi]
+    tot = int(c.sum())
+    if not tot:
+        return None
+    first = np.cumsum(c) - c
+    e = net.cell_edges[np.repeat(start[lo:hi] - first, c) + np.arange(tot, dtype=start.dtype)]
+    px = np.repeat(x[lo:hi], c)
+    py = np.repeat(y[lo:hi], c)
+    px -= net.ax[e]
+    py -= net.ay[e]
+    dx, dy = dx_e[e], dy_e[e]
+    t = px * dx
+    t += py * dy
+    t *= il2_e[e]
+    np.clip(t, 0.0, 1.0, out=t)
+    dx *= t
+    dy *= t
+    px -= dx
+    py -= dy
+    px *= px
+    py *= py
+    px += py  # squared distance
+    ok = np.flatnonzero(px <= tol2)
+    if not len(ok):
+        return None
+    p = np.repeat(np.arange(lo, hi, dtype="int32" if n < 2**31 else "int64"), c)[ok]
+    e, t, d2 = e[ok], t[ok], px[ok]
+    pc = net.e_piece[e]
+    # nearest edge per (point, piece): rows are grouped by point, pieces ascending within
+    run = np.r_[True, (p[1:] != p[:-1]) | (pc[1:] != pc[:-1])]
+    starts = np.flatnonzero(run)
+    rid = np.cumsum(run) - 1
+    dmin = np.minimum.reduceat(d2, starts)
+    best = np.flatnonzero(d2 == dmin[rid])
+    best = best[np.r_[True, rid[best][1:] != rid[best][:-1]]]
+    eb, pcb = e[best], pc[best]
+    m = np.minimum(net.e_m0[eb] + t[best] * len_e[eb], net.piece_len[pcb])
+    return p[best], pcb.astype("int32"), m, np.sqrt(d2[best])
 
 
 def match_points(

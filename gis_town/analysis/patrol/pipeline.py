@@ -300,22 +300,7 @@ def patrol_report(
     n_points = found.n_points
     kept_points = found.points
     tsegs = trip_coverage(intervals, segs, trips, config=pc)
-    if as_of is None:
-        if cfg.town.data_date is not None:
-            as_of = cfg.town.data_date
-        elif len(trips):
-            as_of = pd.Timestamp(trips["date"].max()).date()
-        else:
-            as_of = dt.date.today()
-    as_of = pd.Timestamp(as_of).date()
-    p_start = pd.Timestamp(start).date() if start is not None else dt.date(as_of.year, 1, 1)
-    p_end = pd.Timestamp(end).date() if end is not None else as_of
-    if p_start > p_end:
-        from gis_town.errors import InputError
-
-        raise InputError(
-            f"时段起点晚于终点 / the period starts ({p_start}) after it ends ({p_end})"
-        )
+    as_of, p_start, p_end = _report_period(cfg, trips, as_of, start, end)
     seg_tab = segment_table(
         segs,
         trips,
@@ -352,25 +337,7 @@ def patrol_report(
     )
     chiefs = chief_table(seg_tab, segs, trips, tsegs, config=pc)
     vills = village_table(seg_tab, chiefs, villages=villages, config=pc)
-    n_valid = int(trips["valid"].sum()) if len(trips) else 0
-    summary = {
-        "points": n_points,
-        "rejected_points": len(problems),
-        "trips": len(trips),
-        "valid_trips": n_valid,
-        "invalid_trips": len(trips) - n_valid,
-        "invalid_by_reason": {k: int(trips[k].sum()) for k in REASONS} if len(trips) else {},
-        "segments": len(segs),
-        "river_km": float(segs["length_m"].sum() / 1000.0),
-        "covered_km": float(seg_tab["covered_m"].sum() / 1000.0),
-        "covered_fraction": float(seg_tab["covered_m"].sum() / max(segs["length_m"].sum(), 1e-9)),
-        "segments_on_track": int(seg_tab["on_track"].fillna(False).sum()),
-        "segments_behind": int((~seg_tab["on_track"].fillna(True)).sum()),
-        "due_share": float(seg_tab["due_share"].iloc[0]),
-        "blind_spots": len(gaps),
-        "blind_spot_km": float(gaps["length_m"].sum() / 1000.0) if len(gaps) else 0.0,
-        "gk_crs": CRS.from_user_input(gk_crs).to_string(),
-    }
+    summary = _summary(n_points, problems, trips, segs, seg_tab, gaps, gk_crs)
     log.info("巡河分析 patrol analysis: %s", summary)
     return PatrolResult(
         as_of=as_of,
@@ -388,3 +355,64 @@ def patrol_report(
         points=kept_points,
         summary=summary,
     )
+
+
+def _report_period(
+    cfg: TownConfig,
+    trips: pd.DataFrame,
+    as_of: dt.date | str | None,
+    start: dt.date | str | None,
+    end: dt.date | str | None,
+) -> tuple[dt.date, dt.date, dt.date]:
+    """``(as_of, start, end)``: the report date and the tables' period (default: year to date).
+
+    The report date defaults to the config's data date, else the last trip's day, else today.
+    """
+    if as_of is None:
+        if cfg.town.data_date is not None:
+            as_of = cfg.town.data_date
+        elif len(trips):
+            as_of = pd.Timestamp(trips["date"].max()).date()
+        else:
+            as_of = dt.date.today()
+    as_of = pd.Timestamp(as_of).date()
+    p_start = pd.Timestamp(start).date() if start is not None else dt.date(as_of.year, 1, 1)
+    p_end = pd.Timestamp(end).date() if end is not None else as_of
+    if p_start > p_end:
+        from gis_town.errors import InputError
+
+        raise InputError(
+            f"时段起点晚于终点 / the period starts ({p_start}) after it ends ({p_end})"
+        )
+    return as_of, p_start, p_end
+
+
+def _summary(
+    n_points: int,
+    problems: pd.DataFrame,
+    trips: pd.DataFrame,
+    segs: gpd.GeoDataFrame,
+    seg_tab: pd.DataFrame,
+    gaps: gpd.GeoDataFrame,
+    gk_crs: str | CRS,
+) -> dict:
+    """The run's numbers (:attr:`PatrolResult.summary`)."""
+    n_valid = int(trips["valid"].sum()) if len(trips) else 0
+    return {
+        "points": n_points,
+        "rejected_points": len(problems),
+        "trips": len(trips),
+        "valid_trips": n_valid,
+        "invalid_trips": len(trips) - n_valid,
+        "invalid_by_reason": {k: int(trips[k].sum()) for k in REASONS} if len(trips) else {},
+        "segments": len(segs),
+        "river_km": float(segs["length_m"].sum() / 1000.0),
+        "covered_km": float(seg_tab["covered_m"].sum() / 1000.0),
+        "covered_fraction": float(seg_tab["covered_m"].sum() / max(segs["length_m"].sum(), 1e-9)),
+        "segments_on_track": int(seg_tab["on_track"].fillna(False).sum()),
+        "segments_behind": int((~seg_tab["on_track"].fillna(True)).sum()),
+        "due_share": float(seg_tab["due_share"].iloc[0]),
+        "blind_spots": len(gaps),
+        "blind_spot_km": float(gaps["length_m"].sum() / 1000.0) if len(gaps) else 0.0,
+        "gk_crs": CRS.from_user_input(gk_crs).to_string(),
+    }
