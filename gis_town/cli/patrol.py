@@ -145,12 +145,9 @@ def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -
 
 def _print_summary(title: str, res, cfg) -> None:
     """The run's summary lines, the segments' table and the red/black list."""
-    import pandas as pd
-
     from gis_town.analysis.patrol import REASONS
-    from gis_town.reports.patrol import pct
+    from gis_town.reports.patrol import pct, red_black_view, segment_view
 
-    seg = res.segments
     s = res.summary
     echo("")
     echo(title)
@@ -171,66 +168,9 @@ def _print_summary(title: str, res, cfg) -> None:
         f"({pct(s['covered_fraction'])}); 盲区 blind spots {s['blind_spots']} ({s['blind_spot_km']:.1f} km)"
     )
     echo(f"进度正常 on track {s['segments_on_track']}, 滞后 behind {s['segments_behind']}")
-    view = seg[
-        [
-            "segment_id",
-            "river_name",
-            "chief",
-            "patrols_ytd",
-            "target",
-            "progress",
-            "covered_fraction",
-            "on_track",
-        ]
-    ].copy()
-    view["progress"] = view["progress"].map(pct)
-    view["covered_fraction"] = view["covered_fraction"].map(pct)
-    view["on_track"] = view["on_track"].map(
-        lambda v: "" if v is pd.NA else ("是 yes" if v else "否 NO")
-    )
     print_table(
-        view.rename(
-            columns={
-                "segment_id": "河段 segment",
-                "river_name": "河流 river",
-                "chief": "河长 chief",
-                "patrols_ytd": "巡河 patrols",
-                "target": "任务 target",
-                "progress": "进度 progress",
-                "covered_fraction": "覆盖 covered",
-                "on_track": "正常 on track",
-            }
-        ),
-        title="河段 segments (年初至今 year to date)",
-        max_rows=30,
+        segment_view(res.segments), title="河段 segments (年初至今 year to date)", max_rows=30
     )
-    ranked = res.chiefs[res.chiefs["list"] != ""]
+    ranked = red_black_view(res.chiefs)
     if len(ranked):
-        rv = ranked[
-            [
-                "list_label",
-                "rank",
-                "chief",
-                "chief_level",
-                "patrols",
-                "target",
-                "progress",
-                "invalid_trips",
-            ]
-        ].copy()
-        rv["progress"] = rv["progress"].map(pct)
-        print_table(
-            rv.rename(
-                columns={
-                    "list_label": "榜 list",
-                    "rank": "名次 rank",
-                    "chief": "河长 chief",
-                    "chief_level": "级别 level",
-                    "patrols": "巡河 patrols",
-                    "target": "任务 target",
-                    "progress": "进度 progress",
-                    "invalid_trips": "无效 invalid",
-                }
-            ),
-            title="红黑榜 red/black list (河长 chiefs)",
-        )
+        print_table(ranked, title="红黑榜 red/black list (河长 chiefs)")

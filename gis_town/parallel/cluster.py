@@ -81,25 +81,7 @@ def client_for(
     from distributed import Client, LocalCluster
 
     if scheduler:
-        if workers:
-            log.warning(
-                "已指定调度器 %s，忽略 workers=%s / a scheduler address is given: workers=%s is ignored",
-                scheduler,
-                workers,
-                workers,
-            )
-        try:
-            if str(scheduler).endswith(".json"):
-                client = Client(scheduler_file=str(scheduler), timeout=timeout)
-            else:
-                client = Client(str(scheduler), timeout=timeout)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise InputError(
-                f"无法连接 Dask 调度器 / cannot connect to the Dask scheduler at {scheduler!r}: {exc}. "
-                "Start one (`dask scheduler` and `dask worker ADDRESS` on each machine), check the "
-                "address and the firewall, or run without --scheduler (one process) or with "
-                "--workers N (a local cluster)"
-            ) from None
+        client = _connect(scheduler, workers, timeout)
         try:
             log.info("使用 Dask 集群 using the Dask cluster at %s", scheduler)
             yield client
@@ -123,6 +105,32 @@ def client_for(
     finally:
         client.close()
         cluster.close()
+
+
+def _connect(scheduler: str, workers: int | None, timeout: str) -> Any:
+    """A client of the running scheduler at ``scheduler`` (an address or a scheduler file)."""
+    from distributed import Client
+
+    if workers:
+        log.warning(
+            "已指定调度器 %s，忽略 workers=%s / a scheduler address is given: workers=%s is ignored",
+            scheduler,
+            workers,
+            workers,
+        )
+    try:
+        if str(scheduler).endswith(".json"):
+            client = Client(scheduler_file=str(scheduler), timeout=timeout)
+        else:
+            client = Client(str(scheduler), timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(
+            f"无法连接 Dask 调度器 / cannot connect to the Dask scheduler at {scheduler!r}: {exc}. "
+            "Start one (`dask scheduler` and `dask worker ADDRESS` on each machine), check the "
+            "address and the firewall, or run without --scheduler (one process) or with "
+            "--workers N (a local cluster)"
+        ) from None
+    return client
 
 
 def _has_client() -> bool:

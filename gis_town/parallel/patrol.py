@@ -152,8 +152,6 @@ def analyze_patrols(
         problems (global rows, single-machine order) and the counts row
         (``layer, read, used, repaired, rejected``).
     """
-    import dask
-
     from gis_town.analysis.patrol import combine_trips, patrol_report, prepare_run
 
     cfg, gk_crs, segs = prepare_run(rivers, config=config, gk_crs=gk_crs)
@@ -168,18 +166,42 @@ def analyze_patrols(
         len(src.parts),
         len(groups),
     )
+    kwargs = {"path": path, "prepare": src.prepare, "validate": validate, "segments": segs}
+    kwargs.update(config=cfg.patrol, gk_crs=gk_crs, points_crs=points_crs)
+    found, prob, counts = _run_groups(src, dups, groups, **kwargs)
+    res = patrol_report(
+        combine_trips(found),
+        segs,
+        config=cfg,
+        as_of=as_of,
+        start=start,
+        end=end,
+        villages=villages,
+        gk_crs=gk_crs,
+    )
+    return res, prob, counts
+
+
+def _run_groups(src: Partitions, dups, groups: list[list[int]], *, path: str, **task):
+    """One :func:`_patrol_task` per group of chiefs, computed.
+
+    Returns the groups' :class:`~gis_town.analysis.patrol.PatrolTrips`, the
+    validation problems (single-machine order) and the counts row.
+    """
+    import dask
+
     tasks = [
         dask.delayed(_patrol_task, pure=True)(
             [src.parts[i] for i in g],
             [dups.offsets[i] for i in g],
             [dups.per_part[i] for i in g],
             path,
-            src.prepare,
-            validate,
-            segs,
-            cfg.patrol,
-            gk_crs,
-            points_crs,
+            task["prepare"],
+            task["validate"],
+            task["segments"],
+            task["config"],
+            task["gk_crs"],
+            task["points_crs"],
         )
         for g in groups
     ]
@@ -195,14 +217,4 @@ def analyze_patrols(
     counts = _counts_row(
         "patrols", sum(r for *_, r, _ in results), sum(u for *_, u in results), prob
     )
-    res = patrol_report(
-        combine_trips(found),
-        segs,
-        config=cfg,
-        as_of=as_of,
-        start=start,
-        end=end,
-        villages=villages,
-        gk_crs=gk_crs,
-    )
-    return res, prob, counts
+    return found, prob, counts

@@ -18,6 +18,8 @@ __all__ = [
     "patrol_sheets",
     "pct",
     "progress_classes",
+    "red_black_view",
+    "segment_view",
     "zh_columns",
 ]
 
@@ -138,3 +140,46 @@ def progress_classes(segments: pd.DataFrame) -> pd.Series:
     return pd.Series(
         pd.array(np.where(np.isnan(cls), None, cls), dtype="Int64"), index=segments.index
     )
+
+
+#: The printed segment table's columns and headers.
+SEGMENT_VIEW: dict[str, str] = {
+    "segment_id": "河段 segment",
+    "river_name": "河流 river",
+    "chief": "河长 chief",
+    "patrols_ytd": "巡河 patrols",
+    "target": "任务 target",
+    "progress": "进度 progress",
+    "covered_fraction": "覆盖 covered",
+    "on_track": "正常 on track",
+}
+
+#: The printed red/black list's columns and headers.
+RED_BLACK_VIEW: dict[str, str] = {
+    "list_label": "榜 list",
+    "rank": "名次 rank",
+    "chief": "河长 chief",
+    "chief_level": "级别 level",
+    "patrols": "巡河 patrols",
+    "target": "任务 target",
+    "progress": "进度 progress",
+    "invalid_trips": "无效 invalid",
+}
+
+
+def segment_view(segments: pd.DataFrame) -> pd.DataFrame:
+    """The segments as ``gis-town patrol`` prints them: shares as percentages, 是/否, Chinese headers."""
+    view = segments[list(SEGMENT_VIEW)].copy()
+    view["progress"] = view["progress"].map(pct)
+    view["covered_fraction"] = view["covered_fraction"].map(pct)
+    view["on_track"] = view["on_track"].map(
+        lambda v: "" if v is pd.NA else ("是 yes" if v else "否 NO")
+    )
+    return view.rename(columns=SEGMENT_VIEW)
+
+
+def red_black_view(chiefs: pd.DataFrame) -> pd.DataFrame:
+    """The ranked chiefs (red and black lists) as ``gis-town patrol`` prints them."""
+    view = chiefs.loc[chiefs["list"] != "", list(RED_BLACK_VIEW)].copy()
+    view["progress"] = view["progress"].map(pct)
+    return view.rename(columns=RED_BLACK_VIEW)
