@@ -70,11 +70,10 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``gis-town patrol``: the runner computes, this writes and prints."""
-    from gis_town.cli.partitioned import dask_options
     from gis_town.runners.patrol import PATROL_LAYERS, dask_choice, run_patrol
 
     cfg = config_from_args(args)  # read once: for the Dask choice and the town
-    scheduler, workers = dask_options(args, cfg)
+    scheduler, workers = getattr(args, "scheduler", None), getattr(args, "workers", None)
     cluster = dask_choice(cfg, workers=workers, scheduler=scheduler)
     partitioned = args.tracks is None and cluster is not None
     # --tracks or Dask: the points are not the loaded patrols layer

@@ -21,7 +21,7 @@ from gis_town.analysis.patrol import PatrolResult, analyze_patrols
 from gis_town.config import TownConfig
 from gis_town.io.town import Town
 
-__all__ = ["PatrolResult", "dask_choice", "run_patrol"]
+__all__ = ["PATROL_LAYERS", "PatrolResult", "dask_choice", "run_patrol"]
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,8 @@ def run_patrol(
     rejects = pd.DataFrame()
     cluster = dask_choice(cfg, workers=workers, scheduler=scheduler)
     if tracks is None and cluster is not None and not town.has("patrols"):
+        if keep_points:
+            log.warning("分区计算不保留轨迹点 / a partitioned run keeps no points (keep_points)")
         return _partitioned(town, cfg, as_of, cluster)
     if tracks is not None:
         points, rejects = _track_points(town, tracks, cfg)
