@@ -86,20 +86,33 @@ def test_progress_class_from_the_segment_numbers():
     assert progress_classes(seg).tolist() == [0, 1, 2, 3, pd.NA]
 
 
-def test_runner_with_tracks_joins_their_rejects_and_counts(demo_town, tmp_path):
+def _some_tracks(folder: Path) -> Path:
+    """A few delivered track files: a broken one, a trip exported twice, ten others."""
     if not TRACKS.is_dir():
         pytest.skip("delivered tracks not generated")
+    files = sorted(TRACKS.rglob("*.km[lz]"))[:10]
+    files += [*TRACKS.rglob("未知_损坏.kml"), *TRACKS.rglob("冯平强_重复导出.kmz")]
+    files += list(TRACKS.rglob("冯平强_202305150851.kml"))
+    folder.mkdir()
+    for f in dict.fromkeys(files):
+        shutil.copy(f, folder / f.name)
+    return folder
+
+
+def test_runner_with_tracks_joins_their_rejects_and_counts(demo_town, tmp_path):
+    tracks = _some_tracks(tmp_path / "tracks")
     town = load_town(demo_town, layers=["rivers", "villages"], required=("rivers",))
     n_layers = len(town.counts)
-    res = run_patrol(town, as_of="2023-12-31", tracks=TRACKS)
+    res = run_patrol(town, as_of="2023-12-31", tracks=tracks)
     assert len(town.counts) == n_layers + 1  # the tracks' counts row joins the town's
     tracks_row = town.counts.iloc[-1]
     assert tracks_row["rejected"] > 0 and tracks_row["used"] == res.summary["points"]
     files = res.problems[res.problems["field"] == "file"]
     assert any("未知_损坏.kml" in str(v) for v in files["feature_id"])  # the broken file
+    assert (res.problems["field"] == "trip_id").any()  # the trip exported twice, counted once
     # the CLI writes the same rows to rejects.csv
     out = tmp_path / "out"
-    argv = ["-q", "patrol", str(demo_town), "--tracks", str(TRACKS), "--as-of", "2023-12-31"]
+    argv = ["-q", "patrol", str(demo_town), "--tracks", str(tracks), "--as-of", "2023-12-31"]
     assert main([*argv, "--out", str(out)]) == 0
     rejects = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig")
     assert (rejects["field"] == "file").sum() == len(files)
