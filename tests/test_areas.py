@@ -88,3 +88,9 @@ def test_zone_and_basic_farmland_totals_split_parcels():
     inside = b[b["inside"].str.startswith("inside")]["area_mu"].sum()
     assert inside == pytest.approx(7.5, rel=2e-4)
     assert b["area_mu"].iloc[-1] == pytest.approx(whole, abs=0.01)
+    # parcel "a" is in Z1 and Z2 (one piece each): the rows count it twice, the total once, with a note
+    assert t.loc["Z1", "parcels"] == 1 and t.loc["Z2", "parcels"] == 4
+    valley_total = t.loc[f"{TOTAL_LABEL}(一川)"]
+    assert valley_total["parcels"] == 4 and "(1)" in valley_total["note"]
+    assert t.loc[f"{TOTAL_LABEL}(两线)", "parcels"] == 4 and t.loc[f"{TOTAL_LABEL}(两线)", "note"] == ""
+    assert b["parcels"].iloc[-1] == 4 and "(1)" in b["note"].iloc[-1]

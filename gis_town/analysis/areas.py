@@ -27,10 +27,15 @@ __all__ = [
     "TOTAL_LABEL",
     "area_totals",
     "balance",
+    "basic_farmland_sums",
     "basic_farmland_totals",
+    "finish_basic_farmland_totals",
+    "finish_zone_totals",
+    "group_sums",
     "group_totals",
     "parcel_areas",
     "survey_area_check",
+    "zone_sums",
     "zone_totals",
 ]
 
@@ -164,6 +169,24 @@ def balance(values: Sequence[float] | np.ndarray, decimals: int = 2) -> tuple[np
     return units / scale, total_units / scale
 
 
+#: Label of a blank group key.
+BLANK_LABEL = "(空 blank)"
+
+
+def group_sums(parcels: pd.DataFrame, by: Sequence[str], cols: Sequence[str] | None = None) -> pd.DataFrame:
+    """Parcels and area sums per group: the additive half of :func:`group_totals`.
+
+    Sums of disjoint sets of parcels (partitions) add up; :func:`group_totals`
+    with ``count_column="parcels"`` balances their sum.
+    """
+    cols = list(cols) if cols is not None else ["area_m2"] + (["net_area_m2"] if "net_area_m2" in parcels.columns else [])
+    frame = pd.DataFrame(parcels[list(by) + cols]).copy()
+    for col in by:
+        frame[col] = frame[col].astype("object").where(frame[col].notna(), BLANK_LABEL)
+    frame["parcels"] = 1
+    return frame.groupby(list(by), sort=False, dropna=False)[["parcels", *cols]].sum().reset_index()
+
+
 def group_totals(
     parcels: pd.DataFrame,
     by: Sequence[str],
@@ -193,7 +216,7 @@ def group_totals(
     cols = ["area_m2"] + (["net_area_m2"] if "net_area_m2" in parcels.columns else [])
     frame = pd.DataFrame(parcels[list(by) + cols + ([count_column] if count_column else [])]).copy()
     for col in by:
-        frame[col] = frame[col].astype("object").where(frame[col].notna(), "(空 blank)")
+        frame[col] = frame[col].astype("object").where(frame[col].notna(), BLANK_LABEL)
     g = frame.groupby(list(by), sort=True, dropna=False)
     size = g[count_column].sum().astype("int64") if count_column else g.size()
     out = size.rename("parcels").to_frame().join(g[cols].sum()).reset_index()
@@ -264,19 +287,67 @@ def zone_totals(farmland: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, decimals
     """Farmland area inside each planning zone (true intersection), per zone, by kind.
 
     Zones of different kinds may overlap, so there is one total per kind
-    (never summed across kinds).
+    (never summed across kinds). A parcel split between two zones of a kind
+    counts in each zone's row and once in the kind's total (its ``note``
+    says how many were split).
+
+    Two steps, so that partitions can run the first (:func:`zone_sums`) and
+    the results be added up before :func:`finish_zone_totals`.
+    """
+    return finish_zone_totals(*zone_sums(farmland, zones), zones, decimals=decimals)
+
+
+def zone_sums(farmland: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The additive part of :func:`zone_totals`: piece sums per zone, distinct parcels per zone kind.
+
+    Returns
+    -------
+    (by_zone, by_kind)
+        ``zone_id``, ``parcels`` (pieces), ``area_m2``; ``kind``, ``parcels``
+        (distinct parcels with a piece in a zone of the kind). Both add up
+        over disjoint sets of parcels.
     """
     from gis_town.analysis.overlay import area_by_zone
 
     pieces = area_by_zone(farmland, zones, zone_id="zone_id")
-    pieces = pieces.merge(zones[["zone_id", "kind", "name"]], on="zone_id", how="left")
+    by_zone = group_sums(pieces, ["zone_id"], ["area_m2"])
+    kinds = pieces.merge(pd.DataFrame(zones[["zone_id", "kind"]]), on="zone_id", how="left")
+    by_kind = kinds.groupby("kind", sort=True)["parcel_row"].nunique().rename("parcels").reset_index()
+    return by_zone, by_kind
+
+
+def finish_zone_totals(
+    by_zone: pd.DataFrame, by_kind: pd.DataFrame, zones: pd.DataFrame, *, decimals: int = 2
+) -> pd.DataFrame:
+    """The zone table from (summed) :func:`zone_sums`: balanced per kind, one total per kind."""
+    if len(by_zone) == 0:
+        return pd.DataFrame()
+    pieces = by_zone.merge(pd.DataFrame(zones[["zone_id", "kind"]]), on="zone_id", how="left")
+    names = dict(zip(zones["zone_id"], zones["name"]))
+    distinct = dict(zip(by_kind["kind"], by_kind["parcels"]))
     tables = []
     for kind, part in pieces.groupby("kind", sort=True):
-        t = group_totals(part, ["zone_id"], decimals=decimals, total_label=f"{TOTAL_LABEL}({code_label('zone_kind', kind)})")
-        t.insert(1, "kind", [kind] * (len(t) - 1) + [kind])
-        t.insert(2, "name", t["zone_id"].map(dict(zip(zones["zone_id"], zones["name"]))).fillna(""))
-        tables.append(t)
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+        t = group_totals(part, ["zone_id"], decimals=decimals, count_column="parcels",
+                         total_label=f"{TOTAL_LABEL}({code_label('zone_kind', kind)})")
+        t.insert(1, "kind", [kind] * len(t))
+        t.insert(2, "name", [str(names.get(z, "")) for z in t["zone_id"]])
+        tables.append(_count_split_once(t, int(distinct.get(kind, 0))))
+    return pd.concat(tables, ignore_index=True)
+
+
+#: The note of a total row whose parts split parcels.
+SPLIT_NOTE = "跨分区的地块在各部分各计一次，合计只计一次 / a parcel split between parts counts in each part, once in the total"
+
+
+def _count_split_once(table: pd.DataFrame, distinct: int) -> pd.DataFrame:
+    """The total row counts each parcel once; a note says so where the parts counted split parcels twice."""
+    table = table.copy()
+    pieces = int(table["parcels"].iloc[-1])
+    table.loc[table.index[-1], "parcels"] = distinct
+    table["note"] = ""
+    if pieces > distinct:
+        table.loc[table.index[-1], "note"] = f"{SPLIT_NOTE} ({pieces - distinct})"
+    return table
 
 
 def basic_farmland_totals(
@@ -285,8 +356,16 @@ def basic_farmland_totals(
     """Farmland area inside and outside permanent basic farmland (永久基本农田), per village.
 
     A parcel that crosses the boundary is split by true intersection and
-    counted on both rows (``parcels`` counts pieces).
+    counted on both rows of its village; the total row counts it once (its
+    ``note`` says how many parcels were split). Two steps, as :func:`zone_totals`.
     """
+    return finish_basic_farmland_totals(*basic_farmland_sums(farmland, basic_farmland), decimals=decimals)
+
+
+def basic_farmland_sums(
+    farmland: gpd.GeoDataFrame, basic_farmland: gpd.GeoDataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The additive part of :func:`basic_farmland_totals`: sums per village and side, distinct parcels."""
     from gis_town.analysis.overlay import inside_outside
 
     io = inside_outside(farmland, basic_farmland, parcel_columns=["parcel_id", "village_id"])
@@ -294,4 +373,12 @@ def basic_farmland_totals(
         io.assign(area_m2=io["inside_m2"], inside="inside 基本农田内"),
         io.assign(area_m2=io["outside_m2"], inside="outside 基本农田外"),
     ])
-    return group_totals(rows[rows["area_m2"] > 0], ["village_id", "inside"], decimals=decimals)
+    rows = rows[rows["area_m2"] > 0]
+    distinct = pd.DataFrame({"scope": ["all"], "parcels": [int(rows["parcel_id"].nunique())]})
+    return group_sums(rows, ["village_id", "inside"], ["area_m2"]), distinct
+
+
+def finish_basic_farmland_totals(sums: pd.DataFrame, distinct: pd.DataFrame, *, decimals: int = 2) -> pd.DataFrame:
+    """The basic-farmland table from (summed) :func:`basic_farmland_sums`."""
+    t = group_totals(sums, ["village_id", "inside"], decimals=decimals, count_column="parcels")
+    return _count_split_once(t, int(distinct["parcels"].sum()))

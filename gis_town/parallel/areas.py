@@ -30,24 +30,13 @@ from gis_town.parallel.storage import read_partitioned
 log = logging.getLogger(__name__)
 
 
-#: Label of a blank group key, as :func:`gis_town.analysis.areas.group_totals` writes it.
-_BLANK = "(空 blank)"
-
-
-def _area_columns(parcels: pd.DataFrame) -> list[str]:
-    return ["area_m2"] + (["net_area_m2"] if "net_area_m2" in parcels.columns else [])
-
-
 def _partial_sums(
     parcels: pd.DataFrame, by: Sequence[str], cols: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """Parcels and area sums per group of one partition (the first half of ``group_totals``)."""
-    cols = list(cols) if cols is not None else _area_columns(parcels)
-    frame = pd.DataFrame(parcels[list(by) + cols]).copy()
-    for col in by:
-        frame[col] = frame[col].astype("object").where(frame[col].notna(), _BLANK)
-    frame["parcels"] = 1
-    return frame.groupby(list(by), sort=False, dropna=False)[["parcels", *cols]].sum().reset_index()
+    """Parcels and area sums per group of one partition (:func:`gis_town.analysis.areas.group_sums`)."""
+    from gis_town.analysis.areas import group_sums
+
+    return group_sums(parcels, by, cols)
 
 
 def _combine(partials: Iterable[pd.DataFrame], by: Sequence[str]) -> pd.DataFrame:
@@ -219,37 +208,23 @@ def area_by_zone(
 
 
 def _zone_sums_task(part, zones, keep_index):
-    from gis_town.analysis.overlay import area_by_zone as one
+    from gis_town.analysis.areas import zone_sums
 
     part = _positional(part, keep_index)
     if len(part) == 0:
         return None
-    pieces = one(part, _private(zones), zone_id="zone_id")
-    return _partial_sums(pieces, ["zone_id"], ["area_m2"])
+    return zone_sums(part, _private(zones))
 
 
-def _finish_zone_totals(sums: pd.DataFrame, zones: pd.DataFrame, decimals: int) -> pd.DataFrame:
-    """The second half of :func:`gis_town.analysis.areas.zone_totals`, from summed pieces."""
-    from gis_town.analysis.areas import TOTAL_LABEL
-    from gis_town.analysis.areas import group_totals as finish
-    from gis_town.schema import code_label
+def _finish_zones(results: list, zones: pd.DataFrame, decimals: int) -> pd.DataFrame:
+    """:func:`gis_town.analysis.areas.finish_zone_totals` of the partitions' summed :func:`zone_sums`."""
+    from gis_town.analysis.areas import finish_zone_totals
 
-    if len(sums) == 0:
-        return pd.DataFrame()
-    pieces = sums.merge(pd.DataFrame(zones[["zone_id", "kind", "name"]]), on="zone_id", how="left")
-    tables = []
-    for kind, part in pieces.groupby("kind", sort=True):
-        t = finish(
-            part,
-            ["zone_id"],
-            decimals=decimals,
-            total_label=f"{TOTAL_LABEL}({code_label('zone_kind', kind)})",
-            count_column="parcels",
-        )
-        t.insert(1, "kind", [kind] * (len(t) - 1) + [kind])
-        t.insert(2, "name", t["zone_id"].map(dict(zip(zones["zone_id"], zones["name"]))).fillna(""))
-        tables.append(t)
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    parts = [r for r in results if r is not None]
+    return finish_zone_totals(
+        _combine([p[0] for p in parts], ["zone_id"]), _combine([p[1] for p in parts], ["kind"]), zones,
+        decimals=decimals,
+    )
 
 
 def zone_totals(
@@ -263,28 +238,27 @@ def zone_totals(
     parts = _compute(
         [dask.delayed(_zone_sums_task, pure=True)(p, z, src.keep_index) for p in src.parts]
     )
-    return _finish_zone_totals(_combine(parts, ["zone_id"]), zones, decimals)
-
-
-def _basic_rows(parcels: gpd.GeoDataFrame, basic_farmland: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Per parcel: the area inside and outside basic farmland (as ``basic_farmland_totals``)."""
-    from gis_town.analysis.overlay import inside_outside
-
-    io = inside_outside(parcels, basic_farmland, parcel_columns=["parcel_id", "village_id"])
-    rows = pd.concat(
-        [
-            io.assign(area_m2=io["inside_m2"], inside="inside 基本农田内"),
-            io.assign(area_m2=io["outside_m2"], inside="outside 基本农田外"),
-        ]
-    )
-    return rows[rows["area_m2"] > 0]
+    return _finish_zones(parts, zones, decimals)
 
 
 def _basic_task(part, bf, keep_index):
+    from gis_town.analysis.areas import basic_farmland_sums
+
     part = _positional(part, keep_index)
     if len(part) == 0:
         return None
-    return _partial_sums(_basic_rows(part, _private(bf)), ["village_id", "inside"], ["area_m2"])
+    return basic_farmland_sums(part, _private(bf))
+
+
+def _finish_basic(results: list, decimals: int) -> pd.DataFrame:
+    """:func:`gis_town.analysis.areas.finish_basic_farmland_totals` of the summed partitions."""
+    from gis_town.analysis.areas import finish_basic_farmland_totals
+
+    parts = [r for r in results if r is not None]
+    return finish_basic_farmland_totals(
+        _combine([p[0] for p in parts], ["village_id", "inside"]), _combine([p[1] for p in parts], ["scope"]),
+        decimals=decimals,
+    )
 
 
 def basic_farmland_totals(
@@ -297,19 +271,12 @@ def basic_farmland_totals(
     """:func:`gis_town.analysis.areas.basic_farmland_totals` over partitions."""
     import dask
 
-    from gis_town.analysis.areas import group_totals as finish
-
     src = partitions(farmland, npartitions=npartitions)
     bf = dask.delayed(basic_farmland, pure=True)
     parts = _compute(
         [dask.delayed(_basic_task, pure=True)(p, bf, src.keep_index) for p in src.parts]
     )
-    return finish(
-        _combine(parts, ["village_id", "inside"]),
-        ["village_id", "inside"],
-        decimals=decimals,
-        count_column="parcels",
-    )
+    return _finish_basic(parts, decimals)
 
 
 def _zonal_task(part, raster, keep_index, kwargs):
@@ -426,14 +393,13 @@ def _report_task(part, name, offset, dups, path, prepare, keep_index, validate, 
         ]
         out["project"] = _partial_sums(proj, ["project"]) if len(proj) else None
     if zones is not None:
-        from gis_town.analysis.overlay import area_by_zone as pieces_of
+        from gis_town.analysis.areas import zone_sums
 
-        pieces = pieces_of(parcels, _private(zones), zone_id="zone_id")
-        out["zones"] = _partial_sums(pieces, ["zone_id"], ["area_m2"])
+        out["zones"] = zone_sums(parcels, _private(zones))
     if bf is not None:
-        out["basic"] = _partial_sums(
-            _basic_rows(parcels, _private(bf)), ["village_id", "inside"], ["area_m2"]
-        )
+        from gis_town.analysis.areas import basic_farmland_sums
+
+        out["basic"] = basic_farmland_sums(parcels, _private(bf))
     return out
 
 
@@ -537,14 +503,7 @@ def areas_report(
             _combine(proj, ["project"]), ["project"], decimals=decimals, count_column="parcels"
         )
     if zones is not None:
-        report.by_zone = _finish_zone_totals(
-            _combine([r.get("zones") for r in results], ["zone_id"]), zones, decimals
-        )
+        report.by_zone = _finish_zones([r.get("zones") for r in results], zones, decimals)
     if basic_farmland is not None:
-        report.basic_farmland = finish(
-            _combine([r.get("basic") for r in results], ["village_id", "inside"]),
-            ["village_id", "inside"],
-            decimals=decimals,
-            count_column="parcels",
-        )
+        report.basic_farmland = _finish_basic([r.get("basic") for r in results], decimals)
     return report
