@@ -166,9 +166,9 @@ def _map_options(kind: str, args: argparse.Namespace) -> dict:
 
 def _result(kind: str, town, args: argparse.Namespace):
     """The topic's result from its runner (the map only draws it); None for the layout map."""
-    from gis_town.runners import has_runner, run_topic
+    from gis_town.runners import run_topic
 
-    if kind == "layout" or not has_runner(kind):
+    if kind == "layout":
         return None
     return run_topic(kind, town, town.config, **_map_options(kind, args))
 
@@ -195,9 +195,7 @@ def run(args: argparse.Namespace) -> int:
         required = ("rivers", "patrols")
     town = open_town(args, layers=layers, required=required)
     cfg = town.config
-    result = _result(kind, town, args)
-    extra = {"tracks": args.tracks} if result is None and kind == "patrol" and args.tracks else {}
-    specs, title, subtitle = map_specs(town, kind, as_of=args.as_of, result=result, **extra)
+    specs, title, subtitle = map_specs(town, kind, as_of=args.as_of, result=_result(kind, town, args))
     dem = args.dem if args.dem is not None else cfg.dem_path()
     if dem is not None and not Path(dem).is_file():
         if args.dem is not None:
