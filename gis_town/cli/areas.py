@@ -29,12 +29,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _zh(df: pd.DataFrame) -> pd.DataFrame:  # the partitioned path's headers (gis_town.reports.areas)
-    from gis_town.reports.areas import zh_columns
-
-    return zh_columns(df)
-
-
 def _tables(res, base: Path) -> None:
     """Write and print the tables of an areas result beside ``base`` (…_by_project.csv and the rest)."""
     from gis_town.io.write import write_csv

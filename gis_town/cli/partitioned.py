@@ -88,8 +88,8 @@ def patrol_partitioned(args: argparse.Namespace):
 
 def run_areas_partitioned(args: argparse.Namespace) -> int:
     """``gis-town areas`` with the farmland processed per partition on a Dask cluster."""
-    from gis_town.cli.areas import _zh
     from gis_town.parallel import areas_report, client_for
+    from gis_town.reports.areas import zh_columns as _zh
 
     cfg, scheduler, workers, town, fpath, flayer, opts = _open_partitioned(
         args, "farmland", [n for n in _AREA_LAYERS if n != "farmland"]
