@@ -124,3 +124,24 @@ def test_wide_tables_fit_the_terminal():
     shown = len(lines[1].split())  # the header line: one word per column
     assert shown >= 2 and f"另有 {30 - shown // 2} 列" in lines[-1]
     assert "另有" not in format_table(df.iloc[:, :2], max_width=80)  # a table that fits is whole
+
+
+def test_long_console_lines_wrap_to_the_width():
+    from gis_town.cli.console import display_width, wrap_line
+
+    line = ("已写出 wrote 8 files to reports/patrol (patrol_segments.csv, patrol_periods.csv, 巡河河长.csv, "
+            "patrol_villages.csv) >>> gis-town check layers/demo_town.gpkg:acceptance_plots --town x --rules high_standard")
+    for width in (60, 80, 120):
+        parts = wrap_line(line, width)
+        assert all(display_width(p) <= width for p in parts)
+        assert " ".join(p.strip() for p in parts).replace(", ", ",").split() == line.replace(", ", ",").split()
+    assert wrap_line("短 short", 80) == ["短 short"]
+
+
+def test_a_single_column_wider_than_the_screen_is_cut():
+    import pandas as pd
+
+    from gis_town.cli.common import _width, format_table
+
+    text = format_table(pd.DataFrame({"metric": ["x" * 200, "短"]}), max_width=80)
+    assert max(_width(x) for x in text.splitlines()) <= 80 and "…" in text

@@ -142,6 +142,18 @@ def _fit_columns(widths: list[int], max_width: int) -> int:
     return max(n, 1)
 
 
+def _cut(text: str, width: int) -> str:
+    """``text`` cut to ``width`` columns, ending in … when cut."""
+    if _width(text) <= width:
+        return text
+    out = ""
+    for ch in text:
+        if _width(out + ch) > width - 1:
+            break
+        out += ch
+    return out + "…"
+
+
 def format_table(
     df: pd.DataFrame, *, title: str | None = None, max_rows: int = 60, max_width: int | None = None
 ) -> str:
@@ -154,9 +166,13 @@ def format_table(
     cols = [str(c) for c in frame.columns]
     rows = [[_fmt(v) for v in r] for r in frame.itertuples(index=False, name=None)]
     widths = [max([_width(c)] + [_width(r[j]) for r in rows]) for j, c in enumerate(cols)]
-    shown = _fit_columns(widths, max_width or console_width())
+    limit = max_width or console_width()
+    shown = _fit_columns(widths, limit)
     hidden = cols[shown:]
     cols, widths, rows = cols[:shown], widths[:shown], [r[:shown] for r in rows]
+    if shown == 1 and widths[0] > limit:  # one column wider than the screen: cut its cells
+        cols, rows = [_cut(cols[0], limit)], [[_cut(r[0], limit)] for r in rows]
+        widths = [limit]
 
     def line(cells: list[str]) -> str:
         out = []

@@ -77,6 +77,46 @@ def log_level(verbose: int = 0, quiet: int = 0) -> int:
     return min(max(level, logging.DEBUG), logging.CRITICAL)
 
 
+#: The widest console line (columns).
+MAX_WIDTH = 120
+
+
+def terminal_width() -> int:
+    """The terminal's width in columns, at most :data:`MAX_WIDTH`."""
+    import shutil
+
+    return min(shutil.get_terminal_size((MAX_WIDTH, 24)).columns, MAX_WIDTH)
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal (East Asian wide characters count two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+_BREAK = re.compile(r"(?<=[,，;；、]) ?|(?<=\)) (?=\S)| (?=\()| (?=--)| (?=->)| (?=/ )")
+
+
+def wrap_line(line: str, width: int, indent: str = "    ") -> list[str]:
+    """``line`` cut into pieces no wider than ``width`` after commas, semicolons or spaces."""
+    if display_width(line) <= width:
+        return [line]
+    room = width - len(indent)  # a piece must fit on a continuation line
+    pieces = [q for p in _BREAK.split(line) if p for q in (p.split(" ") if display_width(p) > room else [p]) if q]
+    out, cur = [], ""
+    for p in pieces:
+        sep = "" if not cur or cur.endswith((" ", "，", "；", "、")) else " "
+        cand = cur + sep + p if cur else p
+        if cur and display_width(cand) > width:
+            out.append(cur.rstrip())
+            cur = indent + p
+        else:
+            cur = cand
+    out.append(cur.rstrip())
+    return out
+
+
 class Console:
     """The commands' user-facing output on stdout, filtered by the verbosity.
 
@@ -99,9 +139,16 @@ class Console:
         return level >= self.level
 
     def echo(self, text: str = "", level: int = logging.INFO) -> None:
-        """Print a line of output (a result) to stdout, unless the verbosity hides it."""
+        """Print a line of output (a result) to stdout, unless the verbosity hides it.
+
+        A line wider than the terminal (at most :data:`MAX_WIDTH` columns, CJK
+        characters counting double) is wrapped after a comma or a space, the
+        following lines indented; table lines are already cut to fit.
+        """
         if self.enabled(level):
-            print(text, file=sys.stdout, flush=True)
+            width = terminal_width()
+            lines = [w for line in str(text).split("\n") for w in wrap_line(line, width)]
+            print("\n".join(lines), file=sys.stdout, flush=True)
 
     def error(self, text: str) -> None:
         """Print an error message to stderr (always shown)."""
@@ -125,6 +172,11 @@ class _StderrHandler(logging.StreamHandler):
     @stream.setter
     def stream(self, value) -> None:  # the base class assigns it; always use the current stderr
         pass
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record, wrapped to the terminal's width like the console's lines."""
+        width = terminal_width()
+        return "\n".join(w for line in super().format(record).split("\n") for w in wrap_line(line, width))
 
 
 def configure(verbose: int = 0, quiet: int = 0) -> int:
