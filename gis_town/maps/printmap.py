@@ -501,6 +501,55 @@ def print_map(
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    path, fmt, paper = _checked_target(path, paper)
+    if public:
+        specs = public_specs(specs)
+    font = cjk_font()
+    drawn = [s for s in specs if s.shown_in_print and len(s.gdf)]
+    if not drawn:
+        raise InputError("没有可绘制的要素 / nothing to draw: every layer is empty")
+    crs = crs or pick_gk_crs(drawn[0].gdf)
+
+    w_mm, h_mm = PAPER_MM[paper]
+    if landscape:
+        w_mm, h_mm = h_mm, w_mm
+    fig = plt.figure(figsize=(w_mm / 25.4, h_mm / 25.4), dpi=dpi)
+    plt.rcParams["font.family"] = [font, "DejaVu Sans"]
+    plt.rcParams["axes.unicode_minus"] = False
+    ax = fig.add_axes((0.03, 0.07, 0.70, _TOP - 0.09))
+    lax = fig.add_axes((0.75, 0.07, 0.23, _TOP - 0.09))
+    lax.axis("off")
+    try:
+        projected = [(s, project_to_gk(s.gdf, crs=crs, layer=s.name)) for s in drawn]
+        extent = _map_extent(fig, ax, projected)
+        if dem is not None and Path(dem).is_file():
+            try:
+                _hillshade(ax, Path(dem), crs, extent)
+            except Exception as exc:  # a broken DEM must not stop the print
+                log.warning("打印版地图未画山体阴影 / no hillshade on the print map: %s", exc)
+        legend = _draw_layers(ax, projected, font)
+        ax.set_xlim(extent[0], extent[1])
+        ax.set_ylim(extent[2], extent[3])
+        _graticule(ax, crs, extent, font)
+        for side in ax.spines.values():
+            side.set_linewidth(0.8)
+        _scale_bar(ax, font)
+        _north_arrow(ax, crs, ((extent[0] + extent[1]) / 2, (extent[2] + extent[3]) / 2))
+        _legend(lax, legend, [s.name for s in specs], font)
+        _titles(fig, title, subtitle, data_date, paper, font)
+        _footer(fig, crs, font, producer=producer or town_name, map_number=map_number)
+        _save(fig, path, fmt, dpi, title)
+    finally:
+        plt.close(fig)
+    log.info("写出打印版地图 wrote print map %s", path)
+    return path
+
+
+#: Top of the map and legend axes (figure fraction); the title sits above.
+_TOP = 0.885
+
+
+def _checked_target(path: str | Path, paper: str) -> tuple[Path, str, str]:
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("png", "pdf"):
@@ -510,33 +559,16 @@ def print_map(
     paper = paper.upper()
     if paper not in PAPER_MM:
         raise InputError(f"未知纸张 / unknown paper {paper!r}: A4 or A3")
-    if public:
-        specs = public_specs(specs)
-    font = cjk_font()
-    drawn = [s for s in specs if s.shown_in_print and len(s.gdf)]
-    base = next((s.gdf for s in drawn if len(s.gdf)), None)
-    if base is None:
-        raise InputError("没有可绘制的要素 / nothing to draw: every layer is empty")
-    crs = crs or pick_gk_crs(base)
+    return path, fmt, paper
 
-    w_mm, h_mm = PAPER_MM[paper]
-    if landscape:
-        w_mm, h_mm = h_mm, w_mm
-    fig = plt.figure(figsize=(w_mm / 25.4, h_mm / 25.4), dpi=dpi)
-    plt.rcParams["font.family"] = [font, "DejaVu Sans"]
-    plt.rcParams["axes.unicode_minus"] = False
-    top = 0.885
-    ax = fig.add_axes((0.03, 0.07, 0.70, top - 0.09))
-    lax = fig.add_axes((0.75, 0.07, 0.23, top - 0.09))
-    lax.axis("off")
 
-    projected = [(s, project_to_gk(s.gdf, crs=crs, layer=s.name)) for s in drawn]
+def _map_extent(fig, ax, projected) -> tuple[float, float, float, float]:
+    """The layers' extent padded by 4 % and widened to the axes' shape; set on ``ax``."""
     boxes = np.vstack([g.total_bounds for _, g in projected if len(g)])
     x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
     x1, y1 = boxes[:, 2].max(), boxes[:, 3].max()
-    # keep the axes' aspect: pad the extent to the axes' shape
     ax_w = fig.get_figwidth() * 0.70
-    ax_h = fig.get_figheight() * (top - 0.09)
+    ax_h = fig.get_figheight() * (_TOP - 0.09)
     pad = 0.04 * max(x1 - x0, y1 - y0)
     x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
@@ -549,121 +581,71 @@ def print_map(
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_aspect("equal")
-    if dem is not None and Path(dem).is_file():
-        try:
-            _hillshade(ax, Path(dem), crs, extent)
-        except Exception as exc:  # a broken DEM must not stop the print
-            log.warning("打印版地图未画山体阴影 / no hillshade on the print map: %s", exc)
+    return extent
 
+
+def _draw_layers(ax, projected, font: str) -> list[tuple[str, list[tuple[str, object]]]]:
+    """Polygons, then lines, then points; the legend entries of the layers that have one."""
     legend: list[tuple[str, list[tuple[str, object]]]] = []
     order = {"polygon": 0, "line": 1, "point": 2}
     for spec, gdf in sorted(projected, key=lambda p: order[p[0].kind]):
         entries = _draw_layer(ax, spec, gdf, font)
         if spec.legend and entries:
             legend.append((spec.name, entries))
-    ax.set_xlim(extent[0], extent[1])
-    ax.set_ylim(extent[2], extent[3])
-    _graticule(ax, crs, extent, font)
-    for side in ax.spines.values():
-        side.set_linewidth(0.8)
+    return legend
 
-    _scale_bar(ax, font)
-    _north_arrow(ax, crs, (cx, cy))
 
-    # legend: one block per layer
-    spec_order = [s.name for s in specs]
-    legend.sort(key=lambda e: spec_order.index(e[0]) if e[0] in spec_order else 0)
+def _legend(lax, legend, spec_order: list[str], font: str) -> None:
+    """One legend block per layer, in the specs' order, down the legend axes."""
+    legend = sorted(legend, key=lambda e: spec_order.index(e[0]) if e[0] in spec_order else 0)
     y = 1.0
     for name, entries in legend:
-        single = len(entries) == 1 and entries[0][0] == name
-        if not single:
-            lax.text(
-                0.0,
-                y,
-                name,
-                fontsize=7.5,
-                fontweight="bold",
-                va="top",
-                transform=lax.transAxes,
-                fontfamily=font,
-            )
+        if not (len(entries) == 1 and entries[0][0] == name):
+            lax.text(0.0, y, name, fontsize=7.5, fontweight="bold", va="top", transform=lax.transAxes,
+                     fontfamily=font)
             y -= 0.032
         leg = lax.legend(
-            [h for _, h in entries],
-            [lbl for lbl, _ in entries],
-            loc="upper left",
-            bbox_to_anchor=(0.0, y),
-            frameon=False,
-            fontsize=7,
-            prop={"family": font, "size": 7},
-            handlelength=1.8,
-            borderaxespad=0.0,
-            labelspacing=0.35,
-            handletextpad=0.6,
+            [h for _, h in entries], [lbl for lbl, _ in entries], loc="upper left", bbox_to_anchor=(0.0, y),
+            frameon=False, fontsize=7, prop={"family": font, "size": 7}, handlelength=1.8,
+            borderaxespad=0.0, labelspacing=0.35, handletextpad=0.6,
         )
         lax.add_artist(leg)
         y -= 0.03 * len(entries) + 0.018
         if y < 0.05:
-            log.warning(
-                "图例过长，部分未显示 / the legend is too long for the page: some entries are cut"
-            )
+            log.warning("图例过长，部分未显示 / the legend is too long for the page: some entries are cut")
             break
 
-    fig.text(
-        0.5,
-        0.955,
-        title,
-        ha="center",
-        va="center",
-        fontsize=16 if paper == "A4" else 20,
-        fontweight="bold",
-        fontfamily=font,
-    )
-    sub = []
-    if subtitle:
-        sub.append(subtitle)
+
+def _titles(fig, title: str, subtitle: str | None, data_date, paper: str, font: str) -> None:
+    fig.text(0.5, 0.955, title, ha="center", va="center", fontsize=16 if paper == "A4" else 20,
+             fontweight="bold", fontfamily=font)
+    sub = [subtitle] if subtitle else []
     if data_date is not None:
-        d = (
-            data_date.strftime("%Y-%m-%d")
-            if isinstance(data_date, (dt.date, dt.datetime))
-            else str(data_date)
-        )
+        d = data_date.strftime("%Y-%m-%d") if isinstance(data_date, (dt.date, dt.datetime)) else str(data_date)
         sub.append(f"数据日期 data date: {d}")
     if sub:
-        fig.text(
-            0.5,
-            0.915,
-            "    ".join(sub),
-            ha="center",
-            va="center",
-            fontsize=9,
-            fontfamily=font,
-            color="#333333",
-        )
+        fig.text(0.5, 0.915, "    ".join(sub), ha="center", va="center", fontsize=9, fontfamily=font,
+                 color="#333333")
+
+
+def _footer(fig, crs, font: str, *, producer: str | None, map_number: str | None) -> None:
+    """制图单位, 图号, date and CRS under the map."""
     from pyproj import CRS
 
-    crs_name = CRS.from_user_input(crs).name
     footer = (
-        f"制图单位 made by: {producer or town_name or '—'}    图号 map no.: {map_number or '—'}    "
-        f"制图日期 date: {dt.date.today():%Y-%m-%d}    坐标系 CRS: {crs_name}（经纬网 grid: CGCS2000）    gis_town"
+        f"制图单位 made by: {producer or '—'}    图号 map no.: {map_number or '—'}    "
+        f"制图日期 date: {dt.date.today():%Y-%m-%d}    坐标系 CRS: {CRS.from_user_input(crs).name}"
+        "（经纬网 grid: CGCS2000）    gis_town"
     )
-    fig.text(
-        0.03, 0.035, footer, ha="left", va="center", fontsize=6.5, fontfamily=font, color="#555555"
-    )
+    fig.text(0.03, 0.035, footer, ha="left", va="center", fontsize=6.5, fontfamily=font, color="#555555")
 
+
+def _save(fig, path: Path, fmt: str, dpi: int, title: str) -> None:
     try:
         with atomic_path(path) as tmp:
-            fig.savefig(
-                tmp, format=fmt, dpi=dpi, metadata={"Title": title} if fmt == "pdf" else None
-            )
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Title": title} if fmt == "pdf" else None)
     except OSError as exc:
-        raise OutputError(
-            f"无法写出打印版地图 / cannot write the print map: {exc}", path=str(path)
-        ) from exc
-    finally:
-        plt.close(fig)
-    log.info("写出打印版地图 wrote print map %s", path)
-    return path
+        raise OutputError(f"无法写出打印版地图 / cannot write the print map: {exc}", path=str(path)) from exc
 
 
 def print_town_map(
