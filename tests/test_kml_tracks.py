@@ -123,40 +123,21 @@ def test_bad_kml_names_the_problem(tmp_path, text, error):
 # --------------------------------------------------------------------------- the demo town as KML trips
 
 
-def _demo_trips() -> list[pd.DataFrame]:
-    """The demo town's patrol points cut into trips (a new trip after 30 minutes without a fix)."""
-    import geopandas as gpd
-
-    pts = gpd.read_file(DEMO, layer="patrols").sort_values(["chief_id", "time", "point_id"])
-    gap = pts.groupby("chief_id")["time"].diff() > pd.Timedelta(minutes=30)
-    first = pts["chief_id"] != pts["chief_id"].shift()
-    pts["trip"] = (gap | first).cumsum()
-    # each trip's fixes in recorded order (a trip of the demo has its timestamps out of order)
-    return [t.sort_values("point_id") for _, t in pts.groupby("trip", sort=True)]
-
-
-def _trip_kml(folder: Path, i: int, trip: pd.DataFrame) -> Path:
-    chief, cid = trip["chief"].iloc[0], trip["chief_id"].iloc[0]
-    t = pd.to_datetime(trip["time"])
-    start = t.min()
-    if i % 2:  # half in UTC, half in Beijing time with an offset
-        whens = [(x - pd.Timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%SZ") for x in t]
-    else:
-        whens = [x.strftime("%Y-%m-%dT%H:%M:%S+08:00") for x in t]
-    lonlat = list(zip(trip.geometry.x, trip.geometry.y))
-    ext = f'<ExtendedData><Data name="河长编号"><value>{cid}</value></Data></ExtendedData>'
-    pm = gx_track(whens, lonlat).replace("<name>巡河</name>", f"<name>巡河</name>{ext}")
-    sub = folder / ("2023上半年" if start.month <= 6 else "2023下半年")
-    sub.mkdir(exist_ok=True)
-    return write_kml(sub / f"{chief}_{start:%Y%m%d%H%M}_{i}.kml", pm)
-
-
 @pytest.fixture(scope="module")
 def kml_folder(tmp_path_factory):
+    """The demo's trips as a phone app exports them (the demo town as delivered), one exported twice, one broken."""
+    import geopandas as gpd
+
+    from gis_town.demo.delivered import demo_trips, write_trip_kml
+
     folder = tmp_path_factory.mktemp("tracks")
-    trips = _demo_trips()
-    files = [_trip_kml(folder, i, t) for i, t in enumerate(trips)]
-    # one trip exported twice (as KMZ beside the KML), one broken file
+    trips = demo_trips(gpd.read_file(DEMO, layer="patrols"))
+    files = []
+    for i, trip in enumerate(trips):
+        start = pd.to_datetime(trip["time"]).min()
+        sub = folder / ("2023上半年" if start.month <= 6 else "2023下半年")
+        name = f"{trip['chief'].iloc[0]}_{start:%Y%m%d%H%M}_{i}.kml"
+        files.append(write_trip_kml(sub / name, trip, utc=i % 2 == 1, chief_in_file=i % 3 != 0))
     chief = trips[5]["chief"].iloc[0]
     with zipfile.ZipFile(folder / f"{chief}_重复导出.kmz", "w") as z:
         z.write(files[5], "doc.kml")

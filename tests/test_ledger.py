@@ -13,7 +13,7 @@ import pytest
 from gis_town.errors import FieldError, LayerError
 from gis_town.io.ledger import place_by_join, read_ledger
 from gis_town.io.values import parse_dates, parse_degrees
-from gis_town.schema import FIELD_LABELS, LAYERS
+from gis_town.schema import LAYERS
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "layers" / "demo_town.gpkg"
@@ -37,41 +37,22 @@ def test_degrees_minutes_seconds():
     assert bad.tolist() == [False] * 5 + [True, True]
 
 
-def _dms(v: float) -> str:
-    d = int(v)
-    m = int((v - d) * 60)
-    s = (v - d - m / 60) * 3600
-    return f"{d}°{m}′{s:.6f}″"
-
-
-def _spell(i: int, value) -> object:
-    """A date written the way a clerk might: four spellings in turn, and real Excel dates."""
-    if value is None or pd.isna(value):
-        return None
-    d = pd.Timestamp(value)
-    return [d.to_pydatetime(), f"{d.year}年{d.month}月{d.day}日", f"{d.year}.{d.month}.{d.day}", f"{d:%Y/%m/%d}"][i % 4]
-
-
 def write_ledger(path: Path, households: gpd.GeoDataFrame, *, bad_row: bool = True) -> Path:
-    """The demo households as a clerk's workbook: a merged title row, Chinese headers, 度分秒."""
-    from openpyxl import Workbook
+    """The demo households as a clerk's workbook (the demo town as delivered), and one row with unreadable 度分秒."""
+    from openpyxl import load_workbook
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "搬迁户台账"
-    fields = ["household_id", "village_id", "head", "destination", "cohort", *STAGES]
-    headers = [FIELD_LABELS[f] for f in fields] + ["经度", "纬度", "备注"]
-    ws.append(["关川镇2023年避险搬迁户台账"])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
-    ws.append(headers)
-    for i, (_, r) in enumerate(households.iterrows()):
-        lon, lat = r.geometry.x, r.geometry.y
-        row = [r[f] if f not in STAGES else _spell(i, r[f]) for f in fields]
-        row += [_dms(lon) if i % 2 else lon, _dms(lat) if i % 2 else lat, ""]
-        ws.append(row)
+    from gis_town.demo.delivered import write_ledger as write
+
+    write(path, households)
     if bad_row:
-        ws.append(["BAD-1", "V01", "某某", "进城", 2023] + [None] * len(STAGES) + ["东经一百零四度", 35.6, "坐标写错"])
-    wb.save(path)
+        wb = load_workbook(path)
+        ws = wb.active
+        headers = [c.value for c in ws[2]]
+        row = dict.fromkeys(headers)
+        row.update({"户编号": "BAD-1", "村代码": "V01", "户主": "某某", "安置方式": "进城", "搬迁年度": 2023,
+                    "经度": "东经一百零四度", "纬度": 35.6, "备注": "坐标写错"})
+        ws.append([row[h] for h in headers])
+        wb.save(path)
     return path
 
 

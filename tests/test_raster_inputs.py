@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import rasterio
 from rasterio.transform import from_origin
-from rasterio.windows import Window
 
 from gis_town.config import TownConfig, parse_config
 from gis_town.errors import RasterError
@@ -24,19 +23,10 @@ def _cache(tmp_path, monkeypatch):
 
 
 def _cut(src: Path, folder: Path) -> list[Path]:
-    """The DEM cut into four tiles, as 1-degree tiles arrive (here: quarters)."""
-    tiles = []
-    with rasterio.open(src) as ds:
-        h, w = ds.height // 2, ds.width // 2
-        for r, c in ((0, 0), (0, 1), (1, 0), (1, 1)):
-            win = Window(c * w, r * h, w if c == 0 else ds.width - w, h if r == 0 else ds.height - h)
-            prof = ds.profile | {"width": int(win.width), "height": int(win.height),
-                                 "transform": ds.window_transform(win)}
-            path = folder / f"tile_{r}{c}.tif"
-            with rasterio.open(path, "w", **prof) as out:
-                out.write(ds.read(1, window=win), 1)
-            tiles.append(path)
-    return tiles
+    """The DEM cut into four tiles, as the demo town as delivered has them."""
+    from gis_town.demo.delivered import cut_dem_tiles
+
+    return cut_dem_tiles(src, folder)
 
 
 def test_mosaic_of_tiles_equals_the_whole_dem(tmp_path):

@@ -33,7 +33,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-__all__ = ["village_code", "write_delivered_town", "write_ledger", "write_trip_gpx", "write_trip_kml"]
+__all__ = ["cut_dem_tiles", "village_code", "write_delivered_town", "write_ledger", "write_trip_gpx", "write_trip_kml"]
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,8 @@ def _write_gdb(town: dict[str, gpd.GeoDataFrame], gdb: Path) -> None:
 # --------------------------------------------------------------------------- rasters
 
 
-def _cut_tiles(dem: Path, folder: Path) -> list[Path]:
+def cut_dem_tiles(dem: Path, folder: Path) -> list[Path]:
+    """The DEM cut into four tiles (NW, NE, SW, SE), as 1-degree tiles arrive."""
     import rasterio
     from rasterio.windows import Window
 
@@ -370,7 +371,7 @@ def write_delivered_town(gpkg: str | Path, out_dir: str | Path) -> dict[str, obj
     rivers = _write_rivers(town["rivers"], out / "河长制" / "河段.shp")
     planted = _write_tracks(town["patrols"], out / "巡河轨迹")
     ledger = write_ledger(out / "台账" / "搬迁户台账.xlsx", town["resettlement"])
-    tiles = _cut_tiles(gpkg.parent / "dem.tif", out / "dem")
+    tiles = cut_dem_tiles(gpkg.parent / "dem.tif", out / "dem")
     bands = {y: _ndvi_bands(gpkg.parent / f"ndvi_{y}.tif", out / "ndvi", y) for y in (2022, 2023)}
     config = _write_config(out, gpkg.parent / "town.toml", tiles, bands)
     log.info("原始数据形态的示范镇 / the demo town as delivered written to %s", out)
