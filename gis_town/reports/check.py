@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 
 #: Chinese + English headers of the report tables.
 COLUMN_LABELS: dict[str, str] = {
-    "row": "行号 row",
+    "row": "行号 row (1 = 第一个要素 first feature)",
     "plot_id": "地块编号 plot id",
     "rule": "规则 rule",
     "kind": "检查类型 kind",
@@ -198,6 +198,9 @@ def workbook_sheets(
     n_keep = len(keep)
     keep = keep[: settings.CHECK_DETAIL_ROWS]
     det = take_rows(results, keep)
+    for tab in (det, sum_tab):  # a clerk counts features from 1, as GIS software shows them
+        if "row" in tab.columns:
+            tab["row"] = tab["row"].astype("int64") + 1
     for col, labels in (("status", STATUS_LABELS), ("severity", _SEVERITY)):
         det[col] = _relabel(det[col], labels)
     meta_lines = [f"{k}: {v}" for k, v in (meta or {}).items()]
