@@ -775,3 +775,98 @@ def test_cli_on_demo_town(demo_town, tmp_path):
     by_hand = _covered_by_hand(town, trips, sid, town.config.patrol)
     assert seg.loc[sid, "covered_fraction"] == pytest.approx(by_hand, abs=1e-6)
     assert seg.loc[sid, "covered_m"] == pytest.approx(by_hand * seg.loc[sid, "length_m"], abs=0.01)
+
+
+# --------------------------------------------------------------------------- true share, ranking rule
+
+
+def test_progress_is_the_true_share_and_met_flags_the_target():
+    # target 2, three full walks by 2023-05-03: 3 of 2 is 150 %, not capped at 100 %
+    rv = river(STRAIGHT_1000, annual_patrol_target=[2])
+    pts = pd.concat(
+        [walk_x(0, 1000, start=f"2023-05-0{k + 1} 08:00") for k in range(3)], ignore_index=True
+    )
+    res = run(pts, rv, as_of="2023-06-30")
+    seg = res.segments.iloc[0]
+    assert seg["patrols_ytd"] == 3 and seg["progress"] == pytest.approx(1.5)
+    assert bool(seg["met"]) and bool(seg["on_track"])
+    ch = res.chiefs.set_index("chief").loc["张三"]
+    assert ch["progress"] == pytest.approx(1.5) and bool(ch["met"])
+    # one walk: 1 of 2, due 70 % (1.4): neither met nor on track
+    res1 = run(pts.iloc[: len(pts) // 3], rv, as_of="2023-06-30")
+    s1 = res1.segments.iloc[0]
+    assert s1["progress"] == pytest.approx(0.5) and not bool(s1["met"]) and not bool(s1["on_track"])
+
+
+def _chiefs(rows):
+    """Hand-made chief rows: (chief, patrols, target, covered_fraction, invalid_share, on_track)."""
+    df = pd.DataFrame(
+        rows, columns=["chief", "patrols", "target", "covered_fraction", "invalid_share", "on_track"]
+    )
+    df["progress"] = df["patrols"] / df["target"]
+    df["on_track"] = df["on_track"].astype("boolean")
+    return df
+
+
+def test_red_list_ranks_by_the_true_share_not_coverage_decimals():
+    # the issue's case: 28 of 24 (117 %) and 50 of 48 (104 %), both past the target; with the
+    # share capped at 100 % coverage decimals decided; now the share does
+    df = _chiefs(
+        [
+            ("甲", 50, 48, 0.999, 0.0, True),  # 104 %, best coverage
+            ("乙", 28, 24, 0.951, 0.0, True),  # 117 %
+            ("丙", 65, 52, 0.900, 0.0, True),  # 125 %
+            ("丁", 10, 52, 0.990, 0.0, False),  # 19 %
+            ("戊", 20, 52, 0.990, 0.0, False),  # 38 %
+        ]
+    )
+    out = P.rank_red_black(df, list_size=2).set_index("chief")
+    assert out["rank"].to_dict() == {"丙": 1, "乙": 2, "甲": 3, "戊": 4, "丁": 5}
+    assert sorted(out.index[out["list"] == "red"]) == sorted(["丙", "乙"])
+    assert sorted(out.index[out["list"] == "black"]) == sorted(["丁", "戊"])
+
+
+def test_ranking_compares_whole_percent_as_shown_and_never_splits_a_tie():
+    # 甲 and 乙 both show 100 % progress and 97 % coverage (0.9701 vs 0.9749): the hidden
+    # decimals decide nothing, they share rank 1, and a red list of 1 takes both
+    df = _chiefs(
+        [
+            ("甲", 24, 24, 0.9701, 0.0, True),
+            ("乙", 24, 24, 0.9749, 0.0, True),
+            ("丙", 24, 24, 0.9749, 0.10, True),  # same shown share and coverage, more invalid
+            ("丁", 12, 24, 0.50, 0.0, False),
+        ]
+    )
+    out = P.rank_red_black(df, list_size=1).set_index("chief")
+    assert out.loc["甲", "rank"] == 1 and out.loc["乙", "rank"] == 1 and out.loc["丙", "rank"] == 3
+    assert set(out.index[out["list"] == "red"]) == {"甲", "乙"}
+    assert out.loc["丙", "list"] == "" and out.loc["丁", "list"] == "black"
+    # coverage then decides, in whole percent: 98 % beats 97 %
+    df.loc[df["chief"] == "乙", "covered_fraction"] = 0.9751
+    out = P.rank_red_black(df, list_size=1).set_index("chief")
+    assert out.loc["乙", "rank"] == 1 and out.loc["甲", "rank"] == 2
+    assert list(out.index[out["list"] == "red"]) == ["乙"]
+
+
+def test_printed_views_show_the_true_share_and_met():
+    from gis_town.reports.patrol import red_black_view, segment_view
+
+    seg = pd.DataFrame(
+        {
+            "segment_id": ["HD21"],
+            "river_name": ["杨家沟"],
+            "chief": ["张玉强"],
+            "patrols_ytd": [65],
+            "target": [52.0],
+            "progress": [65 / 52],
+            "met": pd.array([True], dtype="boolean"),
+            "covered_fraction": [1.0],
+            "on_track": pd.array([True], dtype="boolean"),
+        }
+    )
+    v = segment_view(seg)
+    assert v["进度 progress"].iloc[0] == "125%" and v["完成 met"].iloc[0] == "是 yes"
+    ch = _chiefs([("张玉强", 65, 52, 1.0, 0.0, True)]).assign(
+        list="red", rank=1, chief_level="grid", invalid_trips=0, met=True
+    )
+    assert red_black_view(ch)["进度 progress"].iloc[0] == "125%"

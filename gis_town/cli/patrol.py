@@ -173,3 +173,9 @@ def _print_summary(title: str, res, cfg) -> None:
     ranked = red_black_view(res.chiefs)
     if len(ranked):
         print_table(ranked, title="红黑榜 red/black list (河长 chiefs)")
+        echo(
+            "排名规则 ranking rule: 进度(实际比例, 不封顶) 高者先, 再覆盖率 高者先, 再无效比例 低者先, "
+            "均按所示整数百分比比较, 相同者同名次 / progress (true share, not capped) high first, "
+            "then coverage high first, then invalid share low first, each in whole percent as shown; "
+            "equal rows share a rank (docs/patrol.md)"
+        )

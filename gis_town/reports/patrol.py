@@ -35,7 +35,8 @@ COLUMN_LABELS: dict[str, str] = {
     "own_patrols": "本人巡河次数",
     "patrols_ytd": "年初至今巡河次数",
     "target": "年度巡河任务(次)",
-    "progress": "完成进度",
+    "progress": "完成进度(实际, 不封顶)",
+    "met": "完成全年任务",
     "due_share": "应完成比例",
     "due_patrols": "应完成次数",
     "on_track": "进度正常",
@@ -150,6 +151,7 @@ SEGMENT_VIEW: dict[str, str] = {
     "patrols_ytd": "巡河 patrols",
     "target": "任务 target",
     "progress": "进度 progress",
+    "met": "完成 met",
     "covered_fraction": "覆盖 covered",
     "on_track": "正常 on track",
 }
@@ -163,23 +165,40 @@ RED_BLACK_VIEW: dict[str, str] = {
     "patrols": "巡河 patrols",
     "target": "任务 target",
     "progress": "进度 progress",
+    "met": "完成 met",
+    "covered_fraction": "覆盖 covered",
     "invalid_trips": "无效 invalid",
 }
 
 
+def _yes_no(v) -> str:
+    return "" if v is pd.NA or v is None or v != v else ("是 yes" if v else "否 NO")
+
+
+def _view(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    view = df[[c for c in columns if c in df.columns]].copy()
+    for c in ("progress", "covered_fraction", "invalid_share"):
+        if c in view:
+            view[c] = view[c].map(pct)
+    for c in ("met", "on_track"):
+        if c in view:
+            view[c] = view[c].map(_yes_no)
+    return view.rename(columns=columns)
+
+
 def segment_view(segments: pd.DataFrame) -> pd.DataFrame:
-    """The segments as ``gis-town patrol`` prints them: shares as percentages, 是/否, Chinese headers."""
-    view = segments[list(SEGMENT_VIEW)].copy()
-    view["progress"] = view["progress"].map(pct)
-    view["covered_fraction"] = view["covered_fraction"].map(pct)
-    view["on_track"] = view["on_track"].map(
-        lambda v: "" if v is pd.NA else ("是 yes" if v else "否 NO")
-    )
-    return view.rename(columns=SEGMENT_VIEW)
+    """The segments as ``gis-town patrol`` prints them: shares as percentages, 是/否, Chinese headers.
+
+    ``progress`` is the true share (65 of 52 shows 125%); ``met`` says the
+    year's target is reached.
+    """
+    return _view(segments, SEGMENT_VIEW)
 
 
 def red_black_view(chiefs: pd.DataFrame) -> pd.DataFrame:
-    """The ranked chiefs (red and black lists) as ``gis-town patrol`` prints them."""
-    view = chiefs.loc[chiefs["list"] != "", list(RED_BLACK_VIEW)].copy()
-    view["progress"] = view["progress"].map(pct)
-    return view.rename(columns=RED_BLACK_VIEW)
+    """The ranked chiefs (red and black lists) as ``gis-town patrol`` prints them.
+
+    With the three ranking keys (progress, coverage, invalid share) in whole
+    percent, as :func:`~gis_town.analysis.patrol.rank_red_black` compares them.
+    """
+    return _view(chiefs.loc[chiefs["list"] != ""], RED_BLACK_VIEW)

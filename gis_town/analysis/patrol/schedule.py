@@ -105,7 +105,8 @@ def segment_table(
         period covering at least ``min_cover_share``), ``own_patrols`` (by the
         segment's own chief), ``patrols_ytd`` (from January 1 to the period's
         end or ``as_of``, whichever is earlier), ``target``, ``progress``
-        (``patrols_ytd / target``, capped at 1), ``due_share`` (milestone
+        (``patrols_ytd / target``, the true share, not capped: 65 of 52 is
+        1.25), ``met`` (the year's target reached), ``due_share`` (milestone
         schedule), ``due_patrols``, ``on_track``, ``covered_m``,
         ``covered_fraction`` (union of the period's valid trips),
         ``uncovered_m``, ``blind_spots`` (uncovered stretches longer than
@@ -123,7 +124,7 @@ def segment_table(
     target = segments["target"].to_numpy(dtype="float64")
     due = float(milestone_share([end_eff], config=cfg)[0])
     due_patrols = due * target
-    progress, on_track = _progress(ytd, target, due)
+    progress, on_track, met = _progress(ytd, target, due)
     length = segments["length_m"].to_numpy()
     covered, n_gaps = _segment_coverage(segments, trips, intervals, start, end_eff, cfg, _net)
     out = pd.DataFrame(
@@ -143,6 +144,7 @@ def segment_table(
             "patrols_ytd": ytd,
             "target": target,
             "progress": progress,
+            "met": met,
             "due_share": due,
             "due_patrols": due_patrols,
             "on_track": on_track,
@@ -176,18 +178,28 @@ def _segment_counts(
 
 def _progress(
     patrols: np.ndarray | pd.Series, target: np.ndarray, due: float
-) -> tuple[np.ndarray, pd.arrays.BooleanArray]:
-    """``progress`` (patrols / target, capped at 1; 1 for a zero target) and ``on_track``."""
-    patrols = np.asarray(patrols)
+) -> tuple[np.ndarray, pd.arrays.BooleanArray, pd.arrays.BooleanArray]:
+    """``progress``, ``on_track`` and ``met``.
+
+    ``progress`` is the true share ``patrols / target``, not capped: 65 of 52
+    is 1.25 (125 %); 1 for a zero target, NaN without one. ``met`` says the
+    year's target is reached (``patrols >= target``); only there may a
+    display say "100 % done" (完成). ``on_track``: ``patrols >= due * target``.
+    """
+    patrols = np.asarray(patrols, dtype="float64")
+    target = np.asarray(target, dtype="float64")
+    has = target > 0
     progress = np.where(
-        target > 0,
-        np.minimum(patrols / np.where(target > 0, target, 1), 1.0),
+        has,
+        patrols / np.where(has, target, 1),
         np.where(target == 0, 1.0, np.nan),
     )
+    missing = np.isnan(target)
     on_track = pd.array(
-        np.where(np.isnan(target), None, patrols >= due * target - 1e-9), dtype="boolean"
+        np.where(missing, None, patrols >= due * target - 1e-9), dtype="boolean"
     )
-    return progress, on_track
+    met = pd.array(np.where(missing, None, patrols >= target - 1e-9), dtype="boolean")
+    return progress, on_track, met
 
 
 def _segment_coverage(
@@ -219,6 +231,21 @@ def _segment_coverage(
     return covered, n_gaps
 
 
+#: The red/black list's ranking keys, in order: (column, direction). Each is
+#: compared in whole percent, as the tables show it (:func:`_shown_percent`).
+RANK_KEYS: tuple[tuple[str, str], ...] = (
+    ("progress", "high first"),
+    ("covered_fraction", "high first"),
+    ("invalid_share", "low first"),
+)
+
+
+def _shown_percent(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Shares as the whole percentages the tables show (missing -> 0)."""
+    v = np.nan_to_num(np.asarray(values, dtype="float64"), nan=0.0)
+    return np.round(v * 100.0)
+
+
 def rank_red_black(
     df: pd.DataFrame,
     *,
@@ -226,13 +253,22 @@ def rank_red_black(
     config=None,
     eligible: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Rank rows for the red/black list (红黑榜).
+    """Rank rows for the red/black list (红黑榜), by a rule a reader can check from the table.
 
-    Order: ``progress`` (high first), then ``covered_fraction`` (high
-    first), then ``invalid_share`` (low first). Rows with no target are not
-    ranked. The best ``list_size`` rows that are on track make the red list
-    (红榜); the worst ``list_size`` rows that are behind schedule make the
-    black list (黑榜).
+    The rule (also in ``docs/patrol.md``, "红黑榜 ranking rule"):
+
+    1. only rows with a target above 0 are ranked (and ``eligible`` ones);
+    2. order by :data:`RANK_KEYS`: ``progress`` (the true share of the
+       year's target, **not capped**: 65 of 52 is 125 % and ranks above 50 of
+       48, 104 %), high first; then ``covered_fraction``, high first; then
+       ``invalid_share``, low first. Every key is compared in **whole
+       percent**, as printed: decimals nobody sees decide nothing;
+    3. rows equal on all three keys share a rank (1 = best; the next rank
+       skips, 1, 1, 3);
+    4. 红榜 (red): the best ``list_size`` rows that are ``on_track``; 黑榜
+       (black): the worst ``list_size`` rows that are behind. A row tied
+       with the last one taken is taken too, so a list may be longer than
+       ``list_size`` but never splits a tie.
 
     Returns
     -------
@@ -245,33 +281,39 @@ def rank_red_black(
     ok = out["target"].notna().to_numpy() & (out["target"].to_numpy(dtype="float64") > 0)
     if eligible is not None:
         ok &= np.asarray(eligible, dtype=bool)
-    k1 = -out["progress"].fillna(0).to_numpy(dtype="float64")
-    k2 = -out["covered_fraction"].fillna(0).to_numpy(dtype="float64")
-    k3 = (
-        out["invalid_share"].fillna(0).to_numpy(dtype="float64")
-        if "invalid_share" in out
-        else np.zeros(len(out))
-    )
+    keys = []
+    for col, direction in RANK_KEYS:
+        v = _shown_percent(out[col]) if col in out else np.zeros(len(out))
+        keys.append(-v if direction == "high first" else v)
+    k1, k2, k3 = keys
     idx = np.flatnonzero(ok)
     order = idx[np.lexsort((k3[idx], k2[idx], k1[idx]))]
     rank = np.full(len(out), np.nan)
     if len(order):
-        kk = np.column_stack(
-            [np.round(k1[order], 9), np.round(k2[order], 9), np.round(k3[order], 9)]
-        )
+        kk = np.column_stack([k1[order], k2[order], k3[order]])
         new = np.r_[True, np.any(kk[1:] != kk[:-1], axis=1)]
         pos = np.arange(1, len(order) + 1)
         rank[order] = np.maximum.accumulate(np.where(new, pos, 0))
     out["rank"] = pd.array(np.where(np.isnan(rank), None, rank), dtype="Int64")
     on = out["on_track"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     lst = np.full(len(out), "", dtype=object)
-    reds = [i for i in order if on[i]][:size]
-    blacks = [i for i in order[::-1] if not on[i]][:size]
+    reds = _take_with_ties([i for i in order if on[i]], rank, size)
+    blacks = _take_with_ties([i for i in order[::-1] if not on[i]], rank, size)
     lst[reds] = "red"
     lst[blacks] = "black"
     out["list"] = lst
     out["list_label"] = [LIST_LABELS[v] for v in lst]
     return out
+
+
+def _take_with_ties(candidates: list[int], rank: np.ndarray, size: int) -> list[int]:
+    """The first ``size`` candidates, and any further ones tied in rank with the last taken."""
+    if size <= 0 or not candidates:
+        return []
+    taken = candidates[:size]
+    last = rank[taken[-1]]
+    taken += [i for i in candidates[size:] if rank[i] == last]
+    return taken
 
 
 def chief_table(
@@ -292,8 +334,8 @@ def chief_table(
         ``valid_trips``, ``invalid_trips``, ``invalid_share``,
         ``invalid_reasons`` (code: count), ``patrols`` (the chief's own valid
         patrols of their own segments, year to date, summed over segments),
-        ``target`` (sum of their segments' targets), ``progress``,
-        ``due_share``, ``on_track``, ``covered_fraction`` (of their segments,
+        ``target`` (sum of their segments' targets), ``progress`` (true
+        share, not capped), ``met``, ``due_share``, ``on_track``, ``covered_fraction`` (of their segments,
         length-weighted), ``segments_behind``, ``rank``, ``list``,
         ``list_label``. Chiefs who walked but own no segment are listed
         without a target or rank.
@@ -343,6 +385,7 @@ CHIEF_COLUMNS = [
     "patrols",
     "target",
     "progress",
+    "met",
     "due_share",
     "on_track",
     "covered_fraction",
@@ -423,7 +466,8 @@ def _own_patrols(trip_segments: pd.DataFrame, ytd_start: dt.date, end: dt.date) 
 def _chief_progress(out: pd.DataFrame, due: float) -> pd.DataFrame:
     """``progress``, ``due_share``, ``on_track`` and ``covered_fraction`` of each chief."""
     tgt = out["target"].to_numpy(dtype="float64")
-    out["progress"], on_track = _progress(out["patrols"].to_numpy(), tgt, due)
+    out["progress"], on_track, met = _progress(out["patrols"].to_numpy(), tgt, due)
+    out["met"] = met
     out["due_share"] = due
     out["on_track"] = on_track
     lm = out["length_m"].to_numpy(dtype="float64")
@@ -451,7 +495,8 @@ def village_table(
         ``village_id``, ``village_name`` (from ``villages``), ``segments``,
         ``length_km``, ``chiefs``, ``trips``, ``invalid_trips``,
         ``invalid_share``, ``patrols`` (all valid patrols of its segments,
-        year to date), ``target``, ``progress``, ``due_share``, ``on_track``,
+        year to date), ``target``, ``progress`` (true share, not capped),
+        ``met``, ``due_share``, ``on_track``,
         ``covered_fraction``, ``segments_behind``, ``rank``, ``list``,
         ``list_label``.
     """
@@ -488,7 +533,8 @@ def village_table(
     out["length_km"] = out["length_m"] / 1000.0
     tgt = out["target"].to_numpy(dtype="float64")
     due = float(seg_table["due_share"].iloc[0]) if len(seg_table) else 0.0
-    out["progress"], on_track = _progress(out["patrols"].to_numpy(), tgt, due)
+    out["progress"], on_track, met = _progress(out["patrols"].to_numpy(), tgt, due)
+    out["met"] = met
     out["due_share"] = due
     out["on_track"] = on_track
     out["covered_fraction"] = np.divide(
@@ -519,6 +565,7 @@ VILLAGE_COLUMNS = [
     "patrols",
     "target",
     "progress",
+    "met",
     "due_share",
     "on_track",
     "covered_fraction",
