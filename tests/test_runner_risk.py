@@ -176,3 +176,35 @@ def test_public_names_importable_and_the_risk_map_imports_no_analysis():
         for a in n.names
     ]
     assert not [m for m in imported if m and m.startswith("gis_town.analysis")], imported
+
+
+def test_abandoned_mu_per_village_is_the_area_totals(outputs):
+    """Issue 21: one area per parcel, rounded once: risk_villages.csv's abandoned mu is areas.csv's."""
+    tmp, out, _ = outputs
+    areas_dir = tmp / "areas"
+    assert main(["areas", str(tmp / "demo_town.gpkg"), "--out", str(areas_dir), "-q"]) == 0
+    areas = _csv(areas_dir / "areas.csv")
+    risk = _csv(out / "risk_villages.csv")
+    rows, total = risk.iloc[:-1], risk.iloc[-1]
+    ab = areas[areas["status"] == "abandoned"].set_index("village_id")
+    mine = rows.set_index("village_id")
+    assert ab["area_mu"].to_dict() == mine.loc[ab.index, "abandoned_mu"].to_dict()
+    assert (mine.drop(ab.index)["abandoned_mu"] == 0).all()
+    assert round(total["abandoned_mu"], 2) == round(ab["area_mu"].sum(), 2)
+    assert round(total["abandoned_mu"], 2) == round(rows["abandoned_mu"].sum(), 2)
+    # the town's area: the areas 合计, and each village's the sum of its rows there
+    assert total["area_mu"] == areas["area_mu"].iloc[-1]
+    per_village = areas.iloc[:-1].groupby("village_id")["area_mu"].sum().round(2)
+    assert per_village.to_dict() == mine["area_mu"].round(2).to_dict()
+    for c in ("high_mu", "medium_mu"):  # balanced: the total is the sum of the rows shown
+        assert (rows[c] == rows[c].round(2)).all()
+        assert round(total[c], 2) == round(rows[c].sum(), 2)
+    # the same parcel's area in risk.csv as in the area totals
+    from gis_town.analysis.areas import parcel_areas
+    from gis_town.io.town import load_town
+
+    parcels = parcel_areas(load_town(tmp / "demo_town.gpkg").layer("farmland"))
+    scored = _csv(out / "risk.csv").set_index("parcel_id")
+    np.testing.assert_array_equal(
+        scored.loc[parcels["parcel_id"], "area_mu"].to_numpy(), parcels["area_mu"].to_numpy()
+    )

@@ -260,21 +260,25 @@ def settlement_distance_m(
     return out
 
 
-def shape_factors(parcels: gpd.GeoDataFrame, *, gk_crs: CRS | str | None = None) -> pd.DataFrame:
+def shape_factors(
+    parcels: gpd.GeoDataFrame, *, gk_crs: CRS | str | None = None, area: np.ndarray | None = None
+) -> pd.DataFrame:
     """Area (ellipsoidal, mu), perimeter (m) and shape index of each parcel.
 
     ``shape_index = P / (2 * sqrt(pi * A))``: the perimeter over that of a
     circle of the same area; 1 for a circle, 1.128 for a square, 1.34 for a
     4:1 rectangle, larger for ragged, strip-like or fragmented parcels
     (harder to plough, 破碎). ``A`` is the ellipsoidal area, ``P`` measured in
-    the Gauss-Kruger zone.
+    the Gauss-Kruger zone. ``area`` (m², one per parcel) is the area to use,
+    e.g. :func:`gis_town.analysis.areas.parcel_areas`' (what :func:`parcel_factors`
+    passes, so that a parcel has one area in every report); default: computed here.
 
     Returns
     -------
     DataFrame
         ``area_mu``, ``perimeter_m``, ``shape_index`` indexed like ``parcels``.
     """
-    a = area_m2(parcels, layer="farmland")
+    a = area_m2(parcels, layer="farmland") if area is None else np.asarray(area, dtype="float64")
     crs = gk_crs if gk_crs is not None else pick_gk_crs(parcels, layer="farmland")
     perim = np.asarray(
         shapely.length(np.asarray(_gk(parcels.geometry, crs, "farmland").values, dtype=object)),
@@ -491,7 +495,13 @@ def _geometry_factors(
             metric, settlements=settlements, villages=villages, gk_crs=crs
         )
         computed.append("settlement_distance_m")
-    shp = shape_factors(metric, gk_crs=crs)
+    # the area of each parcel is the area totals' (parcel_areas on the layer as read): one
+    # area per parcel in every report, not recomputed from the Gauss-Kruger projection
+    from gis_town.analysis.areas import parcel_areas
+
+    a = parcel_areas(gpd.GeoDataFrame(geometry=out.geometry, crs=out.crs))["area_m2"]
+    shp = shape_factors(metric, gk_crs=crs, area=a.to_numpy(dtype="float64"))
+    out["area_m2"] = a.to_numpy(dtype="float64")
     for c in shp.columns:
         out[c] = shp[c]
     computed += ["area_mu", "shape_index"]

@@ -6,6 +6,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis_town.analysis.areas import BLANK_LABEL, group_totals, parcel_areas
+from gis_town.geodesy import mu_to_m2
+
 __all__ = ["VISIT_COLUMNS", "village_summary", "visit_list"]
 
 #: Columns of the visit list (走访清单), in order: :func:`visit_list` returns them (those the
@@ -36,6 +39,15 @@ VISIT_COLUMNS: tuple[str, ...] = (
 def village_summary(scored: pd.DataFrame, villages: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     """Per village: parcels and mu by risk class, mean score, observed abandonment, leader.
 
+    The mu are the area totals' (:mod:`gis_town.analysis.areas`): each
+    parcel's ``area_m2`` (:func:`~gis_town.analysis.areas.parcel_areas`),
+    summed and balanced (强制调平) by :func:`~gis_town.analysis.areas.group_totals`
+    at two decimals. ``area_mu`` and ``abandoned_mu`` come from the table of
+    ``gis-town areas`` (village x status): a village's abandoned mu is its
+    abandoned row there, its area the sum of its rows, and the 合计 row the
+    sums of the rows shown. ``high_mu`` and ``medium_mu`` are balanced the
+    same way over village x risk class.
+
     Returns
     -------
     DataFrame
@@ -50,34 +62,36 @@ def village_summary(scored: pd.DataFrame, villages: gpd.GeoDataFrame | None = No
         if isinstance(scored, gpd.GeoDataFrame)
         else scored
     )
+    df["area_m2"] = _parcel_m2(scored)
     df["village_id"] = df["village_id"].astype("string")
-    area = df["area_mu"].astype("float64")
     cls = df["risk_class"].astype("string")
     df["_high"] = (cls == "high").to_numpy(dtype=bool, na_value=False)
     df["_med"] = (cls == "medium").to_numpy(dtype=bool, na_value=False)
+    has_status = "status" in df
     aband = (
         (df["status"].astype("string") == "abandoned").to_numpy(dtype=bool, na_value=False)
-        if "status" in df
+        if has_status
         else np.zeros(len(df), bool)
     )
     df["_ab"] = aband
-    df["_high_mu"] = np.where(df["_high"], area, 0.0)
-    df["_med_mu"] = np.where(df["_med"], area, 0.0)
-    df["_ab_mu"] = np.where(aband, area, 0.0)
     g = df.groupby("village_id", dropna=False, sort=True)
     out = pd.DataFrame(
         {
             "parcels": g.size(),
-            "area_mu": g["area_mu"].sum(),
             "high_parcels": g["_high"].sum().astype("int64"),
-            "high_mu": g["_high_mu"].sum(),
             "medium_parcels": g["_med"].sum().astype("int64"),
-            "medium_mu": g["_med_mu"].sum(),
             "score_mean": g["score"].mean(),
             "abandoned_parcels": g["_ab"].sum().astype("int64"),
-            "abandoned_mu": g["_ab_mu"].sum(),
         }
     ).reset_index()
+    by_status = _balanced_mu(df, "status" if has_status else None)
+    by_class = _balanced_mu(df, "risk_class")
+    out["area_mu"] = _mu_of(out, by_status, None)
+    out["high_mu"] = _mu_of(out, by_class, "high")
+    out["medium_mu"] = _mu_of(out, by_class, "medium")
+    out["abandoned_mu"] = _mu_of(out, by_status, "abandoned") if has_status else 0.0
+    out = out[["village_id", "parcels", "area_mu", "high_parcels", "high_mu", "medium_parcels",
+               "medium_mu", "score_mean", "abandoned_parcels", "abandoned_mu"]]
     if villages is not None and len(villages):
         v = pd.DataFrame({"village_id": villages["village_id"].astype("string").to_numpy()})
         v["village_name"] = (
@@ -93,16 +107,48 @@ def village_summary(scored: pd.DataFrame, villages: gpd.GeoDataFrame | None = No
     total = {
         "village_id": "合计 total",
         "parcels": int(out["parcels"].sum()),
-        "area_mu": out["area_mu"].sum(),
         "high_parcels": int(out["high_parcels"].sum()),
-        "high_mu": out["high_mu"].sum(),
         "medium_parcels": int(out["medium_parcels"].sum()),
-        "medium_mu": out["medium_mu"].sum(),
         "score_mean": float(df["score"].mean()),
         "abandoned_parcels": int(out["abandoned_parcels"].sum()),
-        "abandoned_mu": out["abandoned_mu"].sum(),
     }
+    for c in ("area_mu", "high_mu", "medium_mu", "abandoned_mu"):
+        total[c] = _cents(out[c].sum())  # the sum of the rows shown (balanced: the rounded total)
     return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+
+
+def _parcel_m2(scored: pd.DataFrame) -> np.ndarray:
+    """Each parcel's area in m²: its ``area_m2`` (from :func:`parcel_factors`), else from
+    ``area_mu``, else the geometry's (:func:`~gis_town.analysis.areas.parcel_areas`)."""
+    if "area_m2" in scored.columns:
+        return pd.to_numeric(scored["area_m2"], errors="coerce").to_numpy(dtype="float64")
+    if "area_mu" in scored.columns:
+        return mu_to_m2(pd.to_numeric(scored["area_mu"], errors="coerce").to_numpy(dtype="float64"))
+    return parcel_areas(gpd.GeoDataFrame(geometry=scored.geometry, crs=scored.crs))[
+        "area_m2"
+    ].to_numpy(dtype="float64")
+
+
+def _balanced_mu(df: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    """The area totals' table of ``df`` by village (and ``by``): balanced mu, 合计 row dropped."""
+    keys = ["village_id", *([by] if by else [])]
+    frame = pd.DataFrame({k: df[k].astype("object").where(df[k].notna(), None) for k in keys})
+    frame["area_m2"] = df["area_m2"].to_numpy()
+    t = group_totals(frame, keys, decimals=2)
+    return t.iloc[:-1]
+
+
+def _mu_of(out: pd.DataFrame, table: pd.DataFrame, value: str | None) -> np.ndarray:
+    """Per village of ``out``: the balanced mu of its ``value`` row in ``table`` (None: all its rows)."""
+    rows = table if value is None else table[table.iloc[:, 1].astype("object") == value]
+    mu = rows.groupby(rows["village_id"].astype("object"))["area_mu"].sum()
+    vid = out["village_id"].astype("object").where(out["village_id"].notna(), BLANK_LABEL)
+    return np.array([_cents(mu.get(v, 0.0)) for v in vid], dtype="float64")
+
+
+def _cents(x: float) -> float:
+    """A sum of two-decimal values, without float noise (0.1 + 0.2)."""
+    return round(float(x), 2)
 
 
 def visit_list(
