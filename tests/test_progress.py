@@ -624,13 +624,22 @@ def test_cli_progress_writes_workbook_and_csvs(small_town, tmp_path, capsys):
     assert "搬迁户 households" in wb.sheetnames and "示范片带 zones" in wb.sheetnames
     ws = wb["搬迁 resettlement"]
     header = [c.value for c in ws[3]]
-    assert "阶段名称 stage_label" in header and "完成率(%) share_pct" in header
+    assert "阶段名称 stage_label" in header and "完成率(%)=完成户数/户数 share_pct" in header
+    i = header.index("完成户数 done")
+    assert [h.split()[-1] for h in header[i : i + 5]] == [
+        "done",
+        "households",
+        "share_pct",
+        "required_pct",
+        "required_households",
+    ]
     with open(out / "resettlement.csv", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     moved = [r for r in rows if r["stage"] == "moved_in" and r["scope"] == "合计 total"][0]
     assert (moved["done"], moved["flagged"], moved["status"]) == ("2", "1", "behind")
     printed = capsys.readouterr().out
     assert "计划进度汇总" in printed and "H3" in printed
+    assert "完成 done  户数 of all" in printed  # done, then its denominator
 
 
 def test_cli_progress_bad_input_exit_2(small_town, tmp_path, capsys):
@@ -683,3 +692,104 @@ def test_cli_progress_demo_town(demo_town, tmp_path):
     assert summary["topic"].str.contains("resettlement").any()
     zones = pd.read_csv(out / "zones.csv", encoding="utf-8-sig")
     assert (zones["area_mu"] >= 0).all()
+
+
+def _seven_households() -> pd.DataFrame:
+    """Seven 2023 households, every stage before moving in done by March; five moved in by 06-30."""
+    early = dict.fromkeys(
+        ["agreement_signed", "entered", "filed", "housing_confirmed", "contract_signed"], ""
+    )
+    rows = []
+    for i in range(7):
+        r = {"household_id": f"S{i + 1}", "village_id": "V1", "destination": "city", "cohort": 2023}
+        r.update({s: f"2023-03-0{j + 1}" for j, s in enumerate(early)})
+        r["moved_in"] = "2023-05-01" if i < 5 else ""
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def test_resettlement_denominators_named_and_in_order():
+    """5 of 7 moved in on 06-30 against 70 %: share 5/7 = 71.43 %, due ceil(0.7 * 7) = ceil(4.9) = 5."""
+    from gis_town.analysis.progress.status import SUMMARY_COLUMNS
+    from gis_town.reports.progress import (
+        RESETTLEMENT_HEADERS,
+        SUMMARY_SHEET_HEADERS,
+        resettlement_totals,
+        zh_columns,
+    )
+
+    res = resettlement_progress(_seven_households(), config=TownConfig(), as_of="2023-06-30")
+    t = res.table
+    cols = list(t.columns)
+    order = ["done", "households", "share_pct", "required_pct", "required_households"]
+    assert cols[cols.index("done") : cols.index("done") + 5] == order
+    r = _row(t, "moved_in")
+    assert (r.done, r.households, r.required_pct, r.required_households) == (5, 7, 70.0, 5)
+    assert r.share_pct == pytest.approx(100 * 5 / 7)
+    assert r.status == "on_track"
+    # housing due 100 % on 06-30: all 7 of 7 due, all 7 done
+    r = _row(t, "housing_confirmed")
+    assert (r.done, r.households, r.required_pct, r.required_households) == (7, 7, 100.0, 7)
+    # demolished: 40 % of 7 = 2.8 -> 3 due, none done
+    r = _row(t, "demolished")
+    assert (r.done, r.households, r.required_households, r.status) == (0, 7, 3, "behind")
+    # nothing due yet for self-inspection: 0 % and 0 households
+    r = _row(t, "self_inspected")
+    assert (r.required_pct, r.required_households, r.status) == (0.0, 0, "not_due")
+    # the summary row: done, of all, share, share due, households due
+    s = res.summary.set_index("item").loc["入住 moved_in (2023年度 cohort)"]
+    assert list(SUMMARY_COLUMNS[3:8]) == ["done", "base", "share_pct", "target_pct", "target"]
+    assert (s["done"], s["base"], s["target_pct"], s["target"]) == (5.0, 7.0, 70.0, 5.0)
+    assert s["share_pct"] == pytest.approx(100 * 5 / 7)
+    # workbook headers name the denominator
+    header = list(zh_columns(t, RESETTLEMENT_HEADERS).columns)
+    i = header.index("完成户数 done")
+    assert header[i : i + 5] == [
+        "完成户数 done",
+        "户数(全部,分母) households",
+        "完成率(%)=完成户数/户数 share_pct",
+        "应完成比例(%) required_pct",
+        "应完成户数 required_households",
+    ]
+    sh = list(zh_columns(res.summary, SUMMARY_SHEET_HEADERS).columns)
+    assert sh[3:8] == [
+        "完成 done",
+        "分母(户数或目标) base",
+        "完成率(%)=完成/分母 share_pct",
+        "应完成比例(%) target_pct",
+        "应完成数或目标 target",
+    ]
+    # console: the cohort totals, same order
+    tot = resettlement_totals(t)
+    assert list(tot.columns)[2:7] == [
+        "完成 done",
+        "户数 of all",
+        "完成率% share",
+        "应完成% due",
+        "应完成户 due",
+    ]
+    moved = tot[tot["阶段 stage"] == "入住"].iloc[0]
+    assert (moved["完成 done"], moved["户数 of all"], moved["应完成户 due"]) == (5, 7, 5)
+
+
+def test_summary_base_is_the_target_for_annual_targets():
+    """Outside resettlement the share is done / target: the denominator shown is the target."""
+    from gis_town.analysis.progress.status import _summary
+
+    s = _summary(
+        [
+            {
+                "topic": "t",
+                "item": "i",
+                "unit": "亩 mu",
+                "done": 30.0,
+                "target": 60.0,
+                "share_pct": 50.0,
+                "due_date": "",
+                "status": "in_progress",
+                "note": "",
+            }
+        ]
+    )
+    assert (s.loc[0, "base"], s.loc[0, "target"]) == (60.0, 60.0)
+    assert np.isnan(s.loc[0, "target_pct"])

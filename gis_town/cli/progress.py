@@ -53,7 +53,12 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``gis-town progress``: the runner computes, the reports write, this prints."""
-    from gis_town.reports.progress import HEADERS, SUMMARY_HEADERS, write_progress
+    from gis_town.reports.progress import (
+        HEADERS,
+        SUMMARY_HEADERS,
+        resettlement_totals,
+        write_progress,
+    )
     from gis_town.runners.progress import LAYERS, run_progress
 
     town = open_town(args, layers=LAYERS)
@@ -67,6 +72,13 @@ def run(args: argparse.Namespace) -> int:
         title=f"计划进度汇总 plan progress summary, 截至 as of {result.as_of:%Y-%m-%d}",
         max_rows=200,
     )
+    rs = result.topics.get("resettlement")
+    if rs is not None and len(rs.table):
+        print_table(
+            resettlement_totals(rs.table),
+            title="搬迁进度合计 resettlement totals: 完成户数 / 全部户数 done of all",
+            max_rows=200,
+        )
     if result.behind:
         n = result.behind
         echo(f"{n} 项滞后 / {n} items behind schedule: 见 see {xlsx}")

@@ -29,10 +29,15 @@ __all__ = [
     "NOT_STARTED",
     "OUTPUTS",
     "PROGRESS_LABELS",
+    "RESETTLEMENT_CONSOLE_HEADERS",
+    "RESETTLEMENT_HEADERS",
+    "SHEET_HEADERS",
     "STAGES",
     "STAGE_LABELS",
     "SUMMARY_HEADERS",
+    "SUMMARY_SHEET_HEADERS",
     "for_output",
+    "resettlement_totals",
     "stage_label",
     "topic_tables",
     "write_progress",
@@ -81,18 +86,59 @@ PROGRESS_LABELS: dict[str, str] = {
     "note": "说明",
 }
 
+#: Headers of the resettlement table naming the denominator (in the table's order:
+#: done, all households, share of all, share due, households due).
+RESETTLEMENT_HEADERS: dict[str, str] = {
+    "done": "完成户数",
+    "households": "户数(全部,分母)",
+    "share_pct": "完成率(%)=完成户数/户数",
+    "required_pct": "应完成比例(%)",
+    "required_households": "应完成户数",
+    "next_required_pct": "下一节点应完成比例(%)",
+}
+
+#: Headers of the summary sheet naming the denominator of the share.
+SUMMARY_SHEET_HEADERS: dict[str, str] = {
+    "done": "完成",
+    "base": "分母(户数或目标)",
+    "share_pct": "完成率(%)=完成/分母",
+    "target_pct": "应完成比例(%)",
+    "target": "应完成数或目标",
+}
+
 #: Headers of the summary as printed.
 SUMMARY_HEADERS: dict[str, str] = {
     "topic": "工作 topic",
     "item": "项目 item",
     "unit": "单位 unit",
     "done": "完成 done",
-    "target": "目标 target",
+    "base": "分母 of",
     "share_pct": "完成率% share",
+    "target_pct": "应完成% due share",
+    "target": "应完成/目标 target",
     "due_date": "截止 due",
     "status_label": "进度 status",
     "note": "备注 note",
 }
+
+#: Headers of the resettlement totals as printed (short: they fit 80 columns).
+RESETTLEMENT_CONSOLE_HEADERS: dict[str, str] = {
+    "cohort": "年度 cohort",
+    "stage_label": "阶段 stage",
+    "done": "完成 done",
+    "households": "户数 of all",
+    "share_pct": "完成率% share",
+    "required_pct": "应完成% due",
+    "required_households": "应完成户 due",
+    "status_label": "进度 status",
+}
+
+
+def resettlement_totals(table: pd.DataFrame) -> pd.DataFrame:
+    """The cohort totals of the resettlement table, with :data:`RESETTLEMENT_CONSOLE_HEADERS`."""
+    tot = table[table["scope"].astype(str).str.startswith("合计")]
+    return tot[list(RESETTLEMENT_CONSOLE_HEADERS)].rename(columns=RESETTLEMENT_CONSOLE_HEADERS)
+
 
 #: (topic key, table key or None for the main table, file stem, sheet name)
 OUTPUTS: list[tuple[str, str | None, str, str]] = [
@@ -127,9 +173,17 @@ def for_output(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def zh_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with each known header as ``中文 english``."""
-    return df.rename(columns={c: f"{HEADERS[c]} {c}" if c in HEADERS else c for c in df.columns})
+def zh_columns(df: pd.DataFrame, headers: dict[str, str] | None = None) -> pd.DataFrame:
+    """``df`` with each known header as ``中文 english`` (``headers`` before :data:`HEADERS`)."""
+    labels = {**HEADERS, **(headers or {})}
+    return df.rename(columns={c: f"{labels[c]} {c}" if c in labels else c for c in df.columns})
+
+
+#: Header overrides of the sheets whose columns mean something of their own.
+SHEET_HEADERS: dict[str, dict[str, str]] = {
+    "resettlement": RESETTLEMENT_HEADERS,
+    "summary": SUMMARY_SHEET_HEADERS,
+}
 
 
 def topic_tables(result: ProgressResult) -> list[tuple[str, str, pd.DataFrame]]:
@@ -200,7 +254,9 @@ def write_progress(town, result: ProgressResult, out_dir: Path, *, fmt: str = "g
     cfg = town.config
     summary = result.summary
     out_dir.mkdir(parents=True, exist_ok=True)
-    sheets: dict[str, pd.DataFrame] = {"汇总 summary": zh_columns(for_output(summary))}
+    sheets: dict[str, pd.DataFrame] = {
+        "汇总 summary": zh_columns(for_output(summary), SUMMARY_SHEET_HEADERS)
+    }
     highlight: dict[str, pd.Series] = {
         "汇总 summary": needs_attention(summary).reset_index(drop=True)
     }
@@ -208,7 +264,7 @@ def write_progress(town, result: ProgressResult, out_dir: Path, *, fmt: str = "g
     for stem, sheet, table in topic_tables(result):
         frame = for_output(table)
         write_csv(frame, safe_output_path(out_dir, f"{stem}.csv"))
-        sheets[sheet] = zh_columns(frame)
+        sheets[sheet] = zh_columns(frame, SHEET_HEADERS.get(stem))
         highlight[sheet] = needs_attention(table).reset_index(drop=True)
     title = (
         f"{cfg.town.name} {cfg.town.year}年计划进度 plan progress, "

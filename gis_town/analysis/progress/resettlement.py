@@ -26,7 +26,7 @@ from gis_town.errors import ConfigError
 from gis_town.geodesy import area_m2, m2_to_mu
 from gis_town.schema import code_label
 
-__all__ = ["milestones_due", "resettlement_progress", "stage_reached"]
+__all__ = ["TABLE_COLUMNS", "milestones_due", "resettlement_progress", "stage_reached"]
 
 _STAGE_LABELS = STAGE_LABELS
 
@@ -229,6 +229,37 @@ def _planned_note(scope: str, coh: int, n: int, config: TownConfig) -> tuple[int
     return n, ""
 
 
+def _required_households(required: float, n: int) -> int:
+    """Households due at a milestone: ``ceil(required × n)`` (70 % of 48 is 34)."""
+    return int(np.ceil(required * n - 1e-9)) if required > 0 else 0
+
+
+#: Columns of the resettlement table, in order: what each row is, then
+#: done, all households (the denominator), share of all, share due, households due.
+TABLE_COLUMNS: tuple[str, ...] = (
+    "cohort",
+    "scope",
+    "village_id",
+    "village_name",
+    "destination",
+    "destination_label",
+    "stage",
+    "stage_label",
+    "done",
+    "households",
+    "share_pct",
+    "required_pct",
+    "required_households",
+    "flagged",
+    "due_date",
+    "next_date",
+    "next_required_pct",
+    "status",
+    "status_label",
+    "note",
+)
+
+
 def _stage_summary(
     s: str, coh: int, dr: dict, n: int, done: int, n_flagged: int, status: str, note: str
 ) -> dict:
@@ -239,8 +270,10 @@ def _stage_summary(
         "item": f"{_STAGE_LABELS[s]} {s} ({coh}年度 cohort)",
         "unit": "户 households",
         "done": float(done),
-        "target": float(np.ceil(req * n - 1e-9)) if req > 0 else np.nan,
+        "base": float(n),
         "share_pct": 100.0 * done / n if n else np.nan,
+        "target_pct": 100.0 * req,
+        "target": float(_required_households(req, n)) if req > 0 else np.nan,
         "due_date": _fmt_date(dr["due_date"]),
         "status": status,
         "note": "; ".join(
@@ -283,12 +316,13 @@ def _cohort_rows(
                         "destination_label": code_label("destination", dest) if dest else "",
                         "stage": s,
                         "stage_label": _STAGE_LABELS[s],
-                        "households": n,
                         "done": done,
-                        "flagged": int(st.flagged[s][m].sum()),
+                        "households": n,
                         "share_pct": 100.0 * done / n if n else np.nan,
-                        "due_date": dr["due_date"],
                         "required_pct": 100.0 * req,
+                        "required_households": _required_households(req, n),
+                        "flagged": int(st.flagged[s][m].sum()),
+                        "due_date": dr["due_date"],
                         "next_date": dr["next_date"],
                         "next_required_pct": 100.0 * float(dr["next_share"]),
                         "status": status,
@@ -366,9 +400,12 @@ def resettlement_progress(
     -------
     TopicProgress
         ``table``: per cohort, one row per group (合计 total, each destination,
-        each village) and stage: ``households``, ``done``, ``flagged``,
-        ``share_pct``, ``due_date``, ``required_pct``, ``next_date``,
-        ``next_required_pct``, ``status``. ``details["resettlement_households"]``:
+        each village) and stage (:data:`TABLE_COLUMNS`): ``done``,
+        ``households`` (all households of the group: the denominator),
+        ``share_pct`` (done / households), ``required_pct`` (share due by
+        the milestone then due), ``required_households`` (households due:
+        ``ceil(required_pct × households)``), ``flagged``, ``due_date``,
+        ``next_date``, ``next_required_pct``, ``status``. ``details["resettlement_households"]``:
         every household with its dates, ``overdue`` stages (a milestone
         requiring 100 % is due and the household has not reached the stage),
         ``pending`` stages (not reached while the cohort as a whole is behind
@@ -391,9 +428,9 @@ def resettlement_progress(
     names = _names(villages)
     hh["village_name"] = hh["village_id"].map(lambda v: names.get(v, ""))
     rows, summary, overdue, pending = _cohort_rows(hh, st, config, as_of, names)
-    table = pd.DataFrame(rows)
-    if len(table):
-        table["status_label"] = table["status"].map(STATUS_LABELS)
+    table = pd.DataFrame(rows, columns=[c for c in TABLE_COLUMNS if c != "status_label"])
+    table["status_label"] = table["status"].map(STATUS_LABELS)
+    table = table[list(TABLE_COLUMNS)]
     hh["overdue"] = ["、".join(x) for x in overdue]
     hh["pending"] = ["、".join(x) for x in pending]
     hh["behind"] = hh["overdue"] != ""

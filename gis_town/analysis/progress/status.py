@@ -52,13 +52,20 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "item",
     "unit",
     "done",
-    "target",
+    "base",
     "share_pct",
+    "target_pct",
+    "target",
     "due_date",
     "status",
     "status_label",
     "note",
 )
+"""Order: what is done, of how many (``base``, the denominator of ``share_pct``),
+the share, the share due now (``target_pct``, blank for annual targets), the
+count due now (``target``). For resettlement ``base`` is all households of the
+cohort and ``target`` the households due (``ceil(target_pct × base)``); for the
+other topics ``base`` is the target itself (share = done / target)."""
 
 
 @dataclass
@@ -158,6 +165,12 @@ def _due(config: TownConfig, key: str, month_day: str) -> pd.Timestamp:
 
 def _summary(rows: list[dict]) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    given = [("base" in r) for r in rows]
+    if len(out):
+        # without an explicit denominator the share is done / target
+        out["base"] = out["base"].where(pd.Series(given, index=out.index), out["target"])
+        out["base"] = pd.to_numeric(out["base"], errors="coerce")
+        out["target_pct"] = pd.to_numeric(out["target_pct"], errors="coerce")
     out["status_label"] = out["status"].map(STATUS_LABELS)
     return out
 
