@@ -870,3 +870,46 @@ def test_printed_views_show_the_true_share_and_met():
         list="red", rank=1, chief_level="grid", invalid_trips=0, met=True
     )
     assert red_black_view(ch)["进度 progress"].iloc[0] == "125%"
+
+
+# --------------------------------------------------------------------------- reasons that add up
+
+
+def test_invalid_reason_counts_are_trips_with_the_reason_and_add_up():
+    rv = river(STRAIGHT_1000, annual_patrol_target=[4])
+    pts = pd.concat(
+        [
+            walk_x(0, 1000, start="2023-05-01 08:00"),  # valid
+            walk_x(0, 1000, speed_ms=8, start="2023-05-02 08:00"),  # too fast (and short: 2 min)
+            walk_x(0, 100, start="2023-05-03 08:00"),  # too short only (2 min, 100 m)
+        ],
+        ignore_index=True,
+    )
+    res = run(pts, rv, as_of="2023-06-30")
+    s = res.summary
+    inv = res.invalid_trips
+    assert s["invalid_trips"] == len(inv) == 2
+    for k, v in s["invalid_by_reason"].items():  # trips with this reason
+        assert v == int(inv[k].sum())
+    assert sum(s["invalid_only_reason"].values()) + s["invalid_several_reasons"] == 2
+    n_flags = inv[list(P.REASONS)].sum(axis=1)
+    assert s["invalid_several_reasons"] == int((n_flags > 1).sum())
+    # the chief's reasons: Chinese, English beside it, the code, and the trips with it
+    reasons = res.chiefs.set_index("chief").loc["张三", "invalid_reasons"]
+    assert "时间或距离过短 too short (too_short): 2" in reasons
+
+
+def test_console_reason_lines_say_trips_with_this_reason():
+    from gis_town.cli.patrol import _reason_lines
+
+    s = {
+        "invalid_trips": 77,
+        "invalid_by_reason": {"too_fast": 37, "too_short": 76, "too_far": 0, "out_of_order": 1},
+        "invalid_only_reason": {"too_fast": 0, "too_short": 39, "too_far": 0, "out_of_order": 1},
+        "invalid_several_reasons": 37,
+    }
+    text = "\n".join(_reason_lines(s))
+    assert "速度过快(非步行) too fast for walking: 含此原因 trips with this reason 37" in text
+    assert "时间或距离过短 too short: 含此原因 trips with this reason 76" in text
+    assert "远离河道" not in text  # no trips with it: not listed
+    assert "40 + 多个原因 37 = 无效 invalid 77" in text

@@ -144,7 +144,6 @@ def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -
 
 def _print_summary(title: str, res, cfg) -> None:
     """The run's summary lines, the segments' table and the red/black list."""
-    from gis_town.analysis.patrol import REASONS
     from gis_town.reports.patrol import pct, red_black_view, segment_view
 
     s = res.summary
@@ -154,14 +153,12 @@ def _print_summary(title: str, res, cfg) -> None:
         f"应完成全年任务 due by now: {pct(s['due_share'])} "
         f"(时间进度 milestone schedule {', '.join(f'{d} {pct(v)}' for d, v in cfg.patrol.milestones)})"
     )
-    reasons = ", ".join(
-        f"{REASONS[k].split(' / ')[1]} {v}" for k, v in s["invalid_by_reason"].items() if v
-    )
     echo(
         f"轨迹点 points {s['points']:,} (剔除 rejected {s['rejected_points']:,}); 巡河 trips {s['trips']:,}: "
         f"有效 valid {s['valid_trips']:,}, 无效 invalid {s['invalid_trips']:,}"
-        + (f" ({reasons})" if reasons else "")
     )
+    for line in _reason_lines(s):
+        echo(line)
     echo(
         f"河段 segments {s['segments']}, {s['river_km']:.1f} km; 已巡 covered {s['covered_km']:.1f} km "
         f"({pct(s['covered_fraction'])}); 盲区 blind spots {s['blind_spots']} ({s['blind_spot_km']:.1f} km)"
@@ -179,3 +176,28 @@ def _print_summary(title: str, res, cfg) -> None:
             "then coverage high first, then invalid share low first, each in whole percent as shown; "
             "equal rows share a rank (docs/patrol.md)"
         )
+
+
+def _reason_lines(s: dict) -> list[str]:
+    """The invalid trips by reason: trips with each reason (they overlap), with it alone, with several."""
+    from gis_town.analysis.patrol.common import reason_label
+
+    by = {k: v for k, v in s.get("invalid_by_reason", {}).items() if v}
+    if not by:
+        return []
+    only = s.get("invalid_only_reason", {})
+    several = s.get("invalid_several_reasons", 0)
+    lines = [
+        f"  无效原因 invalid reasons (一趟可有多个原因, 各数为含此原因的趟数, 合计可多于 {s['invalid_trips']:,} "
+        f"/ a trip may have several reasons; each count is the trips with this reason):"
+    ]
+    for k, v in by.items():
+        lines.append(
+            f"    {reason_label(k)}: 含此原因 trips with this reason {v:,} 趟, "
+            f"仅此原因 this reason only {only.get(k, 0):,}"
+        )
+    lines.append(
+        f"    多个原因 several reasons: {several:,} 趟 trips "
+        f"(仅一个原因 {sum(only.values()):,} + 多个原因 {several:,} = 无效 invalid {s['invalid_trips']:,})"
+    )
+    return lines

@@ -74,7 +74,7 @@ COLUMN_LABELS: dict[str, str] = {
     "valid_trips": "有效趟数",
     "invalid_trips": "无效趟数",
     "invalid_share": "无效比例",
-    "invalid_reasons": "无效原因统计",
+    "invalid_reasons": "无效原因(含此原因的趟数)",
     "segments_behind": "滞后河段数",
     "chiefs": "河长人数",
     "rank": "名次",

@@ -27,6 +27,12 @@ REASONS: dict[str, str] = {
 }
 
 
+def reason_label(code: str) -> str:
+    """A reason in Chinese with English beside it, e.g. ``速度过快(非步行) too fast for walking``."""
+    zh, _, en = REASONS.get(code, code).partition(" / ")
+    return f"{zh} {en}".strip()
+
+
 #: Output labels of the red / black list.
 LIST_LABELS = {"red": "红榜", "black": "黑榜", "": ""}
 

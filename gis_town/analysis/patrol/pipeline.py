@@ -387,6 +387,17 @@ def _report_period(
     return as_of, p_start, p_end
 
 
+def _reason_counts(trips: pd.DataFrame) -> tuple[dict[str, int], dict[str, int], int]:
+    """Invalid trips per reason: with it, with it alone; and how many have several reasons."""
+    if not len(trips):
+        return {}, {}, 0
+    flags = {k: trips[k].to_numpy(dtype=bool) for k in REASONS if k in trips.columns}
+    n_flags = np.sum(list(flags.values()), axis=0) if flags else np.zeros(len(trips), "int64")
+    by_reason = {k: int(f.sum()) for k, f in flags.items()}
+    only = {k: int((f & (n_flags == 1)).sum()) for k, f in flags.items()}
+    return by_reason, only, int((n_flags > 1).sum())
+
+
 def _summary(
     n_points: int,
     problems: pd.DataFrame,
@@ -398,13 +409,18 @@ def _summary(
 ) -> dict:
     """The run's numbers (:attr:`PatrolResult.summary`)."""
     n_valid = int(trips["valid"].sum()) if len(trips) else 0
+    by_reason, only_reason, several = _reason_counts(trips)
     return {
         "points": n_points,
         "rejected_points": len(problems),
         "trips": len(trips),
         "valid_trips": n_valid,
         "invalid_trips": len(trips) - n_valid,
-        "invalid_by_reason": {k: int(trips[k].sum()) for k in REASONS} if len(trips) else {},
+        # trips with each reason (a trip may have several: these add to more than invalid_trips)
+        "invalid_by_reason": by_reason,
+        # trips with this reason alone, and trips with several: these add to invalid_trips
+        "invalid_only_reason": only_reason,
+        "invalid_several_reasons": several,
         "segments": len(segs),
         "river_km": float(segs["length_m"].sum() / 1000.0),
         "covered_km": float(seg_tab["covered_m"].sum() / 1000.0),

@@ -16,6 +16,7 @@ from gis_town.analysis.patrol.common import (
     _map_trip_keys,
     _period_mask,
     _segment_chief_keys,
+    reason_label,
 )
 from gis_town.analysis.patrol.coverage import _gap_intervals, _union_per_piece
 from gis_town.analysis.patrol.network import _Network, _network
@@ -332,7 +333,10 @@ def chief_table(
         ``chief``, ``chief_id``, ``chief_level``, ``village_id``,
         ``segments``, ``length_km``, ``trips`` (in the period),
         ``valid_trips``, ``invalid_trips``, ``invalid_share``,
-        ``invalid_reasons`` (code: count), ``patrols`` (the chief's own valid
+        ``invalid_reasons`` (per reason, in Chinese with English
+        beside it and its code, the trips with this reason: "速度过快(非步行) too
+        fast for walking (too_fast): 3"; a trip may have several, so these
+        may add to more than ``invalid_trips``), ``patrols`` (the chief's own valid
         patrols of their own segments, year to date, summed over segments),
         ``target`` (sum of their segments' targets), ``progress`` (true
         share, not capped), ``met``, ``due_share``, ``on_track``, ``covered_fraction`` (of their segments,
@@ -447,7 +451,7 @@ def _chief_trips(
     )
     reason_txt: dict[str, list[str]] = {}
     for (rk, r), c in reasons.items():
-        reason_txt.setdefault(rk, []).append(f"{r}: {c}")
+        reason_txt.setdefault(rk, []).append(f"{reason_label(r)} ({r}): {c}")
     return agg, reason_txt
 
 
