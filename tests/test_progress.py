@@ -793,3 +793,38 @@ def test_summary_base_is_the_target_for_annual_targets():
     )
     assert (s.loc[0, "base"], s.loc[0, "target"]) == (60.0, 60.0)
     assert np.isnan(s.loc[0, "target_pct"])
+
+
+def test_workbook_codes_have_their_chinese_beside(small_town, tmp_path):
+    """No column of progress.xlsx holds only English codes: each code column has its label next to it."""
+    import re
+
+    import openpyxl
+
+    out = tmp_path / "out"
+    assert main(["progress", str(small_town), "--as-of", "2023-06-30", "--out", str(out)]) == 0
+    wb = openpyxl.load_workbook(out / "progress.xlsx")
+    code = re.compile(r"^[a-z][a-z_]*$")
+    checked = 0
+    for ws in wb:
+        rows = list(ws.iter_rows(min_row=3, values_only=True))
+        header, body = rows[0], [r for r in rows[1:] if r[0] is not None]
+        for j, h in enumerate(header):
+            if h is None:
+                continue
+            values = [r[j] for r in body if j < len(r) and r[j] not in (None, "")]
+            if not values or not all(isinstance(v, str) and code.match(v) for v in values):
+                continue
+            field = str(h).split()[-1]
+            label = header[j + 1] if j + 1 < len(header) else None
+            assert label is not None and str(label).endswith(f" {field}_label"), (ws.title, h)
+            labels = [r[j + 1] for r in body if r[j] not in (None, "")]
+            assert all(isinstance(v, str) and re.search(r"[\u4e00-\u9fff]", v) for v in labels), (
+                ws.title,
+                h,
+            )
+            checked += 1
+    assert checked >= 5  # status, stage, destination, kind, layer...
+    summary = wb["汇总 summary"]
+    hdr = [c.value for c in summary[3]]
+    assert hdr.index("进度 status_label") == hdr.index("进度代码 status") + 1

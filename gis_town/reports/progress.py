@@ -37,6 +37,7 @@ __all__ = [
     "SUMMARY_HEADERS",
     "SUMMARY_SHEET_HEADERS",
     "for_output",
+    "labels_beside_codes",
     "resettlement_totals",
     "stage_label",
     "topic_tables",
@@ -53,6 +54,8 @@ NOT_STARTED = "未开始 not started"
 HEADERS: dict[str, str] = {
     **FIELD_LABELS,
     "status": "进度代码",
+    "layer": "图层代码",
+    "layer_label": "图层",
     "village_name": "村名",
     "name": "名称",
     "kind": "类型",
@@ -161,7 +164,7 @@ def stage_label(code: str) -> str:
 
 def for_output(df: pd.DataFrame) -> pd.DataFrame:
     """Dates as YYYY-MM-DD text, booleans as 是/否, geometry dropped."""
-    out = pd.DataFrame(df.drop(columns="geometry", errors="ignore")).copy()
+    out = labels_beside_codes(pd.DataFrame(df.drop(columns="geometry", errors="ignore"))).copy()
     for col in out.columns:
         s = out[col]
         if pd.api.types.is_datetime64_any_dtype(s):
@@ -171,6 +174,20 @@ def for_output(df: pd.DataFrame) -> pd.DataFrame:
                 s.astype("boolean").map({True: "是", False: "否"}).astype("object").fillna("")
             )
     return out
+
+
+def labels_beside_codes(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each ``X_label`` column (the Chinese words) right after its code column ``X``.
+
+    Officials read the label; the code stays in a column of its own for machines.
+    """
+    cols = [c for c in df.columns if not (str(c).endswith("_label") and str(c)[:-6] in df.columns)]
+    out: list = []
+    for c in cols:
+        out.append(c)
+        if f"{c}_label" in df.columns:
+            out.append(f"{c}_label")
+    return df[out]
 
 
 def zh_columns(df: pd.DataFrame, headers: dict[str, str] | None = None) -> pd.DataFrame:

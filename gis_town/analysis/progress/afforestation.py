@@ -39,6 +39,12 @@ AFFORESTATION_UNITS: dict[str, tuple[str, str]] = {
     "economic": ("亩 mu", "economic_mu"),
 }
 
+#: Chinese names of the layers a plot comes from (the code stays in ``layer``).
+LAYER_LABELS: dict[str, str] = {
+    "afforestation": "造林地块",
+    "afforestation_points": "四旁植树点",
+}
+
 #: Columns of the plots frame.
 _PLOT_COLUMNS = [
     "layer",
@@ -295,9 +301,11 @@ def _plot_issues(f: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     issues = f[f["issue"] != ""].copy()
     issues["village_name"] = issues["village_id"].map(lambda v: names.get(v, ""))
     issues["kind_label"] = issues["kind"].map(lambda k: code_label("afforestation_kind", k))
+    issues["layer_label"] = issues["layer"].map(lambda x: LAYER_LABELS.get(x, x))
     issues = issues[
         [
             "layer",
+            "layer_label",
             "plot_id",
             "village_id",
             "village_name",

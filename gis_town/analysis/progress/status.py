@@ -40,7 +40,7 @@ STATUS_LABELS: dict[str, str] = {
     "no_target": "目标缺失 no target in config",
     "no_data": "数据缺失 no data",
     "town_target_only": "仅全镇目标 town-wide target only",
-    "info": "",
+    "info": "仅供参考 information only",
 }
 #: Statuses whose rows are highlighted in the workbook.
 _ATTENTION = {"behind", "no_target", "no_data"}
