@@ -144,3 +144,42 @@ def test_visit_list_sheet_names_are_safe(tmp_path):
         and len(set(names)) == 3
         and all(len(n) <= 31 and "/" not in n for n in names)
     )
+
+
+def test_kml_text_with_cdata_or_entities_stays_text(tmp_path):
+    """Issue 21: a village or head name with '<', '&' or '<![CDATA[' is text in the KML, escaped once."""
+    v = _visits()
+    v["village_name"] = ["一村", "一村", "一村", "<![CDATA[<b>x</b>]]> &amp; 二村"]
+    v["leader"] = ["甲", "甲", "甲", "A & <B>"]
+    path = write_kml(
+        v, tmp_path / "v.kml", name_field="village_name", description_fields=["leader"],
+        folder_fields=["village_name"], document_name="<镇> & co",
+    )
+    text = path.read_text(encoding="utf-8")
+    assert "CDATA[" in text and "<![CDATA[" not in text and "<b>" not in text
+    root = ET.fromstring(text.encode("utf-8"))
+    names = [n.text.strip() for n in root.findall(".//k:Placemark/k:name", NS)]
+    assert "<![CDATA[<b>x</b>]]> &amp; 二村" in names
+    assert root.find("k:Document/k:name", NS).text == "<镇> & co"
+    descs = [d.text for d in root.findall(".//k:Placemark/k:description", NS)]
+    assert any("A & <B>" in d for d in descs)
+
+
+def test_visit_list_coordinates_six_decimals_and_rank_in_list_order(tmp_path):
+    """Issue 21: lon/lat with six decimals in the xlsx; 序号 1, 2, ... in the order of the list."""
+    from gis_town.analysis.risk import visit_list
+
+    v = _visits().drop(columns=["rank"])
+    v["top_factor"] = "slope_mean_deg"
+    listed = visit_list(v, size=10, include_abandoned=True)
+    assert listed["rank"].tolist() == [1, 2, 3, 1]
+    assert all(len(f"{x:.10f}".rstrip("0").split(".")[1]) > 2 for x in listed["lon"])
+    paths = write_visit_list(listed, tmp_path)
+    ws = openpyxl.load_workbook(paths["xlsx"])["全部 all"]
+    headers = [c.value for c in ws[3]]
+    assert headers[0] == "序号 no." and [ws.cell(row=r, column=1).value for r in range(4, 8)] == [1, 2, 3, 1]
+    for h in ("经度 lon", "纬度 lat"):
+        col = headers.index(h) + 1
+        cells = [ws.cell(row=r, column=col) for r in range(4, 8)]
+        assert all(c.number_format == "0.000000" for c in cells)
+        assert [c.value for c in cells] == listed[h.split()[-1]].tolist()

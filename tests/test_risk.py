@@ -502,7 +502,7 @@ def test_visit_list_sorted_grouped_and_limited():
     v1 = everything[everything["village_id"] == "V1"]
     # 一社 (best 90) first: p0, p2; then 二社 (best 70): p1; p3 is low risk
     assert v1["parcel_id"].tolist() == ["p0", "p2", "p1"]
-    assert v1["rank"].tolist() == [1, 3, 2]
+    assert v1["rank"].tolist() == [1, 2, 3]  # 序号 in the order of the list (issue 21)
     with pytest.raises(ValueError):
         visit_list(_scored_town(), min_class="urgent")
 

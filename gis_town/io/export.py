@@ -13,8 +13,9 @@
 Coordinates are written in CGCS2000 longitude/latitude (EPSG:4490), which
 agrees with WGS84 (what KML and GPX expect) to a few centimetres. They are
 never shifted to GCJ-02: apps that show a Gaode/Tencent basemap convert
-imported WGS84 files themselves. Text is escaped by the writers (simplekml,
-gpxpy): a name with ``<`` or ``&`` stays text. Files are written atomically.
+imported WGS84 files themselves. Text is XML-escaped (KML: here, once, with
+simplekml's own parsing off, as it passes ``<![CDATA[`` through; GPX: by
+gpxpy): a name with ``<``, ``&`` or ``<![CDATA[`` stays text. Files are written atomically.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import geopandas as gpd
 import numpy as np
@@ -110,7 +112,8 @@ def write_kml(
     colors = dict(RISK_COLORS if colors is None else colors)
     labels = dict(VISIT_HEADERS if labels is None else labels)
     geo, lon, lat = _lonlat_points(gdf)
-    kml = simplekml.Kml(name=document_name)
+    kml = simplekml.Kml(name=escape(document_name))
+    kml.parsetext(parse=False)  # text is XML-escaped here, once (simplekml passes CDATA through)
     styles: dict[str, simplekml.Style] = {}
 
     def style_for(value: object) -> simplekml.Style | None:
@@ -134,7 +137,7 @@ def write_kml(
         for f in folder_fields:
             key = (*key, _text(row[f]) or "(未分组 none)")
             if key not in folders:
-                folders[key] = node.newfolder(name=key[-1])
+                folders[key] = node.newfolder(name=escape(key[-1]))
             node = folders[key]
         return node
 
@@ -145,8 +148,8 @@ def write_kml(
         g = geo.iloc[i]
         if g is None or g.is_empty:
             continue
-        desc = _description(row, description_fields, labels)
-        name = _text(row[name_field])
+        desc = escape(_description(row, description_fields, labels))
+        name = escape(_text(row[name_field]))
         pt = folder_for(row, points_root).newpoint(
             name=name, coords=[(float(lon[i]), float(lat[i]))], description=desc
         )

@@ -186,7 +186,7 @@ def visit_list(
     -------
     GeoDataFrame
         ``village_id``, ``village_name``, ``leader``, ``group``, ``rank``
-        (1 = highest score in the village), ``parcel_id``, ``contractor``
+        (序号: 1, 2, ... in the order of the village's list), ``parcel_id``, ``contractor``
         (承包户, where known), ``status``, ``area_mu``, ``score``,
         ``risk_class_zh``, ``top_factor_zh``, ``reason``, ``lon``, ``lat``
         (a point inside the parcel, CGCS2000 ~ WGS84, for navigation);
@@ -196,6 +196,8 @@ def visit_list(
         scored, size=size, min_class=min_class, include_abandoned=include_abandoned
     )
     df = _by_group(df)
+    # 序号 in the order of the list (by 社, then score), not the score's rank in the village
+    df["rank"] = df.groupby("village_id", sort=False).cumcount() + 1
     if "contractor" not in df.columns:
         df["contractor"] = pd.array([pd.NA] * len(df), dtype="string")
     geo = df.geometry.to_crs(4490) if df.crs is not None else df.geometry
