@@ -208,3 +208,28 @@ def test_abandoned_mu_per_village_is_the_area_totals(outputs):
     np.testing.assert_array_equal(
         scored.loc[parcels["parcel_id"], "area_mu"].to_numpy(), parcels["area_mu"].to_numpy()
     )
+
+
+def test_map_abandoned_class_and_visit_outline_without_fill(outputs):
+    """Issue 21: parcels already abandoned are a class of their own; the visit list is an outline only."""
+    from gis_town.io.town import load_town
+    from gis_town.maps.thematic import map_specs
+    from gis_town.runners import run_topic
+
+    tmp, _, _ = outputs
+    town = load_town(
+        tmp / "demo_town.gpkg", layers=["villages", "farmland", "roads", "settlements"]
+    )
+    specs, _, _ = map_specs(town, "risk", result=run_topic("risk", town, town.config))
+    layer = next(s for s in specs if s.name == "撂荒风险 abandonment risk")
+    gdf = layer.gdf
+    abandoned = gdf["status"].astype(str) == "abandoned"
+    assert abandoned.any() and (gdf.loc[abandoned, layer.category] == "abandoned").all()
+    assert (gdf.loc[~abandoned, layer.category] == gdf.loc[~abandoned, "risk_class"]).all()
+    assert "已撂荒" in layer.class_labels["abandoned"]
+    ab, high = layer.styles["abandoned"], layer.styles["high"]
+    assert ab.fill and ab.fill != high.fill
+    visits = next(s for s in specs if s.name.startswith("走访清单"))
+    opts = visits.style.to_leaflet()
+    assert opts["fill"] is False and "fillColor" not in opts and visits.style.dash
+    assert visits.style.weight <= 1.0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from gis_town.io.town import Town
 from gis_town.maps.base import TownMap
 from gis_town.maps.layout import (
@@ -30,11 +32,30 @@ log = logging.getLogger(__name__)
 
 # =========================================================================== risk
 
+#: The map class of parcels already abandoned (已撂荒).
+ABANDONED = "abandoned"
+
 RISK_STYLES: dict[str, Style] = {
     "low": Style(color="#1a9850", fill="#a6d96a", weight=0.4, fill_opacity=0.6),
     "medium": Style(color="#e08214", fill="#fee08b", weight=0.5, fill_opacity=0.75),
     "high": Style(color="#a50026", fill="#d73027", weight=0.6, fill_opacity=0.8),
+    # parcels already abandoned (status): a class of their own, dark grey, whatever their score
+    ABANDONED: Style(color="#252525", fill="#525252", weight=0.6, fill_opacity=0.85),
 }
+
+#: The visit list drawn over the classes: a thin dashed outline, no fill (the class shows through).
+VISIT_STYLE = Style(color="#5a189a", weight=1.0, opacity=0.9, fill=None, dash="3 3")
+
+#: The map's class of each parcel: ``abandoned`` when already abandoned, else its risk class.
+MAP_CLASS = "map_class"
+
+
+def map_classes(scored) -> list[str]:
+    """Each parcel's class on the map: 已撂荒 (``abandoned``) for parcels already abandoned, else ``risk_class``."""
+    cls = scored["risk_class"].astype("string")
+    if "status" in scored.columns:
+        cls = cls.mask(scored["status"].astype("string") == "abandoned", ABANDONED)
+    return [str(c) if c is not None and c is not pd.NA else "" for c in cls.tolist()]
 
 
 def risk_specs(town: Town, *, result: RiskResult | None = None) -> tuple[list[LayerSpec], str, str]:
@@ -63,6 +84,8 @@ def risk_specs(town: Town, *, result: RiskResult | None = None) -> tuple[list[La
     labels = dict(COLUMN_LABELS)
     factor_cols = [f for f in MAP_FACTORS if f in scored.columns]
     fields = [*PARCEL_MAP_FIELDS[:-1], *factor_cols, PARCEL_MAP_FIELDS[-1]]
+    scored = scored.copy()
+    scored[MAP_CLASS] = map_classes(scored)
     specs = context_specs(town, roads=True)
     specs.append(
         LayerSpec(
@@ -71,9 +94,9 @@ def risk_specs(town: Town, *, result: RiskResult | None = None) -> tuple[list[La
             fields=fields,
             tooltip=["parcel_id", "risk_class_zh", "top_factor_zh"],
             labels=labels,
-            category="risk_class",
+            category=MAP_CLASS,
             styles=RISK_STYLES,
-            class_labels=dict(CLASS_NAMES),
+            class_labels={**CLASS_NAMES, ABANDONED: "已撂荒 already abandoned"},
             style=Style(color="#999999", fill="#dddddd", weight=0.4, fill_opacity=0.5),
             schema_layer="farmland",
             coverage=True,
@@ -88,7 +111,7 @@ def risk_specs(town: Town, *, result: RiskResult | None = None) -> tuple[list[La
                 fields=list(VISIT_MAP_FIELDS),
                 tooltip=["parcel_id", "rank"],
                 labels=labels,
-                style=Style(color="#5a189a", weight=1.6, fill=None, dash="4 2"),
+                style=VISIT_STYLE,
                 schema_layer="farmland",
             )
         )
