@@ -156,3 +156,46 @@ def test_cli_patrol_does_not_write_beside_the_town(demo_town, tmp_path):
         "patrol_trips.csv",
         "patrol_villages.csv",
     ]
+
+
+def test_patrol_map_names_segments_and_styles_blind_spots(demo_town, cli_outputs):
+    town = load_town(demo_town, layers=["rivers", "villages", "roads", "patrols"])
+    specs, _title, _sub = map_specs(town, "patrol", result=run_patrol(town, keep_points=True))
+    by_name = {s.name.split(" ")[0]: s for s in specs}
+    seg = by_name["河段巡河进度"]
+    # hover: the segment's id, river and chief (and the true share), not only a colour
+    assert {"segment_id", "river_name", "chief"} <= set(seg.tooltip)
+    assert {"segment_id", "river_name", "chief"} <= set(seg.fields)
+    csv = _read_segments(cli_outputs / "patrol" / "patrol_segments.csv")
+    sid = csv["patrols_ytd"].idxmax()
+    row = seg.gdf.set_index("segment_id").loc[sid]
+    p, t = int(csv.loc[sid, "patrols_ytd"]), csv.loc[sid, "target"]
+    assert row["progress_text"] == f"{p}/{t:g} ({100 * p / t:.0f}%)"  # the true share, not capped
+    # labels: "id river chief" at each segment's middle, in a layer turned on when zoomed in
+    names = by_name["河段名称"]
+    assert names.label_field == "name_label" and not names.show
+    label = names.gdf.set_index("segment_id").loc[sid, "name_label"]
+    assert label == f"{sid} {csv.loc[sid, 'river_name']} {csv.loc[sid, 'chief']}"
+    # blind spots: a thick solid line (no dotted black tick) with its length, and a ring marker
+    gaps = by_name["巡河盲区"]
+    assert "length_m" in gaps.fields and "length_m" in gaps.gdf.columns
+    assert "gap_text" in gaps.tooltip and gaps.style.dash is None and gaps.style.weight >= 6
+    g0 = gaps.gdf.iloc[0]
+    assert g0["gap_text"] == f"盲区 blind spot {g0['length_m']:,.0f} 米 m"
+    marks = by_name["巡河盲区位置"]
+    assert marks.kind == "point" and len(marks.gdf) == len(gaps.gdf)
+    html = (cli_outputs / "map.html").read_text(encoding="utf-8")
+    assert label in html and g0["gap_text"] in html
+
+
+def test_patrol_map_names_are_escaped(demo_town):
+    town = load_town(demo_town, layers=["rivers", "villages", "roads", "patrols"])
+    res = run_patrol(town, keep_points=True)
+    res.segments.loc[0, "river_name"] = "<b>河</b>"
+    res.segments.loc[0, "chief"] = '"&'
+    from gis_town.maps.base import map_html
+    from gis_town.maps.thematic.patrol import patrol_map
+
+    page = map_html(patrol_map(town, result=res, basemap="none"))
+    assert "<b>河</b>" not in page
+    assert "&lt;b&gt;河&lt;/b&gt;" in page

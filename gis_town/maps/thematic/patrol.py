@@ -12,6 +12,7 @@ import shapely
 
 from gis_town.io.town import Town
 from gis_town.maps.base import TownMap
+from gis_town.maps.encode import label_points
 from gis_town.maps.layout import (
     palette_styles,
     town_map,
@@ -42,11 +43,32 @@ SEGMENT_FIELDS = [
     "patrols_ytd",
     "target",
     "due_patrols",
-    "progress",
+    "progress_text",
+    "met",
     "on_track",
     "covered_fraction",
     "blind_spots",
 ]
+
+#: Hover text of a segment: its id, river, chief and the true share of the year's target.
+SEGMENT_TOOLTIP = ["segment_id", "river_name", "chief", "progress_text"]
+
+#: Pop-up and hover fields of a blind spot.
+GAP_FIELDS = ["segment_id", "river_name", "chief", "from_m", "to_m", "length_m"]
+GAP_TOOLTIP = ["gap_text", "segment_id", "river_name", "chief"]
+
+#: A blind spot: a thick solid magenta line (not a junction-like black tick) ...
+GAP_STYLE = Style(color="#d01c8b", weight=7, opacity=0.95)
+#: ... and a ring at its middle, so that a 20 m gap shows at the town's zoom too.
+GAP_MARK_STYLE = Style(color="#d01c8b", fill="#ffffff", weight=3, fill_opacity=0.9, radius=7)
+
+#: Extra map labels (the popups' Chinese names of the added columns).
+EXTRA_LABELS = {
+    "progress_text": "完成进度 progress (实际 true share)",
+    "met": "完成全年任务 met",
+    "gap_text": "盲区 blind spot",
+    "name_label": "河段 segment",
+}
 
 #: Pop-up fields of an invalid trip.
 TRIP_FIELDS = [
@@ -96,9 +118,9 @@ def patrol_specs(
     segs = segment_frame(town, result)
     due = float(segs["due_share"].iloc[0]) if len(segs) else 0.0
     specs = context_specs(town, roads=True) + _segment_specs(segs)
-    gaps = _gaps_spec(town, result)
+    specs += _gaps_specs(town, result)
     trips = _invalid_trips_spec(town, result)
-    specs += [s for s in (gaps, trips) if s is not None]
+    specs += [trips] if trips is not None else []
     title = f"{town.config.town.name} 河长制巡河覆盖图 / river patrol coverage"
     subtitle = f"截至 as of {result.as_of:%Y-%m-%d}；应完成 due {due:.0%}"
     return specs, title, subtitle
@@ -118,6 +140,7 @@ def segment_frame(town: Town, result) -> gpd.GeoDataFrame:
         ]
     )
     seg["progress_class"] = progress_classes(seg)
+    seg["progress_text"] = _progress_text(seg)
     geo = rivers[["segment_id", rivers.geometry.name]].drop_duplicates("segment_id")
     segs = gpd.GeoDataFrame(
         geo.merge(seg, on="segment_id", how="inner"), geometry=rivers.geometry.name, crs=rivers.crs
@@ -125,10 +148,39 @@ def segment_frame(town: Town, result) -> gpd.GeoDataFrame:
     return with_village_names(segs, town)
 
 
+def _progress_text(seg: pd.DataFrame) -> pd.Series:
+    """``65/52 (125%)``: patrols year to date of the target, and the true share (not capped)."""
+    from gis_town.reports.patrol import pct
+
+    if not len(seg):
+        return pd.Series([], dtype=object, index=seg.index)
+    ytd = seg["patrols_ytd"].to_numpy()
+    tgt = seg["target"].to_numpy(dtype="float64")
+    prog = seg["progress"].to_numpy(dtype="float64")
+    out = [
+        f"{int(y)} 次 patrols" if t != t else f"{int(y)}/{t:g} ({pct(p)})"
+        for y, t, p in zip(ytd, tgt, prog)
+    ]
+    return pd.Series(out, index=seg.index, dtype=object)
+
+
 def _labels() -> dict[str, str]:
     from gis_town.reports.patrol import COLUMN_LABELS
 
-    return dict(COLUMN_LABELS)
+    return {**COLUMN_LABELS, **EXTRA_LABELS}
+
+
+def _name_label(segs: gpd.GeoDataFrame) -> pd.Series:
+    """``HD21 杨家沟 张玉强``: a segment's id, river and chief (missing parts left out)."""
+    parts = [
+        segs[c].astype("string").fillna("")
+        for c in ("segment_id", "river_name", "chief")
+        if c in segs.columns
+    ]
+    text = parts[0]
+    for p in parts[1:]:
+        text = text.str.cat(p, sep=" ")
+    return text.str.replace(r"\s+", " ", regex=True).str.strip()
 
 
 def _segment_specs(segs: gpd.GeoDataFrame) -> list[LayerSpec]:
@@ -140,7 +192,7 @@ def _segment_specs(segs: gpd.GeoDataFrame) -> list[LayerSpec]:
             "河段巡河进度 segment progress",
             segs,
             fields=SEGMENT_FIELDS,
-            tooltip=["river_name", "chief"],
+            tooltip=SEGMENT_TOOLTIP,
             labels=_labels(),
             category="progress_class",
             styles=PROGRESS_STYLES,
@@ -155,7 +207,7 @@ def _segment_specs(segs: gpd.GeoDataFrame) -> list[LayerSpec]:
                 "各河长责任河段 segments per chief",
                 segs,
                 fields=["segment_id", "river_name", "chief", "chief_level"],
-                tooltip=["chief"],
+                tooltip=["chief", "segment_id", "river_name"],
                 labels=_labels(),
                 category="chief",
                 styles=palette_styles(segs["chief"], kind="line", weight=2.5),
@@ -165,26 +217,78 @@ def _segment_specs(segs: gpd.GeoDataFrame) -> list[LayerSpec]:
                 print_show=False,
             )
         )
+    if len(segs):
+        specs.append(_names_spec(segs))
     return specs
 
 
-def _gaps_spec(town: Town, result) -> LayerSpec | None:
-    """The blind spots, when there are any."""
+def _names_spec(segs: gpd.GeoDataFrame) -> LayerSpec:
+    """The segments' names (id, river, chief) as text labels at each segment's middle.
+
+    Off when the map opens (31 names over a town's rivers cover the map at
+    its first zoom): turned on in the layer list when zoomed in. The labels are
+    HTML-escaped by the map code like every value.
+    """
+    pts = label_points(np.asarray(segs.geometry.values))
+    names = gpd.GeoDataFrame(
+        {"segment_id": segs["segment_id"].to_numpy(dtype=object)},
+        geometry=pts,
+        crs=segs.crs,
+    )
+    names["name_label"] = _name_label(segs).to_numpy(dtype=object)
+    return LayerSpec(
+        "河段名称 segment names (放大后打开 turn on when zoomed in)",
+        names,
+        fields=[],
+        tooltip=[],
+        labels=_labels(),
+        label_field="name_label",
+        style=Style(color="#000000", weight=0, opacity=0, fill=None, radius=0.5),
+        show=False,
+        legend=False,
+        print_show=False,
+    )
+
+
+def _gaps_specs(town: Town, result) -> list[LayerSpec]:
+    """The blind spots (when there are any): a thick magenta line with its length, and a ring at its middle."""
     gaps = result.gaps
     if not len(gaps):
-        return None
+        return []
     gaps = gaps.copy()
     if gaps.crs is None:
         gaps = gaps.set_crs(result.summary.get("gk_crs") or town.gk_crs)
-    return LayerSpec(
-        "巡河盲区 blind spots",
-        gaps,
-        fields=["segment_id", "river_name", "chief", "from_m", "to_m", "length_m"],
-        tooltip=["river_name", "length_m"],
-        labels=_labels(),
-        style=Style(color="#111111", weight=5, dash="1 8"),
-        schema_layer="rivers",
+    gaps["gap_text"] = [
+        f"盲区 blind spot {v:,.0f} 米 m" if v == v else "盲区 blind spot" for v in gaps["length_m"]
+    ]
+    specs = [
+        LayerSpec(
+            "巡河盲区 blind spots",
+            gaps,
+            fields=["gap_text", *GAP_FIELDS],
+            tooltip=GAP_TOOLTIP,
+            labels=_labels(),
+            style=GAP_STYLE,
+            schema_layer="rivers",
+        )
+    ]
+    marks = gaps.drop(columns=gaps.geometry.name).copy()
+    marks = gpd.GeoDataFrame(
+        marks, geometry=label_points(np.asarray(gaps.geometry.values)), crs=gaps.crs
     )
+    specs.append(
+        LayerSpec(
+            "巡河盲区位置 blind spot markers",
+            marks,
+            fields=["gap_text", *GAP_FIELDS],
+            tooltip=GAP_TOOLTIP,
+            labels=_labels(),
+            style=GAP_MARK_STYLE,
+            legend=True,
+            schema_layer="rivers",
+        )
+    )
+    return specs
 
 
 def _invalid_trip_lines(town: Town, result) -> gpd.GeoDataFrame | None:
