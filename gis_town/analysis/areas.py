@@ -34,6 +34,7 @@ __all__ = [
     "group_sums",
     "group_totals",
     "parcel_areas",
+    "project_parcels",
     "survey_area_check",
     "zone_sums",
     "zone_totals",
@@ -167,6 +168,13 @@ def balance(values: Sequence[float] | np.ndarray, decimals: int = 2) -> tuple[np
         order = np.argsort(rem, kind="stable")[: -short]
         units[order] -= 1
     return units / scale, total_units / scale
+
+
+def project_parcels(parcels: pd.DataFrame) -> pd.DataFrame:
+    """The parcels tagged with a project (a non-blank ``project``); none when the layer has no such field."""
+    if "project" not in parcels.columns:
+        return parcels.iloc[:0]
+    return parcels[parcels["project"].astype("string").fillna("").str.strip() != ""]
 
 
 #: Label of a blank group key.

@@ -9,11 +9,10 @@ parser must not import pandas or geopandas); the rest is imported when used.
 from __future__ import annotations
 
 import argparse
-import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gis_town.cli.console import console
+from gis_town.cli.console import console, display_width, terminal_width
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -108,8 +107,7 @@ def write_rejects(town: Town, out_dir: Path, *, extra: pd.DataFrame | None = Non
     return path
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+_width = display_width  # columns on a terminal (CJK count double)
 
 
 def _fmt(v: object) -> str:
@@ -118,17 +116,6 @@ def _fmt(v: object) -> str:
     if isinstance(v, float):
         return f"{v:,.2f}"
     return str(v)
-
-
-#: The widest console line (columns) tables are cut to; a narrower terminal cuts them further.
-MAX_CONSOLE_WIDTH = 120
-
-
-def console_width() -> int:
-    """The terminal's width in columns, at most :data:`MAX_CONSOLE_WIDTH` (80 when unknown)."""
-    import shutil
-
-    return min(shutil.get_terminal_size((MAX_CONSOLE_WIDTH, 24)).columns, MAX_CONSOLE_WIDTH)
 
 
 def _fit_columns(widths: list[int], max_width: int) -> int:
@@ -159,14 +146,15 @@ def format_table(
 ) -> str:
     """Format a DataFrame as an aligned text table (CJK characters count double).
 
-    Columns that do not fit in ``max_width`` (default :func:`console_width`)
+    Columns that do not fit in ``max_width`` (default: the terminal's width,
+    :func:`gis_town.cli.console.terminal_width`)
     are left off the screen and named below the table: the files hold them all.
     """
     frame = df.head(max_rows)
     cols = [str(c) for c in frame.columns]
     rows = [[_fmt(v) for v in r] for r in frame.itertuples(index=False, name=None)]
     widths = [max([_width(c)] + [_width(r[j]) for r in rows]) for j, c in enumerate(cols)]
-    limit = max_width or console_width()
+    limit = max_width or terminal_width()
     shown = _fit_columns(widths, limit)
     hidden = cols[shown:]
     cols, widths, rows = cols[:shown], widths[:shown], [r[:shown] for r in rows]

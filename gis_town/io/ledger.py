@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from gis_town.errors import CRSError, FieldError, LayerError
+from gis_town.io.validate import PROBLEM_COLUMNS
 from gis_town.io.values import parse_dates, parse_degrees
 from gis_town.schema import FIELD_LABELS, LAYERS
 
@@ -38,7 +39,6 @@ __all__ = ["LEDGER_SUFFIXES", "place_by_join", "read_ledger"]
 log = logging.getLogger(__name__)
 
 LEDGER_SUFFIXES: tuple[str, ...] = (".xlsx", ".xlsm")
-_PROBLEM_COLUMNS = ["layer", "feature_id", "row", "field", "action", "reason"]
 #: Coordinate headers (lower case) -> lon / lat / x / y.
 COORD_ALIASES: dict[str, tuple[str, ...]] = {
     "lon": ("lon", "lng", "longitude", "经度", "东经", "经度(°)"),
@@ -303,7 +303,7 @@ def read_ledger(
             geometry=np.asarray(geom)[keep],
             crs=src_crs,
         )
-    gdf.attrs["rejects"] = pd.DataFrame(rejects, columns=_PROBLEM_COLUMNS)
+    gdf.attrs["rejects"] = pd.DataFrame(rejects, columns=PROBLEM_COLUMNS)
     gdf.attrs["source"] = str(path)
     log.info("读入台账 read %d rows of %s (%d rejected)", len(gdf), path, len(bad_rows))
     return gdf
@@ -357,11 +357,11 @@ def place_by_join(
         geometry=list(geom[hit]),
         crs=pts.crs,
     )
-    prior = ledger.attrs.get("rejects", pd.DataFrame(columns=_PROBLEM_COLUMNS))
+    prior = ledger.attrs.get("rejects", pd.DataFrame(columns=PROBLEM_COLUMNS))
     out.attrs = {
         **ledger.attrs,
         "rejects": pd.concat(
-            [prior, pd.DataFrame(rejects, columns=_PROBLEM_COLUMNS)], ignore_index=True
+            [prior, pd.DataFrame(rejects, columns=PROBLEM_COLUMNS)], ignore_index=True
         ),
     }
     out.attrs.pop("needs_geometry", None)

@@ -158,15 +158,11 @@ def mosaic_vrt(tiles: Sequence[str | Path], *, out: str | Path | None = None) ->
     )
     target = Path(out) if out is not None else cache_dir() / f"dem_mosaic_{_key(paths)}.vrt"
     if out is not None or not target.exists():
-        _write_text(target, xml)
+        from gis_town.io.write import write_text
+
+        write_text(xml, target)
     log.info("DEM 分幅虚拟拼接 / DEM tiles mosaicked virtually: %d tiles -> %s", len(paths), target)
     return target
-
-
-def _write_text(path: Path, text: str) -> None:
-    from gis_town.io.write import write_text
-
-    write_text(text, path)
 
 
 def _check_pair(red, nir, red_path: Path, nir_path: Path) -> None:

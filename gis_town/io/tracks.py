@@ -33,6 +33,7 @@ import pandas as pd
 
 from gis_town import settings
 from gis_town.errors import CRSError, FieldError, LayerError
+from gis_town.io.validate import PROBLEM_COLUMNS
 
 __all__ = ["CSV_ALIASES", "chief_from_filename", "drop_duplicate_trips", "load_tracks", "read_tracks", "to_local_time"]
 
@@ -569,16 +570,26 @@ def _read_folder(
 
 
 def _trip_units(points: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """One row per imported trip: a file's trip id, else a file's chief; its chief, time span, size."""
-    trip = points["trip_id"] if "trip_id" in points.columns else pd.Series(pd.NA, index=points.index)
+    """One row per imported trip: a file's trip id, else a file's chief; its chief, time span, size.
+
+    Returns the trips (numbered in order of first appearance) and each fix's trip number.
+    """
+    n = len(points)
+    trip = points["trip_id"].astype("string") if "trip_id" in points.columns else pd.Series(pd.NA, index=points.index, dtype="string")
     chief = points["chief"].astype("string").str.strip()
-    unit = points["source"].astype(str) + "\x1f" + trip.astype("string").fillna("\x1f" + chief)
-    codes, uniques = pd.factorize(unit)
-    g = pd.DataFrame({"unit": codes, "chief": chief.to_numpy(), "time": points["time"].to_numpy()})
-    agg = g.groupby("unit").agg(chief=("chief", "first"), start=("time", "min"), end=("time", "max"), n=("time", "size"))
-    agg["source"] = [u.split("\x1f", 1)[0] for u in uniques[agg.index]]
-    agg["trip"] = [u.split("\x1f", 1)[1].lstrip("\x1f") for u in uniques[agg.index]]
-    return agg, codes
+    g = pd.DataFrame({
+        "source": points["source"].astype(str).to_numpy(),
+        "has_trip": trip.notna().to_numpy(),
+        "trip": trip.fillna(chief).to_numpy(),
+        "chief": chief.to_numpy(),
+        "time": points["time"].to_numpy(),
+    }, index=np.arange(n))
+    g["unit"] = g.groupby(["source", "has_trip", "trip"], sort=False, dropna=False).ngroup().to_numpy()
+    agg = g.groupby("unit").agg(
+        chief=("chief", "first"), start=("time", "min"), end=("time", "max"), n=("time", "size"),
+        source=("source", "first"), trip=("trip", "first"),
+    )
+    return agg, g["unit"].to_numpy()
 
 
 def drop_duplicate_trips(points: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -597,7 +608,7 @@ def drop_duplicate_trips(points: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd
         reject row (:data:`gis_town.io.validate.PROBLEM_COLUMNS`) per dropped trip.
     """
     if "source" not in points.columns or not len(points):
-        return points, pd.DataFrame(columns=["layer", "feature_id", "row", "field", "action", "reason"])
+        return points, pd.DataFrame(columns=PROBLEM_COLUMNS)
     units, codes = _trip_units(points)
     dropped: dict[int, int] = {}
     for _, grp in units.sort_values(["n", "source"], ascending=[False, True]).groupby("chief", sort=False):
@@ -625,7 +636,7 @@ def drop_duplicate_trips(points: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd
         for u, k in sorted(dropped.items())
     ]
     keep = ~np.isin(codes, list(dropped))
-    return points[keep].copy(), pd.DataFrame(rejects, columns=["layer", "feature_id", "row", "field", "action", "reason"])
+    return points[keep].copy(), pd.DataFrame(rejects, columns=PROBLEM_COLUMNS)
 
 
 # --------------------------------------------------------------------------- public

@@ -53,6 +53,10 @@ PALETTE: tuple[str, ...] = (
 )
 
 
+#: Colours of the high-standard farmland projects (the layout and the progress map alike).
+PROJECT_PALETTE: tuple[str, ...] = ("#2d6a4f", "#40916c", "#74c69d", "#1b4332", "#95d5b2")
+
+
 def palette_styles(
     values: Sequence[object],
     *,
@@ -271,7 +275,7 @@ def layout_specs(town: Town) -> list[LayerSpec]:
                             proj["project"],
                             fill_opacity=0.6,
                             weight=0.5,
-                            palette=("#2d6a4f", "#40916c", "#74c69d", "#1b4332", "#95d5b2"),
+                            palette=PROJECT_PALETTE,
                         ),
                         schema_layer="farmland",
                         coverage=True,

@@ -388,9 +388,9 @@ def _report_task(part, name, offset, dups, path, prepare, keep_index, validate, 
     parcels = part if "area_m2" in part.columns else one(part)
     out["main"] = _partial_sums(parcels, ["village_id", *by])
     if "project" in parcels.columns:
-        proj = parcels[
-            parcels["project"].notna() & (parcels["project"].astype(str).str.strip() != "")
-        ]
+        from gis_town.analysis.areas import project_parcels
+
+        proj = project_parcels(parcels)
         out["project"] = _partial_sums(proj, ["project"]) if len(proj) else None
     if zones is not None:
         from gis_town.analysis.areas import zone_sums

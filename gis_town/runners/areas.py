@@ -49,11 +49,9 @@ class AreasResult:
 
 
 def _projects(parcels: gpd.GeoDataFrame) -> pd.DataFrame | None:
-    from gis_town.analysis.areas import group_totals
+    from gis_town.analysis.areas import group_totals, project_parcels
 
-    if "project" not in parcels.columns:
-        return None
-    named = parcels[parcels["project"].notna() & (parcels["project"].astype(str).str.strip() != "")]
+    named = project_parcels(parcels)
     return group_totals(named, ["project"]) if len(named) else None
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from gis_town.io.town import Town
 from gis_town.maps.base import TownMap
 from gis_town.maps.layout import (
+    PROJECT_PALETTE,
     farmland_with_area,
     palette_styles,
     town_map,
@@ -168,7 +169,7 @@ def progress_specs(
                             proj["project"],
                             fill_opacity=0.6,
                             weight=0.5,
-                            palette=("#2d6a4f", "#40916c", "#74c69d", "#1b4332", "#95d5b2"),
+                            palette=PROJECT_PALETTE,
                         ),
                         schema_layer="farmland",
                         coverage=True,
