@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "layers" / "demo_town.gpkg"
-SIZES = {"phone": (390, 844), "desktop": (1400, 900)}
+SIZES = {"phone": (390, 844), "laptop": (1280, 820), "desktop": (1400, 900)}
 
 BOXES_JS = """() => {
   const box = (sel) => { const e = document.querySelector(sel); if (!e) return null;
@@ -68,7 +68,7 @@ def test_title_controls_and_legend_do_not_overlap(browser, maps, kind, size):  #
             assert b["legend_collapsed"] and not b["layers_open"]
             page.page.click(".gt-legend-toggle")
             assert not page.js("() => document.querySelector('.gt-legend').classList.contains('gt-collapsed')")
-        else:
+        else:  # laptop and desktop: both open
             assert not b["legend_collapsed"] and b["layers_open"]
         page.screenshot(f"{kind}_{size}")
     finally:

@@ -154,7 +154,25 @@ DECODER_JS = r"""
   GT.finish = function (map) {
     GT.restack(map);
     map.on("overlayadd", function () { GT.restack(map); });
-    setTimeout(function () { GT.phone(map); }, 0);  // after the controls added later in the page
+    setTimeout(function () {  // after the controls added later in the page
+      GT.phone(map);
+      GT.fitTitle(map);
+      map.on("resize", function () { GT.fitTitle(map); });
+    }, 0);
+  };
+  // The title between the top-left tools and the layer list when, centred, it would run into them.
+  GT.fitTitle = function (map) {
+    var c = map.getContainer(), t = c.querySelector(".gt-title");
+    if (!t) { return; }
+    t.style.left = ""; t.style.right = ""; t.style.transform = ""; t.style.maxWidth = "";
+    var box = c.getBoundingClientRect(), r = t.getBoundingClientRect();
+    var lc = c.querySelector(".leaflet-top.leaflet-right"), tl = c.querySelector(".leaflet-top.leaflet-left");
+    var right = lc ? lc.getBoundingClientRect().left - box.left - 8 : box.width - 10;
+    var left = tl ? tl.getBoundingClientRect().right - box.left + 8 : 10;
+    if (r.right - box.left > right || r.left - box.left < left) {
+      t.style.left = left + "px"; t.style.right = (box.width - right) + "px";
+      t.style.transform = "none"; t.style.maxWidth = "none";
+    }
   };
   // A narrow screen (a phone, PHONE_PX or less): legend and layer list start collapsed (a tap opens
   // them, a tap on the map closes the layer list) and the title sits between the controls.
