@@ -38,7 +38,11 @@ COMMANDS: tuple[str, ...] = (
     "risk",
     "progress",
     "check",
+    "compare",
+    "visits",
+    "siting",
     "map",
+    "serve",
     "demo",
     "generate",
 )
