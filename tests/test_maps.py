@@ -1056,7 +1056,7 @@ def test_cli_map_html_png_and_errors(town_path, tmp_path, monkeypatch, capsys):
     )
     page = out.read_text(encoding="utf-8")
     assert remote_references(page) == [] and PERSON not in page
-    assert (tmp_path / "maps" / "rejects.csv").exists()
+    assert not (tmp_path / "maps" / "rejects.csv").exists()  # nothing rejected: no header-only file
     assert (
         main(
             [

@@ -592,7 +592,6 @@ def test_cli_patrol_end_to_end(tmp_path, capsys):
         "patrol_villages.csv",
         "patrol_periods.csv",
         "patrol_report.xlsx",
-        "rejects.csv",
     ):
         assert (out / name).exists(), name
     seg = pd.read_csv(out / "patrol_segments.csv", encoding="utf-8-sig")

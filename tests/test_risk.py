@@ -608,7 +608,6 @@ def test_cli_risk_end_to_end(tmp_path):
         "visit_list.kml",
         "visit_list.gpx",
         "visit_list.csv",
-        "rejects.csv",
     ):
         assert (out / name).is_file(), name
     risk = pd.read_csv(out / "risk.csv", encoding="utf-8-sig")

@@ -87,14 +87,25 @@ def echo(text: str = "") -> None:
     console.echo(text)
 
 
-def write_rejects(town: Town, out_dir: Path, *, extra: pd.DataFrame | None = None) -> Path:
-    """Write ``rejects.csv`` and print the read / used / repaired / rejected summary."""
+def write_rejects(town: Town, out_dir: Path, *, extra: pd.DataFrame | None = None) -> Path | None:
+    """Write ``rejects.csv`` when a feature was rejected or repaired; print the feature accounting.
+
+    With nothing to report no file is written (a header-only file in every
+    output folder tells a clerk nothing), a ``rejects.csv`` left by an earlier
+    run in ``out_dir`` is removed so it cannot be mistaken for this run's, and
+    the console says so. Returns the path written, or None.
+    """
     import pandas as pd
 
     from gis_town.io.write import write_csv
 
     problems = town.problems if extra is None or not len(extra) else pd.concat([town.problems, extra], ignore_index=True)
-    path = write_csv(problems, Path(out_dir) / "rejects.csv")
+    path: Path | None = Path(out_dir) / "rejects.csv"
+    if len(problems):
+        write_csv(problems, path)
+    else:
+        path.unlink(missing_ok=True)  # our own output of an earlier run, never an input
+        path = None
     counts = town.counts.rename(columns={
         "layer": "图层 layer", "read": "读入 read", "used": "使用 used",
         "repaired": "修复 repaired", "rejected": "剔除 rejected",
@@ -104,6 +115,8 @@ def write_rejects(town: Town, out_dir: Path, *, extra: pd.DataFrame | None = Non
     n_rej = int(town.counts["rejected"].sum()) if len(town.counts) else 0
     if n_rej:
         echo(f"有 {n_rej} 个要素被剔除，原因见 / {n_rej} features rejected, reasons in {path}")
+    elif path is None:
+        echo("没有剔除或修复的要素，未写 rejects.csv / nothing rejected or repaired: no rejects.csv written")
     return path
 
 

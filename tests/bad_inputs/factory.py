@@ -117,3 +117,15 @@ def make_town(folder: Path, *, overrides: dict[str, gpd.GeoDataFrame] | None = N
         encoding="utf-8",
     )
     return gpkg
+
+
+def read_rejects(out_dir):
+    """``out_dir/rejects.csv`` as strings; an empty table when the run rejected nothing (no file is written then)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(out_dir) / "rejects.csv"
+    if not path.exists():
+        return pd.DataFrame(columns=["layer", "feature_id", "row", "field", "action", "reason"], dtype=str)
+    return pd.read_csv(path, encoding="utf-8-sig", dtype=str)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from gis_town.cli import main
 from tests.bad_inputs import test_bad_inputs as suite
-from tests.bad_inputs.factory import X0, Y0, layers, make_town, write_raster
+from tests.bad_inputs.factory import X0, Y0, layers, make_town, read_rejects, write_raster
 
 
 def _run(argv: list[str]) -> tuple[int, str, str]:
@@ -134,7 +134,7 @@ def _intake_rows(tmp: Path) -> str:
         rc, _out, err, argv = run_case(build, folder)
         seen = err.strip().splitlines()[-1] if err.strip() else ""
         if rc in (0, 1):
-            rej = pd.read_csv(Path(argv[argv.index("--out") + 1]) / "rejects.csv", encoding="utf-8-sig", dtype=str)
+            rej = read_rejects(Path(argv[argv.index("--out") + 1]))
             hit = rej[rej.apply(lambda r, text=needle: text in " ".join(map(str, r.values)), axis=1)]
             if len(hit):
                 x = hit.iloc[0].fillna("")
@@ -157,7 +157,7 @@ def _geometry_rows(tmp: Path) -> str:
         tail = [a.format(out=folder / "out") for a in suite.COMMANDS[cmd][0]]
         rc, _, err = _run([cmd, str(town), *tail])
         seen = "used as it is (valid)"
-        rej = pd.read_csv(folder / "out" / "rejects.csv", encoding="utf-8-sig", dtype=str)
+        rej = read_rejects(folder / "out")
         row = rej[(rej["layer"] == case.layer) & (rej["feature_id"] == fid)]
         if len(row):
             seen = f"{case.layer} / {fid} / {row['action'].iloc[0]}: {row['reason'].iloc[0]}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from tests.bad_inputs.factory import read_rejects
 from tests.bad_inputs.geometry_cases import GEOMETRY_CASES, make_geometry_town
 from tests.bad_inputs.test_bad_inputs import run_cmd
 
@@ -22,7 +23,7 @@ def test_odd_geometry_repaired_or_rejected(case, tmp_path, capsys):
     out = tmp_path / "out"
     rc, stdout, err = run_cmd(cmd, town, out, capsys)
     assert rc == 0, err
-    rej = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig", dtype=str)
+    rej = read_rejects(out)
     rows = rej[(rej["layer"] == spec.layer) & (rej["feature_id"] == fid)]
     if not spec.action:
         assert len(rows) == 0, rows

@@ -37,9 +37,9 @@ _TO_GEO = Transformer.from_crs(CRS_GK, "EPSG:4490", always_xy=True)
 #: command -> argv after the program name ({town}, {plots}, {out} filled in) and what it must write
 COMMANDS: dict[str, tuple[list[str], list[str]]] = {
     "areas": (["areas", "{town}", "--out", "{out}/areas.csv"], ["areas.csv"]),
-    "patrol": (["patrol", "{town}", "--as-of", "2023-06-30", "--out", "{out}"], ["rejects.csv"]),
-    "risk": (["risk", "{town}", "--out", "{out}"], ["rejects.csv"]),
-    "progress": (["progress", "{town}", "--as-of", "2023-06-30", "--out", "{out}"], ["rejects.csv"]),
+    "patrol": (["patrol", "{town}", "--as-of", "2023-06-30", "--out", "{out}"], ["patrol_segments.csv"]),
+    "risk": (["risk", "{town}", "--out", "{out}"], ["risk.csv"]),
+    "progress": (["progress", "{town}", "--as-of", "2023-06-30", "--out", "{out}"], ["progress.xlsx"]),
     "check_high_standard": (["check", "{plots}:plots", "--town", "{town}", "--rules", "high_standard", "--out", "{out}"],
                             ["check_results.csv", "check_summary.csv", "check_report.html"]),
     "check_reclamation": (["check", "{plots}:reclamation_plots", "--town", "{town}", "--rules", "reclamation",
