@@ -1,0 +1,373 @@
+"""Two surveys of the same town compared parcel by parcel (两期耕地调查对比).
+
+Parcels of the OLD and the NEW survey are matched by geometry overlap in the
+Gauss-Kruger zone, never by id (ids are renumbered between survey years).
+Every overlapping piece of an old and a new parcel is one row; the parts of
+an old parcel that no new parcel covers are ``lost`` rows, the parts of a new
+parcel that no old parcel covered are ``new`` rows. Overlaps and left-over
+parts below the sliver threshold (digitising noise) are ignored, and counted.
+
+All of it is vectorised: candidate pairs from one :class:`shapely.STRtree`
+query with ``predicate="intersects"``, the pieces from one
+:func:`shapely.intersection` call over the pair arrays, and the left-over
+parts by rounds of :func:`shapely.difference` (round *k* takes the *k*-th
+neighbour of every parcel at once), so there is no Python loop per pair.
+Areas are ellipsoidal on CGCS2000 (:func:`gis_town.geodesy.area_m2`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from gis_town.geodesy import area_m2, m2_to_mu, project_to_gk
+
+__all__ = [
+    "CHANGE_CLASSES",
+    "GEOMETRY_CHANGES",
+    "CompareTables",
+    "change_class",
+    "compare_surveys",
+    "newly_abandoned",
+    "village_change_summary",
+]
+
+log = logging.getLogger(__name__)
+
+#: Change classes of a piece, in report order.
+CHANGE_CLASSES: tuple[str, ...] = (
+    "unchanged",
+    "newly_abandoned",
+    "recultivated",
+    "still_abandoned",
+    "other_status_change",
+    "lost",
+    "new",
+)
+#: How a parcel's geometry changed between the surveys.
+GEOMETRY_CHANGES: tuple[str, ...] = ("same", "split", "merged", "reshaped")
+
+_POLY_TYPES = (3, 6)  # shapely type ids of Polygon and MultiPolygon
+
+
+@dataclass
+class CompareTables:
+    """The pieces of a survey comparison and what was ignored.
+
+    Attributes
+    ----------
+    pieces : GeoDataFrame
+        One row per piece (columns: ``docs/compare.md``), geometry in the
+        Gauss-Kruger zone of the run.
+    slivers : int
+        Overlaps and left-over parts ignored as digitising noise.
+    sliver_m2 : float
+        Their ellipsoidal area, m².
+    old_m2, new_m2 : float
+        Ellipsoidal area of the OLD and of the NEW farmland, m².
+    notes : list of str
+        What the reader should know.
+    """
+
+    pieces: gpd.GeoDataFrame
+    slivers: int = 0
+    sliver_m2: float = 0.0
+    old_m2: float = 0.0
+    new_m2: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def change_class(old_status: pd.Series, new_status: pd.Series) -> np.ndarray:
+    """The change class of pieces from the old and the new status codes.
+
+    ``cultivated`` or ``fallow`` -> ``abandoned`` is ``newly_abandoned``,
+    ``abandoned`` -> ``cultivated`` ``recultivated``, ``abandoned`` both years
+    ``still_abandoned``, the same other status both years (cultivated, or
+    fallow) ``unchanged``, any other pair ``other_status_change``; no old
+    status (missing) is ``new``, no new status ``lost``.
+    """
+    o = old_status.astype("string").fillna("").to_numpy(dtype=object)
+    n = new_status.astype("string").fillna("").to_numpy(dtype=object)
+    out = np.full(len(o), "other_status_change", dtype=object)
+    out[(o == n) & (o != "abandoned")] = "unchanged"
+    out[np.isin(o, ["cultivated", "fallow"]) & (n == "abandoned")] = "newly_abandoned"
+    out[(o == "abandoned") & (n == "cultivated")] = "recultivated"
+    out[(o == "abandoned") & (n == "abandoned")] = "still_abandoned"
+    out[o == ""] = "new"
+    out[n == ""] = "lost"
+    return out
+
+
+def _is_sliver(piece_m2: np.ndarray, ref_m2: np.ndarray, share: float, min_m2: float) -> np.ndarray:
+    """True for pieces below ``share`` of ``ref_m2``, or below ``min_m2`` unless most of ``ref_m2``."""
+    return (piece_m2 < share * ref_m2) | ((piece_m2 < min_m2) & (piece_m2 < 0.5 * ref_m2))
+
+
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Only the polygon parts of each geometry (an overlap can hold lines and points where edges touch)."""
+    out = geoms.copy()
+    mixed = shapely.get_type_id(out) == 7  # GeometryCollection
+    if mixed.any():
+        parts, idx = shapely.get_parts(out[mixed], return_index=True)
+        keep = np.isin(shapely.get_type_id(parts), _POLY_TYPES)
+        polys, idx = parts[keep], idx[keep]
+        polys, pidx = shapely.get_parts(polys, return_index=True)  # MultiPolygon -> Polygons
+        idx = idx[pidx]
+        fixed = np.full(int(mixed.sum()), shapely.Polygon(), dtype=object)
+        if len(polys):
+            grouped = shapely.multipolygons(polys, indices=idx)
+            fixed[np.unique(idx)] = grouped
+        out[mixed] = fixed
+    return out
+
+
+def _overlapping_pairs(og: np.ndarray, ng: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (old, new) of parcels whose interiors may overlap: STRtree intersects, minus touching."""
+    i, j = shapely.STRtree(ng).query(og, predicate="intersects")
+    shapely.prepare(og)
+    keep = ~shapely.touches(og[i], ng[j])  # neighbours sharing an edge (most candidate pairs)
+    return i[keep], j[keep]
+
+
+def _remainders(
+    base: np.ndarray, others: np.ndarray, i: np.ndarray, j: np.ndarray, equal: np.ndarray
+) -> np.ndarray:
+    """``base[k]`` minus every ``others[j]`` paired with it, in rounds of one neighbour per parcel.
+
+    ``equal`` marks pairs of identical geometries: their base has no remainder at all.
+    """
+    rem = base.copy()
+    gone = np.zeros(len(base), dtype=bool)
+    gone[i[equal]] = True
+    rem[gone] = shapely.Polygon()
+    sel = ~gone[i]
+    i, j = i[sel], j[sel]
+    if not len(i):
+        return rem
+    order = np.argsort(i, kind="stable")
+    i, j = i[order], j[order]
+    start = np.r_[0, np.flatnonzero(np.diff(i)) + 1]
+    rank = np.arange(len(i)) - np.repeat(start, np.diff(np.r_[start, len(i)]))
+    for r in range(int(rank.max()) + 1):
+        sel = rank == r
+        rem[i[sel]] = shapely.difference(rem[i[sel]], others[j[sel]])
+    return _polygonal(rem)
+
+
+def _area_m2(geoms: np.ndarray, crs: CRS) -> np.ndarray:
+    """Ellipsoidal area (m²) of each geometry; 0 for empty or missing ones."""
+    out = np.zeros(len(geoms))
+    full = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if full.any():
+        out[full] = np.nan_to_num(area_m2(gpd.GeoSeries(geoms[full], crs=crs)))
+    return out
+
+
+def _ids(gdf: gpd.GeoDataFrame, col: str) -> pd.Series:
+    if col in gdf.columns:
+        return gdf[col].astype("string").reset_index(drop=True)
+    return pd.Series(pd.array([pd.NA] * len(gdf), dtype="string"))
+
+
+def _geometry_change(
+    n_new_of_old: np.ndarray, n_old_of_new: np.ndarray, piece_m2: np.ndarray,
+    old_m2: np.ndarray, new_m2: np.ndarray, share: float,
+) -> np.ndarray:
+    out = np.full(len(piece_m2), "reshaped", dtype=object)
+    one_one = (n_new_of_old == 1) & (n_old_of_new == 1)
+    out[one_one & (piece_m2 >= (1 - share) * np.maximum(old_m2, new_m2))] = "same"
+    out[(n_new_of_old > 1) & (n_old_of_new == 1)] = "split"
+    out[(n_old_of_new > 1) & (n_new_of_old == 1)] = "merged"
+    return out
+
+
+def compare_surveys(
+    old: gpd.GeoDataFrame,
+    new: gpd.GeoDataFrame,
+    *,
+    gk_crs: CRS | str | None = None,
+    sliver_share: float = 0.05,
+    sliver_min_m2: float = 10.0,
+) -> CompareTables:
+    """Match the parcels of two surveys by overlap and classify every piece.
+
+    Parameters
+    ----------
+    old, new : GeoDataFrame
+        Farmland of the two surveys (``parcel_id``, ``village_id``,
+        ``status`` codes), any CRS; cleaned where read.
+    gk_crs : CRS or str, optional
+        The Gauss-Kruger zone of the run (picked from ``old`` when omitted).
+    sliver_share : float, default 0.05
+        An overlap below this share of the smaller of its two parcels (a
+        left-over part: of its parcel) is a sliver and ignored ...
+    sliver_min_m2 : float, default 10
+        ... and so is one below this many m², unless it is most of the smaller parcel.
+
+    Returns
+    -------
+    CompareTables
+        ``pieces`` has ``old_parcel_id``, ``new_parcel_id`` (NA where none),
+        ``village_id``, ``old_status``, ``new_status``, ``change``,
+        ``geometry_change``, ``area_m2``, ``area_mu``, ``old_area_mu``, ``new_area_mu``.
+    """
+    o = project_to_gk(old, crs=gk_crs, layer="old farmland").reset_index(drop=True)
+    n = project_to_gk(new, crs=o.crs, layer="new farmland").reset_index(drop=True)
+    og, ng = np.asarray(o.geometry.values, dtype=object), np.asarray(n.geometry.values, dtype=object)
+    old_m2, new_m2 = _area_m2(og, o.crs), _area_m2(ng, o.crs)
+    i, j = _overlapping_pairs(og, ng)
+    equal = shapely.equals_exact(og[i], ng[j])  # unchanged parcels: no overlay needed
+    inter = og[i].copy()
+    inter[~equal] = _polygonal(shapely.intersection(og[i[~equal]], ng[j[~equal]]))
+    piece_m2 = _area_m2(inter, o.crs)
+    sliver = _is_sliver(piece_m2, np.minimum(old_m2[i], new_m2[j]), sliver_share, sliver_min_m2)
+    real = piece_m2 > 0  # not a shared edge or corner only
+    n_slivers, sliver_m2 = int((sliver & real).sum()), float(piece_m2[sliver].sum())
+    # left-over parts, against every overlapping parcel (a sliver overlap is no left-over either)
+    old_rest = _remainders(og, ng, i[real], j[real], equal[real])
+    new_rest = _remainders(ng, og, j[real], i[real], equal[real])
+    ki, kj, kg, km2 = i[~sliver], j[~sliver], inter[~sliver], piece_m2[~sliver]
+    n_new_of_old = np.bincount(ki, minlength=len(og))
+    n_old_of_new = np.bincount(kj, minlength=len(ng))
+    o_ids, n_ids = _ids(o, "parcel_id"), _ids(n, "parcel_id")
+    o_vil, n_vil = _ids(o, "village_id"), _ids(n, "village_id")
+    o_st, n_st = _ids(o, "status"), _ids(n, "status")
+    both = pd.DataFrame({
+        "old_parcel_id": o_ids.iloc[ki].to_numpy(), "new_parcel_id": n_ids.iloc[kj].to_numpy(),
+        "village_id": pd.Series(n_vil.iloc[kj].to_numpy(), dtype="string")
+        .fillna(pd.Series(o_vil.iloc[ki].to_numpy(), dtype="string")),
+        "old_status": o_st.iloc[ki].to_numpy(), "new_status": n_st.iloc[kj].to_numpy(),
+        "geometry_change": _geometry_change(n_new_of_old[ki], n_old_of_new[kj], km2,
+                                            old_m2[ki], new_m2[kj], sliver_share),
+        "area_m2": km2, "old_area_m2": old_m2[ki], "new_area_m2": new_m2[kj],
+    })
+    tables = [both]
+    geoms = [kg]
+    for rest, base_m2, counts, ids, vil, st, side in (
+        (old_rest, old_m2, n_new_of_old, o_ids, o_vil, o_st, "old"),
+        (new_rest, new_m2, n_old_of_new, n_ids, n_vil, n_st, "new"),
+    ):
+        r_m2 = _area_m2(rest, o.crs)
+        noise = _is_sliver(r_m2, base_m2, sliver_share, sliver_min_m2) | (r_m2 <= 0)
+        n_slivers += int((noise & (r_m2 > 0)).sum())
+        sliver_m2 += float(r_m2[noise].sum())
+        k = np.flatnonzero(~noise)
+        empty = pd.array([pd.NA] * len(k), dtype="string")
+        other = "new" if side == "old" else "old"
+        tables.append(pd.DataFrame({
+            f"{side}_parcel_id": ids.iloc[k].to_numpy(), f"{other}_parcel_id": empty,
+            "village_id": vil.iloc[k].to_numpy(),
+            f"{side}_status": st.iloc[k].to_numpy(), f"{other}_status": empty,
+            "geometry_change": np.where(counts[k] == 0, "same", "reshaped").astype(object),
+            "area_m2": r_m2[k], f"{side}_area_m2": base_m2[k], f"{other}_area_m2": np.nan,
+        }))
+        geoms.append(rest[k])
+    df = pd.concat(tables, ignore_index=True)
+    for c in ("old_parcel_id", "new_parcel_id", "village_id", "old_status", "new_status"):
+        df[c] = df[c].astype("string")
+    df.insert(5, "change", change_class(df["old_status"], df["new_status"]))
+    df["area_mu"] = m2_to_mu(df["area_m2"])
+    df["old_area_mu"] = m2_to_mu(df.pop("old_area_m2"))
+    df["new_area_mu"] = m2_to_mu(df.pop("new_area_m2"))
+    pieces = gpd.GeoDataFrame(df, geometry=np.concatenate(geoms) if geoms else [], crs=o.crs)
+    notes = []
+    if n_slivers:
+        notes.append(
+            f"忽略 {n_slivers} 处细碎重叠/边角 ({m2_to_mu(sliver_m2):.2f} 亩) / {n_slivers} slivers ignored "
+            f"({m2_to_mu(sliver_m2):.2f} mu): below {sliver_share:.0%} of the parcel or {sliver_min_m2:g} m²"
+        )
+    log.info("对比 compared %d old x %d new parcels: %d pieces", len(og), len(ng), len(pieces))
+    return CompareTables(
+        pieces=pieces, slivers=n_slivers, sliver_m2=sliver_m2,
+        old_m2=float(np.nansum(old_m2)), new_m2=float(np.nansum(new_m2)), notes=notes,
+    )
+
+
+def village_change_summary(pieces: pd.DataFrame, villages: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Area (mu) per village and change class, balanced: a ``total`` column and a total row last.
+
+    Parameters
+    ----------
+    pieces : DataFrame
+        ``CompareTables.pieces``.
+    villages : DataFrame, optional
+        With ``village_id`` and ``name`` for the village name.
+
+    Returns
+    -------
+    DataFrame
+        ``village_id``, ``village_name``, one ``<class>_mu`` column per
+        change class, ``total_mu``, ``pieces``; the last row (village_id
+        ``合计 total``) is the column sums, and ``total_mu`` the row sums.
+    """
+    vid = pieces["village_id"].astype("string").fillna("")
+    table = (
+        pd.DataFrame({"village_id": vid, "change": pieces["change"], "area_mu": pieces["area_mu"]})
+        .pivot_table(index="village_id", columns="change", values="area_mu", aggfunc="sum", fill_value=0.0)
+        .reindex(columns=list(CHANGE_CLASSES), fill_value=0.0)
+    )
+    table.columns = [f"{c}_mu" for c in table.columns]
+    table["total_mu"] = table.sum(axis=1)
+    table["pieces"] = vid.value_counts().reindex(table.index).fillna(0).astype("int64")
+    table = table.reset_index()
+    names = {}
+    if villages is not None and "name" in villages.columns:
+        names = dict(zip(villages["village_id"].astype("string"), villages["name"].astype("string")))
+    table.insert(1, "village_name", table["village_id"].map(names).astype("string"))
+    total = table.drop(columns=["village_id", "village_name"]).sum()
+    total_row = pd.DataFrame([{"village_id": "合计 total", "village_name": pd.NA, **total.to_dict()}])
+    out = pd.concat([table, total_row], ignore_index=True)
+    out["pieces"] = out["pieces"].astype("int64")
+    return out
+
+
+def newly_abandoned(
+    pieces: gpd.GeoDataFrame, new: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None = None
+) -> gpd.GeoDataFrame:
+    """The new parcels with a newly abandoned piece, for the leaders' visits (走访清单 order).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``village_id``, ``village_name``, ``leader``, ``group``, ``rank``,
+        ``parcel_id`` (the NEW id), ``contractor``, ``status``, ``area_mu``
+        (the newly abandoned area of the parcel), ``old_parcel_id`` (the old
+        ids, joined with ``;``), ``lon``, ``lat``; geometry the new parcel in EPSG:4490.
+    """
+    hit = pieces[pieces["change"] == "newly_abandoned"]
+    per = hit.groupby("new_parcel_id", sort=False).agg(
+        area_mu=("area_mu", "sum"),
+        old_parcel_id=("old_parcel_id", lambda s: ";".join(dict.fromkeys(s.dropna().astype(str)))),
+    )
+    nn = new.copy()
+    nn["parcel_id"] = nn["parcel_id"].astype("string")
+    keep = [c for c in ("parcel_id", "village_id", "group", "contractor", "status") if c in nn.columns]
+    df = nn[[*keep, nn.geometry.name]].merge(per, left_on="parcel_id", right_index=True)
+    df = gpd.GeoDataFrame(df, geometry=nn.geometry.name, crs=new.crs).to_crs(4490)
+    df["village_id"] = df["village_id"].astype("string")
+    sort = ["village_id", *(["group"] if "group" in df.columns else []), "area_mu"]
+    df = df.sort_values(sort, ascending=[True] * (len(sort) - 1) + [False], kind="stable")
+    df["rank"] = df.groupby("village_id", sort=False).cumcount() + 1
+    for c in ("group", "contractor"):
+        if c not in df.columns:
+            df[c] = pd.array([pd.NA] * len(df), dtype="string")
+    names, leaders = {}, {}
+    if villages is not None:
+        vid = villages["village_id"].astype("string")
+        if "name" in villages.columns:
+            names = dict(zip(vid, villages["name"].astype("string")))
+        if "leader" in villages.columns:
+            leaders = dict(zip(vid, villages["leader"].astype("string")))
+    df["village_name"] = df["village_id"].map(names).astype("string")
+    df["leader"] = df["village_id"].map(leaders).astype("string")
+    pts = df.geometry.representative_point()
+    df["lon"], df["lat"] = pts.x.round(6).to_numpy(), pts.y.round(6).to_numpy()
+    cols = ["village_id", "village_name", "leader", "group", "rank", "parcel_id", "contractor",
+            "status", "area_mu", "old_parcel_id", "lon", "lat"]
+    return gpd.GeoDataFrame(df[cols].reset_index(drop=True), geometry=df.geometry.to_numpy(), crs="EPSG:4490")
