@@ -926,6 +926,7 @@ def generate_demo_town(
     """
     import pyogrio
 
+    from gis_town.demo.previous import write_previous_survey
     from gis_town.io.write import atomic_path, write_text
 
     out_dir = Path(out_dir)
@@ -937,6 +938,7 @@ def generate_demo_town(
             out = _to_out(gdf)
             pyogrio.write_dataframe(out, tmp, layer=name, driver="GPKG", append=tmp.exists())
     paths = {"town": gpkg}
+    paths["previous"] = write_previous_survey(gpkg, out_dir / "demo_town_2022.gpkg")
     _write_raster(town["dem"], town["grid"], out_dir / "dem.tif")
     paths["dem"] = out_dir / "dem.tif"
     for year, arr in town["ndvi"].items():
