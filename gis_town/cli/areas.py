@@ -23,7 +23,8 @@ def register(sub) -> None:
     p = add_command(sub, "areas", "耕地面积统计 farmland area totals (mu, ha), balanced")
     add_town_args(p, out=None)
     p.add_argument("--out", type=Path, default=Path("reports/areas.csv"),
-                   help="输出 CSV output CSV (an .xlsx and the other tables are written beside it)")
+                   help="输出 CSV output CSV (默认 default: reports/areas.csv; an .xlsx and the other tables "
+                        "are written beside it, replacing files of an earlier run)")
     p.add_argument("--by", choices=["status", "land_use", "crop"], default="status",
                    help="按状态/地类/作物分组 group villages by status (default), land use or crop")
     p.set_defaults(func=run)
@@ -72,11 +73,13 @@ def run(args: argparse.Namespace) -> int:
     out_csv: Path = args.out
     if out_csv.suffix.lower() != ".csv":
         out_csv = out_csv / "areas.csv"
+    if out_csv.exists():
+        echo(f"覆盖上次结果 replacing the earlier {out_csv} (另存请用 --out / use --out to keep it)")
     write_csv(res.villages, out_csv)
     print_table(res.villages, title=f"耕地面积 farmland area by village and {args.by} (亩 mu, 公顷 ha)")
     _tables(res, out_csv.with_suffix(""))
     sheets = area_sheets(res)
     xlsx = write_xlsx(sheets, out_csv.with_suffix(".xlsx"), titles={k: f"{town.config.town.name} 耕地面积统计 ({k})" for k in sheets})
     write_rejects(town, out_csv.parent)
-    echo(f"已写出 wrote {out_csv} and {xlsx}")
+    echo(f"已写出 wrote {out_csv} 及 and {xlsx} (文件夹 folder: {out_csv.parent.resolve()})")
     return 0
