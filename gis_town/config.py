@@ -231,6 +231,10 @@ class RiskSection(_Model):
     medium: float = Field(40.0, ge=0, le=100)
     high: float = Field(60.0, ge=0, le=100)
     visit_list_size: int = Field(20, gt=0)
+    #: accepted visits (visits.csv of ``gis-town visits``, relative to the config) read by risk and progress
+    visits: str | None = None
+    #: a parcel visited within this many days is left off the visit list (unless its promise is overdue)
+    revisit_after_days: int = Field(90, ge=0)
 
     @field_validator("weights")
     @classmethod
@@ -335,6 +339,139 @@ class AreasSection(_Model):
     survey_tolerance_m2: float = Field(1.0, ge=0)
 
 
+class CompareSection(_Model):
+    """``[compare]``: matching two surveys (两期调查对比): digitising slivers ignored."""
+
+    #: an overlap smaller than this share of the smaller parcel is a sliver (digitising noise) ...
+    sliver_share: float = Field(0.05, ge=0, lt=1)
+    #: ... and so is any overlap smaller than this many m²
+    sliver_min_m2: float = Field(10.0, ge=0)
+
+
+#: Factors of the site-selection score (选址因素), each with its unit in its name.
+SITING_FACTORS: tuple[str, ...] = (
+    "slope_mean_deg",
+    "road_distance_m",
+    "water_distance_m",
+    "area_mu",
+    "shape_index",
+)
+
+#: The site-selection purposes (``gis-town siting --for``) and their defaults: a factor's
+#: suitability is 1 at ``ideal`` and 0 at ``limit`` (linear between, either direction).
+SITING_DEFAULTS: dict[str, dict[str, Any]] = {
+    "greenhouse": {  # 塑料大棚/钢拱架大棚: flat, by a road and water, compact, off basic farmland
+        "weights": {"slope_mean_deg": 0.30, "road_distance_m": 0.25, "water_distance_m": 0.20,
+                    "area_mu": 0.15, "shape_index": 0.10},
+        "ideal": {"slope_mean_deg": 0.0, "road_distance_m": 0.0, "water_distance_m": 0.0,
+                  "area_mu": 20.0, "shape_index": 1.13},
+        "limit": {"slope_mean_deg": 10.0, "road_distance_m": 800.0, "water_distance_m": 1500.0,
+                  "area_mu": 1.0, "shape_index": 2.0},
+        "max_slope_deg": 8.0, "min_area_mu": 2.0, "max_road_distance_m": 1000.0,
+        "max_water_distance_m": None,
+        "exclude_layers": ["basic_farmland", "redline", "reclamation"],
+        "exclude_status": ["abandoned"],
+    },
+    "water_lift": {  # 引水上山: large, compact hillside fields near water (river, well, pipe)
+        "weights": {"slope_mean_deg": 0.15, "road_distance_m": 0.10, "water_distance_m": 0.45,
+                    "area_mu": 0.20, "shape_index": 0.10},
+        "ideal": {"slope_mean_deg": 0.0, "road_distance_m": 0.0, "water_distance_m": 0.0,
+                  "area_mu": 30.0, "shape_index": 1.13},
+        "limit": {"slope_mean_deg": 25.0, "road_distance_m": 1500.0, "water_distance_m": 2000.0,
+                  "area_mu": 2.0, "shape_index": 2.5},
+        "max_slope_deg": 25.0, "min_area_mu": 3.0, "max_road_distance_m": None,
+        "max_water_distance_m": 3000.0,
+        "exclude_layers": ["redline", "reclamation"],
+        "exclude_status": [],
+    },
+    "demo_belt": {  # 示范带: big, regular fields seen from the road
+        "weights": {"slope_mean_deg": 0.20, "road_distance_m": 0.40, "water_distance_m": 0.10,
+                    "area_mu": 0.20, "shape_index": 0.10},
+        "ideal": {"slope_mean_deg": 0.0, "road_distance_m": 0.0, "water_distance_m": 0.0,
+                  "area_mu": 30.0, "shape_index": 1.13},
+        "limit": {"slope_mean_deg": 15.0, "road_distance_m": 300.0, "water_distance_m": 2000.0,
+                  "area_mu": 2.0, "shape_index": 2.0},
+        "max_slope_deg": 15.0, "min_area_mu": 2.0, "max_road_distance_m": 500.0,
+        "max_water_distance_m": None,
+        "exclude_layers": ["redline", "reclamation"],
+        "exclude_status": ["abandoned"],
+    },
+}
+
+
+class SitingPurpose(_Model):
+    """One purpose of ``[siting]`` (``[siting.greenhouse]`` ...): weights, ideal/limit values, exclusions."""
+
+    weights: dict[str, float]
+    #: value where a factor's suitability is 1 ...
+    ideal: dict[str, float]
+    #: ... and where it falls to 0 (beyond it, 0)
+    limit: dict[str, float]
+    #: hard thresholds: a candidate beyond one is excluded (None: no threshold)
+    max_slope_deg: float | None = None
+    min_area_mu: float | None = None
+    max_road_distance_m: float | None = None
+    max_water_distance_m: float | None = None
+    #: zone layers (basic_farmland, redline, reclamation ...): a candidate overlapping one by more
+    #: than ``exclude_overlap_share`` of its area is excluded; layers the town lacks are skipped
+    exclude_layers: list[str] = Field(default_factory=list)
+    exclude_overlap_share: float = Field(0.1, ge=0, le=1)
+    #: parcel status codes excluded (abandoned, fallow ...)
+    exclude_status: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _factors(self) -> SitingPurpose:
+        for key in ("weights", "ideal", "limit"):
+            unknown = set(getattr(self, key)) - set(SITING_FACTORS)
+            if unknown:
+                raise ValueError(f"unknown siting factors in {key}: {sorted(unknown)}; known: {', '.join(SITING_FACTORS)}")
+        if any(w < 0 for w in self.weights.values()) or not sum(self.weights.values()) > 0:
+            raise ValueError("siting weights must be >= 0 with at least one > 0")
+        for f in self.weights:
+            if f not in self.ideal or f not in self.limit or self.ideal[f] == self.limit[f]:
+                raise ValueError(f"siting factor {f}: give different ideal and limit values")
+        return self
+
+
+class SitingSection(_Model):
+    """``[siting]``: site selection (选址) for greenhouses, water lifting and demonstration belts.
+
+    A ``[siting.<purpose>]`` table overrides only the keys it gives; the rest
+    are :data:`SITING_DEFAULTS`.
+    """
+
+    #: the candidate layer (farmland parcels; another polygon layer of the town works too)
+    candidates: str = "farmland"
+    #: water sources: river lines, wells (points), the 引水上山 pipe route (lines); missing layers skipped
+    water_layers: list[str] = Field(default_factory=lambda: ["rivers", "wells", "water_pipe"])
+    #: candidates listed per village in the ranked list
+    top_per_village: int = Field(10, gt=0)
+    greenhouse: SitingPurpose
+    water_lift: SitingPurpose
+    demo_belt: SitingPurpose
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_defaults(cls, data: Any) -> Any:
+        data = dict(data or {})
+        for name, default in SITING_DEFAULTS.items():
+            given = data.get(name) or {}
+            if isinstance(given, BaseModel):
+                continue
+            merged = {**default, **given}
+            for key in ("weights", "ideal", "limit"):  # a factor table replaces factor by factor
+                if key in given and key != "weights":
+                    merged[key] = {**default[key], **given[key]}
+            data[name] = merged
+        return data
+
+    def purpose(self, name: str) -> SitingPurpose:
+        """The section of ``name`` (greenhouse, water_lift, demo_belt)."""
+        if name not in SITING_DEFAULTS:
+            raise ConfigError(f"未知的选址用途 / unknown siting purpose {name!r}; known: {', '.join(SITING_DEFAULTS)}")
+        return getattr(self, name)
+
+
 class MapSection(_Model):
     """``[map]``: web map defaults."""
 
@@ -366,6 +503,8 @@ class TownConfig(_Model):
     targets: TargetsSection = Field(default_factory=TargetsSection)
     check: CheckSection = Field(default_factory=CheckSection)
     areas: AreasSection = Field(default_factory=AreasSection)
+    compare: CompareSection = Field(default_factory=CompareSection)
+    siting: SitingSection = Field(default_factory=SitingSection)
     map: MapSection = Field(default_factory=MapSection)
     dask: DaskSection = Field(default_factory=DaskSection)
     #: folder of the config file (paths resolve against it); not a key of the file
