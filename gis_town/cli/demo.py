@@ -39,6 +39,7 @@ def _steps(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
                    "--out", str(rep / "check_high_standard")]),
         ("check", ["check", f"{town}:reclamation", "--town", town, "--rules", "reclamation",
                    "--out", str(rep / "check_reclamation")]),
+        ("siting", ["siting", town, "--for", "greenhouse", "--out", str(rep / "siting_greenhouse")]),
     ]
     offline = ["--offline"] if args.offline else []
     for kind in ("layout", "patrol", "risk", "progress", "check"):
