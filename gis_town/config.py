@@ -158,6 +158,12 @@ class PatrolSection(_Model):
     #: regular expression: the chief's name from a track file's name (first group) when the
     #: file does not say (default: the text before the first "_", 张三_20230601.kml)
     chief_from_filename: str = settings.TRACK_CHIEF_PATTERN
+    #: a river problem (清四乱) open longer than this many days is overdue
+    problem_overdue_days: int = Field(30, gt=0)
+    #: a problem's location within this distance (m) of a segment is on it (else: the nearest, flagged)
+    problem_snap_m: float = Field(200.0, gt=0)
+    #: weight of the problem rectification rate in the red/black list rank (0: not used)
+    problem_rate_weight: float = Field(0.3, ge=0, le=1)
 
     @field_validator("chief_from_filename")
     @classmethod
