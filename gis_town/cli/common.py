@@ -123,12 +123,33 @@ def write_rejects(town: Town, out_dir: Path, *, extra: pd.DataFrame | None = Non
 _width = display_width  # columns on a terminal (CJK count double)
 
 
-def _fmt(v: object) -> str:
+def _fmt(v: object, count: bool = False) -> str:
     if v is None or (isinstance(v, float) and v != v):
         return ""
     if isinstance(v, float):
-        return f"{v:,.2f}"
+        return f"{v:,.0f}" if count and v == round(v) else f"{v:,.2f}"
     return str(v)
+
+
+def _count_cells(frame: pd.DataFrame) -> list[list[bool]]:
+    """Which cells are counts (shown without decimals): whole numbers in a column that is
+    not a measure (areas, lengths, money, scores keep two decimals), in every row of a
+    column of whole numbers and in the rows whose unit is a count (户, 株: :func:`count_rows`)."""
+    import numpy as np
+
+    from gis_town.io.write import count_rows, is_measure
+
+    rows = count_rows(frame)
+    cells = []
+    for c in frame.columns:
+        s = frame[c]
+        if s.dtype.kind != "f" or is_measure(str(c)):
+            cells.append(np.zeros(len(frame), dtype=bool))
+            continue
+        v = s.to_numpy(dtype="float64", na_value=np.nan)
+        whole = bool(np.all(np.isnan(v) | (v == np.round(v))))
+        cells.append(np.ones(len(frame), dtype=bool) if whole else rows)
+    return [list(r) for r in zip(*cells)] if cells else [[] for _ in range(len(frame))]
 
 
 def _fit_columns(widths: list[int], max_width: int) -> int:
@@ -165,7 +186,8 @@ def format_table(
     """
     frame = df.head(max_rows)
     cols = [str(c) for c in frame.columns]
-    rows = [[_fmt(v) for v in r] for r in frame.itertuples(index=False, name=None)]
+    counts = _count_cells(frame)
+    rows = [[_fmt(v, k) for v, k in zip(r, ks)] for r, ks in zip(frame.itertuples(index=False, name=None), counts)]
     widths = [max([_width(c)] + [_width(r[j]) for r in rows]) for j, c in enumerate(cols)]
     limit = max_width or terminal_width()
     shown = _fit_columns(widths, limit)

@@ -27,8 +27,11 @@ from gis_town import settings
 from gis_town.errors import InputError, OutputError
 
 __all__ = [
+    "COUNT_UNITS",
     "atomic_path",
+    "count_rows",
     "excel_safe",
+    "is_measure",
     "safe_output_path",
     "write_csv",
     "write_text",
@@ -257,6 +260,8 @@ def _write_sheet(ws, frame: pd.DataFrame, fmt: dict, *, path_name: str, title, f
         frame = frame.iloc[:fit]
     kinds = [_excel_kind(frame[c], str(c)) for c in frame.columns]
     frame = _as_cells(frame, kinds)
+    counted = count_rows(frame)  # rows whose unit is a count: their numbers shown as integers
+    as_count = [k == "num" and not is_measure(str(c)) for c, k in zip(frame.columns, kinds)]
     for j, col in enumerate(frame.columns):
         width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(500)]) + 2
         ws.set_column(j, j, min(max(width * 1.2, 8), 60), fmt[kinds[j]])
@@ -273,8 +278,8 @@ def _write_sheet(ws, frame: pd.DataFrame, fmt: dict, *, path_name: str, title, f
         block = frame.iloc[lo : lo + _XLSX_BLOCK]
         columns = [[_excel_value(v) for v in block[c].astype(object)] for c in block.columns]
         for i, values in enumerate(zip(*columns)):
-            r = start + 1 + lo + i
-            if red[lo + i]:  # highlighted: every cell keeps its column's number format
+            r, red_row = start + 1 + lo + i, red[lo + i]
+            if red_row:  # highlighted: every cell keeps its column's number format
                 for j, v in enumerate(values):
                     if v is None:
                         ws.write_blank(r, j, None, red_fmt[j])
@@ -282,6 +287,9 @@ def _write_sheet(ws, frame: pd.DataFrame, fmt: dict, *, path_name: str, title, f
                         ws.write(r, j, v, red_fmt[j])
             else:
                 ws.write_row(r, 0, values)
+            if counted[lo + i]:  # 户, 株, 个 ...: the row's numbers are counts
+                for j in (j for j, v in enumerate(values) if as_count[j] and isinstance(v, (int, float))):
+                    ws.write_number(r, j, values[j], fmt["int_red" if red_row else "int"])
     ws.freeze_panes(start + 1, 0)
     if len(frame.columns):
         ws.autofilter(start, 0, start + len(frame), len(frame.columns) - 1)
@@ -290,6 +298,28 @@ def _write_sheet(ws, frame: pd.DataFrame, fmt: dict, *, path_name: str, title, f
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: Units of counts (a row whose ``unit`` starts with one shows its numbers as integers).
+COUNT_UNITS: tuple[str, ...] = ("户", "株", "个", "座", "家", "人", "次", "处", "条", "趟", "households", "trees")
+
+
+def is_measure(name: str) -> bool:
+    """Whether the column ``name`` (``中文 english`` or english) holds a measure shown with two
+    decimals whatever its values (areas, lengths, money, scores; :data:`_MEASURE`)."""
+    return bool(_MEASURE.search(_english(name)))
+
+
+def count_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows of ``frame`` whose unit column (``unit`` / ``单位 unit``) names a count (:data:`COUNT_UNITS`).
+
+    A table mixing units in one column (trees, mu and households in the
+    progress summary's ``done``) shows each count as an integer and each
+    measure with two decimals.
+    """
+    unit = next((c for c in frame.columns if _english(str(c)).lower() == "unit"), None)
+    if unit is None:
+        return np.zeros(len(frame), dtype=bool)
+    text = frame[unit].astype("string").fillna("").str.strip()
+    return text.str.startswith(COUNT_UNITS).to_numpy(dtype=bool)
 #: Float columns that hold measures (two decimals) whatever their values: areas, lengths, money, scores.
 _MEASURE = re.compile(r"(area|_mu|_ha|_m2|_m$|_km|length|_wan|score|speed|_deg|ndvi|elevation|diff|value|limit)",
                       re.IGNORECASE)
@@ -327,7 +357,7 @@ def _excel_kind(s: pd.Series, name: str = "") -> str:
             return "int"
         return "num"
     if s.dtype == object or pd.api.types.is_string_dtype(s):  # dates kept as objects or ISO text
-        vals = s.dropna().head(200).tolist()
+        vals = [v for v in s.dropna().head(200).tolist() if v != ""]  # "" is a blank cell
         if vals and all(isinstance(v, dt.datetime) for v in vals):
             return "datetime"
         if vals and all(isinstance(v, dt.date) for v in vals):
@@ -351,7 +381,8 @@ def _as_cells(frame: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
         s = frame[col]
         conv = None
         if kind == "date" and (s.dtype == object or pd.api.types.is_string_dtype(s)):
-            conv = s.map(lambda v: dt.date.fromisoformat(v) if isinstance(v, str) and _ISO_DATE.match(v) else v)
+            conv = s.map(lambda v: (dt.date.fromisoformat(v) if _ISO_DATE.match(v) else v or None)
+                         if isinstance(v, str) else v)
         elif pd.api.types.is_bool_dtype(s):
             conv = s.map(lambda v: None if v is None or v is pd.NA else ("是" if v else "否"))
         if conv is not None:
