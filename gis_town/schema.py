@@ -68,6 +68,16 @@ CODE_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
         "city": ("进城", "进城安置", "城区", "city"),
         "town": ("乡镇", "乡镇安置", "集镇", "town"),
     },
+    # river problems (河湖"清四乱"): the four 乱 and the two other kinds patrols report
+    "problem_kind": {
+        "occupation": ("乱占", "乱占河道", "侵占河道", "占用河道", "occupation"),
+        "mining": ("乱采", "乱采砂", "非法采砂", "采砂", "mining"),
+        "dumping": ("乱堆", "乱堆放", "乱堆乱放", "堆放", "dumping"),
+        "construction": ("乱建", "违建", "违法建设", "违章建筑", "construction"),
+        "garbage": ("垃圾", "河道垃圾", "生活垃圾", "漂浮物", "garbage"),
+        "sewage": ("排污", "污水", "排污口", "违法排污", "sewage"),
+        "other": ("其他", "其它", "other"),
+    },
 }
 
 
@@ -140,6 +150,11 @@ LAYERS: dict[str, LayerSchema] = {
         LayerSchema(
             "roads", "道路", LINE, "road_id", ("road_id",), ("name", "road_class", "hardened", "hardened_year"),
             {"hardened": "bool", "hardened_year": "int"},
+        ),
+        LayerSchema(
+            "problems", "河湖问题(清四乱)", POINT, "problem_id", ("problem_id", "kind", "reported_date"),
+            ("segment_id", "reported_by", "rectified_date", "photo", "note"),
+            {"kind": "problem_kind", "reported_date": "date", "rectified_date": "date"},
         ),
         LayerSchema("redline", "生态保护红线", POLY, "zone_id", ("zone_id",), ("name",)),
         LayerSchema("basic_farmland", "永久基本农田", POLY, "zone_id", ("zone_id",), ("name",)),
@@ -217,6 +232,9 @@ FIELD_LABELS: dict[str, str] = {
     "trips": "巡河趟数", "valid_trips": "有效趟数", "invalid_trips": "无效趟数", "invalid_share": "无效比例",
     "invalid_reasons": "无效原因统计", "segments_behind": "滞后河段数", "chiefs": "河长人数", "list": "榜单代码",
     "list_label": "红黑榜",
+    # river problems (清四乱, gis_town.analysis.patrol.problems)
+    "problem_id": "问题编号", "reported_date": "上报日期", "reported_by": "上报河长",
+    "rectified_date": "整改日期", "photo": "照片",
 }
 
 #: Ready field mapping for third-land-survey (三调) parcel layers (DLTB) -> farmland schema.

@@ -7,6 +7,13 @@ process (:func:`gis_town.analysis.patrol.analyze_patrols`) or per partition
 on Dask (:func:`gis_town.parallel.analyze_patrols`). ``gis-town patrol``,
 ``gis-town map --kind patrol``, :func:`gis_town.maps.thematic.patrol_map`,
 the demo and the notebooks all call it, so they all get the same result.
+
+It also adds the town's river problems (清四乱, the ``problems`` layer:
+``[layers.problems]``, else a ``problems`` layer in the town; see
+:func:`gis_town.io.problems.load_problems`) with
+:func:`gis_town.analysis.patrol.with_problems`: their counts join the
+segments and chiefs, the chiefs are ranked with the rectification rate, and
+the 回头看 sheet checks the closed ones against the trips.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gis_town.analysis.patrol import PatrolResult, analyze_patrols
+from gis_town.analysis.patrol import PatrolResult, analyze_patrols, prepare_rivers, with_problems
 from gis_town.config import TownConfig
 from gis_town.io.town import Town
 
@@ -83,6 +90,39 @@ def _partitioned(
     return res
 
 
+def _town_problems(town: Town, config: TownConfig, problems):
+    """The river problems of the run (validated), or None; their counts row joins ``town.counts``."""
+    if problems is False:
+        return None, pd.DataFrame()
+    from gis_town.io.problems import load_problems
+    from gis_town.io.validate import validate_layer
+
+    if problems is None and town.has("problems"):
+        return town.layer("problems"), pd.DataFrame()  # loaded with the town: its rejects are the town's
+    if isinstance(problems, pd.DataFrame):
+        used, rejects = validate_layer(problems, "problems")
+        return used, rejects
+    path = None if problems is None else Path(problems)
+    used, rejects, counts = load_problems(town.path, config, path=path)
+    if counts is not None:
+        row = pd.DataFrame([counts])
+        town.counts = pd.concat([town.counts, row], ignore_index=True) if len(town.counts) else row
+    return used, rejects
+
+
+def _add_problems(res: PatrolResult, town: Town, config: TownConfig, problems, rejects, keep_points: bool):
+    """``res`` with the river problems (when there are any), the problem rejects joining its problems."""
+    if problems is not None and len(problems):
+        gk = res.summary.get("gk_crs") or town.gk_crs
+        segs = prepare_rivers(town.layer("rivers"), config=config.patrol, gk_crs=gk)
+        res = with_problems(res, problems, segs, config=config.patrol, gk_crs=gk)
+    if len(rejects):
+        res.problems = pd.concat([p for p in (res.problems, rejects) if len(p)], ignore_index=True)
+    if not keep_points:
+        res.points = None
+    return res
+
+
 def run_patrol(
     town: Town,
     config: TownConfig | None = None,
@@ -92,6 +132,7 @@ def run_patrol(
     keep_points: bool = False,
     workers: int | None = None,
     scheduler: str | None = None,
+    problems=None,
 ) -> PatrolResult:
     """River patrol coverage of a town, in one process or on Dask.
 
@@ -117,20 +158,28 @@ def run_patrol(
         the town's ``patrols`` layer and not loaded yet (they are then read
         from the town's file in the workers; their problems and counts join
         the town's).
+    problems : GeoDataFrame, path or False, optional
+        River problems (清四乱): a ``problems`` layer, or a file of them
+        (GeoPackage, KML/KMZ, xlsx); default the town's (``[layers.problems]``,
+        else a ``problems`` layer beside the others); False for none.
 
     Returns
     -------
     PatrolResult
         Its ``problems`` are the rejected track rows (``tracks``) followed by
-        the rejected points.
+        the rejected points and the rejected problem rows. With river problems a
+        :class:`~gis_town.analysis.patrol.PatrolProblemsResult`: ``river_problems``
+        holds them, the segments and chiefs carry their counts.
     """
     cfg = config if config is not None else town.config
     rejects = pd.DataFrame()
     cluster = dask_choice(cfg, workers=workers, scheduler=scheduler)
+    found, problem_rejects = _town_problems(town, cfg, problems)
     if tracks is None and cluster is not None and not town.has("patrols"):
         if keep_points:
             log.warning("分区计算不保留轨迹点 / a partitioned run keeps no points (keep_points)")
-        return _partitioned(town, cfg, as_of, cluster)
+        res = _partitioned(town, cfg, as_of, cluster)
+        return _add_problems(res, town, cfg, found, problem_rejects, False)
     if tracks is not None:
         points, rejects = _track_points(town, tracks, cfg)
     else:
@@ -142,9 +191,9 @@ def run_patrol(
         as_of=as_of,
         villages=town.layers.get("villages"),
         gk_crs=town.gk_crs,
-        keep_points=keep_points,
+        keep_points=keep_points or found is not None,  # 回头看 looks at the fixes
     )
     if len(rejects):
         frames = [p for p in (rejects, res.problems) if len(p)]
         res.problems = pd.concat(frames, ignore_index=True)
-    return res
+    return _add_problems(res, town, cfg, found, problem_rejects, keep_points)

@@ -37,8 +37,10 @@ Modules: :mod:`~gis_town.analysis.patrol.points` (points and trips),
 :mod:`~gis_town.analysis.patrol.network` (rivers and network matching),
 :mod:`~gis_town.analysis.patrol.validation`,
 :mod:`~gis_town.analysis.patrol.coverage` (covered stretches, blind spots),
-:mod:`~gis_town.analysis.patrol.schedule` (milestones and the tables) and
-:mod:`~gis_town.analysis.patrol.pipeline` (the two stages and their results).
+:mod:`~gis_town.analysis.patrol.schedule` (milestones and the tables),
+:mod:`~gis_town.analysis.patrol.pipeline` (the two stages and their results) and
+:mod:`~gis_town.analysis.patrol.problems` (river problems to closure, 清四乱 and
+回头看: :func:`with_problems` adds them to a result).
 Every name is importable from here. The column labels (Chinese report
 headers) are in :mod:`gis_town.reports.patrol`.
 """
@@ -63,6 +65,18 @@ from gis_town.analysis.patrol.pipeline import (
     prepare_run,
 )
 from gis_town.analysis.patrol.points import prepare_points, split_trips
+from gis_town.analysis.patrol.problems import (
+    PROBLEM_STATES,
+    PatrolProblemsResult,
+    RiverProblems,
+    analyze_problems,
+    prepare_problems,
+    problem_counts,
+    problem_states,
+    rank_with_problems,
+    revisit_table,
+    with_problems,
+)
 from gis_town.analysis.patrol.schedule import (
     chief_table,
     milestone_share,
@@ -74,10 +88,14 @@ from gis_town.analysis.patrol.schedule import (
 from gis_town.analysis.patrol.validation import validate_trips
 
 __all__ = [
+    "PROBLEM_STATES",
+    "PatrolProblemsResult",
     "PatrolResult",
     "PatrolTrips",
     "REASONS",
+    "RiverProblems",
     "analyze_patrols",
+    "analyze_problems",
     "blind_spots",
     "chief_table",
     "combine_trips",
@@ -88,13 +106,19 @@ __all__ = [
     "patrol_report",
     "patrol_trips",
     "prepare_points",
+    "prepare_problems",
     "prepare_rivers",
     "prepare_run",
+    "problem_counts",
+    "problem_states",
     "quarter_periods",
     "rank_red_black",
+    "rank_with_problems",
+    "revisit_table",
     "segment_table",
     "split_trips",
     "trip_coverage",
     "validate_trips",
     "village_table",
+    "with_problems",
 ]
