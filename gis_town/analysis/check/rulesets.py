@@ -357,21 +357,67 @@ class Rule(BaseModel):
         return self.limits.model_dump()
 
     def limits_text(self) -> str:
-        """The limits as ``key=value`` text (unset and empty ones left out), for reports."""
-        parts = []
-        for k, v in self.limits_dict().items():
-            if v is None or (isinstance(v, (list, dict, tuple)) and not v):
-                continue
-            if isinstance(v, dict):
-                v = (
-                    "{"
-                    + ", ".join(
-                        f"{a}: {list(b) if isinstance(b, tuple) else b}" for a, b in v.items()
-                    )
-                    + "}"
-                )
-            parts.append(f"{k}={v}")
-        return ", ".join(parts)
+        """The limits in words with their units, for reports (``重叠容差 1 m²；...``).
+
+        Unset and empty limits are left out; names and units from :data:`LIMIT_WORDS`.
+        """
+        return "；".join(
+            _limit_words(k, v)
+            for k, v in self.limits_dict().items()
+            if not (v is None or (isinstance(v, (list, dict, tuple)) and not v))
+        )
+
+
+#: How a limit reads in a report: key -> (Chinese name, unit); unit "%" shows a share of 1 as a percentage.
+LIMIT_WORDS: dict[str, tuple[str, str]] = {
+    "tolerance_m2": ("容差", "m²"),
+    "tolerance_m": ("容差", "m"),
+    "min_area_m2": ("最小面积", "m²"),
+    "min_width_m": ("最小宽度", "m"),
+    "min_thinness": ("最小紧凑度", ""),
+    "rel_tolerance": ("相对误差上限", "%"),
+    "abs_tolerance_mu": ("绝对误差上限", "亩"),
+    "field": ("申报面积字段", ""),
+    "ridge_field": ("田坎系数字段", ""),
+    "limit_deg": ("坡度上限", "°"),
+    "max_share_above": ("超限面积比例上限", "%"),
+    "max_mean_deg": ("平均坡度上限", "°"),
+    "max_distance_m": ("距道路最远", "m"),
+    "hardened_only": ("仅计硬化路", ""),
+    "layer": ("图层", ""),
+    "buffer_m": ("保护范围宽度", "m"),
+    "household_field": ("户编号字段", ""),
+    "min_mean": ("NDVI 均值下限", ""),
+    "bare_below": ("裸地 NDVI 阈值", ""),
+    "max_bare_share": ("裸地比例上限", "%"),
+    "min_share": ("最小比例", "%"),
+    "required": ("必填字段", ""),
+    "ranges": ("取值范围", ""),
+    "allowed": ("允许取值", ""),
+}
+
+
+def _limit_words(key: str, value: Any) -> str:
+    """One limit as ``名称 值单位`` (numbers without trailing zeros, lists joined with 、)."""
+    name, unit = LIMIT_WORDS.get(key, (key, ""))
+
+    def num(x: float) -> str:
+        return f"{x:,.6g}"
+
+    if isinstance(value, bool):
+        text = "是" if value else "否"
+    elif isinstance(value, (int, float)):
+        text = f"{num(value * 100)}%" if unit == "%" else f"{num(value)}{'' if unit == '°' else ' '}{unit}".strip()
+    elif isinstance(value, dict):
+        text = "，".join(
+            f"{field} {num(v[0])}–{num(v[1])}" if key == "ranges" else f"{field} {'、'.join(map(str, v))}"
+            for field, v in value.items()
+        )
+    elif isinstance(value, (list, tuple)):
+        text = "、".join(map(str, value))
+    else:
+        text = str(value)
+    return f"{name} {text}"
 
 
 @dataclass
