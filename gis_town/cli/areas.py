@@ -11,6 +11,7 @@ from gis_town.cli.common import (
     add_town_args,
     config_from_args,
     echo,
+    echo_written,
     open_town,
     print_table,
     write_rejects,
@@ -30,10 +31,11 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _tables(res, base: Path) -> None:
+def _tables(res, base: Path) -> list[Path]:
     """Write and print the tables of an areas result beside ``base`` (…_by_project.csv and the rest)."""
     from gis_town.io.write import write_csv
 
+    written = []
     for suffix, table, title in (
         ("_by_project", res.projects, "按项目 by project"),
         ("_by_zone", res.zones, "按规划分区 by planning zone (每类单独合计 one total per kind)"),
@@ -42,11 +44,12 @@ def _tables(res, base: Path) -> None:
     ):
         if table is None:
             continue
-        write_csv(table, base.with_name(base.name + suffix + ".csv"))
+        written.append(write_csv(table, base.with_name(base.name + suffix + ".csv")))
         if title:
             print_table(table, title=title)
     if res.survey_check is not None:
         _print_survey_check(res.survey_check)
+    return written
 
 
 def _print_survey_check(table: pd.DataFrame) -> None:
@@ -77,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
         echo(f"覆盖上次结果 replacing the earlier {out_csv} (另存请用 --out / use --out to keep it)")
     write_csv(res.villages, out_csv)
     print_table(res.villages, title=f"耕地面积 farmland area by village and {args.by} (亩 mu, 公顷 ha)")
-    _tables(res, out_csv.with_suffix(""))
+    tables = _tables(res, out_csv.with_suffix(""))
     sheets = area_sheets(res)
     xlsx = write_xlsx(sheets, out_csv.with_suffix(".xlsx"), titles={k: f"{town.config.town.name} 耕地面积统计 ({k})" for k in sheets})
-    write_rejects(town, out_csv.parent)
-    echo(f"已写出 wrote {out_csv} 及 and {xlsx} (文件夹 folder: {out_csv.parent.resolve()})")
+    rejects = write_rejects(town, out_csv.parent)
+    echo_written([out_csv, xlsx, *tables, rejects], out_csv.parent)
     return 0

@@ -25,6 +25,7 @@ __all__ = [
     "add_town_args",
     "config_from_args",
     "echo",
+    "echo_written",
     "format_table",
     "open_town",
     "print_table",
@@ -85,6 +86,29 @@ def open_town(
 def echo(text: str = "") -> None:
     """Print a line of user-facing output (hidden with ``-q``)."""
     console.echo(text)
+
+
+def echo_written(paths, folder: Path | None = None) -> None:
+    """Say what was written, one way for every command: the folder as given, its full path, the names.
+
+    ``已写出 wrote 3 个文件 files to reports/risk (/home/u/reports/risk): risk.csv, risk.gpkg, ...``.
+    ``paths`` may hold None (a file not written); ``folder`` defaults to their common folder.
+    """
+    import os
+
+    paths = [Path(p) for p in paths if p is not None]
+    if not paths:
+        return
+    if folder is None:
+        folder = Path(os.path.commonpath([str(p.parent) for p in paths]))
+    full = "" if folder.is_absolute() else f" ({folder.resolve()})"
+    names = []
+    for p in paths:
+        try:
+            names.append(str(p.relative_to(folder)))
+        except ValueError:
+            names.append(str(p))
+    echo(f"已写出 wrote {len(paths)} 个文件 files to {folder}{full}: {', '.join(names)}")
 
 
 def write_rejects(town: Town, out_dir: Path, *, extra: pd.DataFrame | None = None) -> Path | None:

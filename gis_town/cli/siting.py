@@ -10,6 +10,7 @@ from gis_town.cli.common import (
     add_command,
     add_town_args,
     echo,
+    echo_written,
     open_town,
     print_table,
     write_rejects,
@@ -98,8 +99,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_map:
         written.append(_map(town, result, out, offline=args.offline))
     _print(result, cfg.town.name)
-    write_rejects(town, out)
-    echo("已写出 wrote " + ", ".join(str(p) for p in written))
+    echo_written([*written, write_rejects(town, out)], out)
     return 0
 
 
