@@ -77,6 +77,7 @@ from gis_town.parallel.areas import (
 )
 from gis_town.parallel.cluster import client_for
 from gis_town.parallel.patrol import _chief_groups, analyze_patrols  # noqa: F401 (tests)
+from gis_town.parallel.risk import risk_scored
 from gis_town.parallel.sources import (
     Partitions,
     layer_source,
@@ -112,6 +113,7 @@ __all__ = [
     "parcel_areas",
     "partitions",
     "read_partitioned",
+    "risk_scored",
     "validate_partitioned",
     "write_partitioned",
     "zonal_stats",
