@@ -6,13 +6,18 @@
                  [--basemap osm|tianditu|gaode|none] [--offline] [--public]
                  [--as-of YYYY-MM-DD] [--tracks FILE] [--dem DEM.tif]
                  [--orthophoto IMG.tif] [--tiles DIR] [--simplify M]
+                 [--tiles-above N] [--tiles-out DIR]
                  [--paper A4|A3] [--dpi 300] --out FILE.html|.png|.pdf
 
 ``.html`` writes the interactive map; ``.png`` / ``.pdf`` the print version
 (A4/A3, 300 dpi, CJK font). ``--offline`` inlines Leaflet and its plugins and
 draws a hillshade of the DEM (or ``--orthophoto`` / ``--tiles``) instead of
 web tiles. ``--public`` leaves personal names out. ``--basemap tianditu``
-needs a key in ``TIANDITU_KEY`` or ``[map] tianditu_key``.
+needs a key in ``TIANDITU_KEY`` or ``[map] tianditu_key``. Parcel layers
+with more than ``--tiles-above N`` features (default
+:data:`gis_town.maps.tiles.TILES_ABOVE`), or every parcel layer with
+``--tiles-out DIR``, are written as vector tiles beside the page
+(``FILE_tiles/`` by default); copy that folder with the page.
 """
 
 from __future__ import annotations
@@ -118,7 +123,10 @@ def register(sub) -> None:
         "--as-of", default=None, help="截止日期 as-of date YYYY-MM-DD (patrol, progress)"
     )
     p.add_argument(
-        "--tracks", type=Path, default=None, help="巡河轨迹文件或文件夹 patrol tracks: a CSV/GPX/KML/KMZ file or a folder of them (patrol map)"
+        "--tracks",
+        type=Path,
+        default=None,
+        help="巡河轨迹文件或文件夹 patrol tracks: a CSV/GPX/KML/KMZ file or a folder of them (patrol map)",
     )
     p.add_argument(
         "--dem",
@@ -144,6 +152,22 @@ def register(sub) -> None:
         default=None,
         metavar="M",
         help="简化容差(米) simplification tolerance in metres (default: config [map] simplify_m)",
+    )
+    p.add_argument(
+        "--tiles-above",
+        type=int,
+        default=None,
+        metavar="N",
+        help="地块超过 N 个的图层写成矢量瓦片 parcel layers with more than N features become vector "
+        "tiles beside the page (default 50000)",
+    )
+    p.add_argument(
+        "--tiles-out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="矢量瓦片目录 folder for the vector tiles; given alone, every parcel layer is tiled "
+        "(default FILE_tiles beside the page)",
     )
     p.add_argument(
         "--paper", choices=["A4", "A3"], default="A4", help="纸张 paper for PNG/PDF (default A4)"
@@ -173,6 +197,19 @@ def _result(kind: str, town, args: argparse.Namespace):
     return run_topic(kind, town, town.config, **_map_options(kind, args))
 
 
+def _echo_tiles(m) -> None:
+    """Say where the vector tiles went (they must be copied with the page)."""
+    sets = [c.tileset for c in m._children.values() if getattr(c, "tileset", None) is not None]
+    if not sets:
+        return
+    folder = sets[0].archive.parent
+    mb = sum(t.archive_bytes + t.packed_bytes for t in sets) / 1024 / 1024
+    echo(
+        f"矢量瓦片 vector tiles: {folder} ({len(sets)} layers, {mb:.2f} MB; "
+        "与网页一起复制 copy this folder with the page)"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``gis-town map`` (heavy imports here: the parser stays light)."""
     import pandas as pd
@@ -195,7 +232,9 @@ def run(args: argparse.Namespace) -> int:
         required = ("rivers", "patrols")
     town = open_town(args, layers=layers, required=required)
     cfg = town.config
-    specs, title, subtitle = map_specs(town, kind, as_of=args.as_of, result=_result(kind, town, args))
+    specs, title, subtitle = map_specs(
+        town, kind, as_of=args.as_of, result=_result(kind, town, args)
+    )
     dem = args.dem if args.dem is not None else cfg.dem_path()
     if dem is not None and not Path(dem).is_file():
         if args.dem is not None:
@@ -236,6 +275,8 @@ def run(args: argparse.Namespace) -> int:
             tiles_dir=args.tiles,
             html_path=out,
             simplify_m=args.simplify,
+            tiles_above=args.tiles_above,
+            tiles_out=args.tiles_out,
         )
         save_map(m, out)
         rows = []
@@ -251,6 +292,7 @@ def run(args: argparse.Namespace) -> int:
                 )
         if rows:
             print_table(pd.DataFrame(rows), title=title)
+        _echo_tiles(m)
         size = out.stat().st_size
         mode = "离线 offline" if args.offline else "在线 online"
         echo(

@@ -51,6 +51,7 @@ from gis_town.errors import ConfigError, InputError
 from gis_town.geodesy import pick_gk_crs, to_geographic
 from gis_town.io.write import write_text
 from gis_town.maps import offline as _offline
+from gis_town.maps import tiles as _tiles
 from gis_town.maps.encode import bounds_lonlat, encode_layer, safe_json, simplify_layer
 from gis_town.maps.gcj02 import wgs84_to_gcj02
 from gis_town.maps.page import DECODER_JS, NO_TILES_NOTE, PAGE_CSS
@@ -130,6 +131,16 @@ class _Fullscreen(Fullscreen):
 class _Measure(MeasureControl):
     default_js = [("leaflet_measure_js", _offline.CDN["measure_js"])]
     default_css = [("leaflet_measure_css", _offline.CDN["measure_css"])]
+
+
+class _RawScript(be.Element):
+    """A ``<script>`` in the page header whose code is inserted as it is (never read as a template)."""
+
+    _template = Template("<script>{{ this.code }}</script>")
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self.code = code
 
 
 class _Script(be.MacroElement):
@@ -422,6 +433,8 @@ def build_map(
     simplify_m: float | None = None,
     gk_crs=None,
     decimals: int = settings.MAP_COORD_DECIMALS,
+    tiles_above: int | None = None,
+    tiles_out: str | Path | None = None,
 ) -> TownMap:
     """Build an interactive map from layer specs.
 
@@ -460,6 +473,14 @@ def build_map(
         Gauss-Kruger zone for simplification (picked from the data if omitted).
     decimals : int
         Decimals of a degree kept (6: about 0.1 m).
+    tiles_above : int, optional
+        Polygon coverage layers (parcels) with more features than this are
+        written as vector tiles beside the page instead of into it
+        (:mod:`gis_town.maps.tiles`; default ``[map] tiles_above`` when the
+        config has it, else :data:`~gis_town.maps.tiles.TILES_ABOVE`, or 0
+        when ``tiles_out`` is given).
+    tiles_out : path, optional
+        Folder for the tiles (default ``<page>_tiles`` beside ``html_path``).
 
     Returns
     -------
@@ -547,20 +568,38 @@ def build_map(
 
     legend_items: list[tuple[int, LayerSpec]] = []
     links: list[tuple[Layer, int]] = []
+    if tiles_above is None:  # [map] tiles_above once the config has it
+        tiles_above = getattr(cfg.map, "tiles_above", None)
+    if tiles_above is None:
+        tiles_above = 0 if tiles_out is not None else _tiles.TILES_ABOVE
+    tiled = False
     for i, (spec, frame) in enumerate(zip(specs, frames)):
-        data, n = encode_layer(spec, frame, decimals=decimals, gcj02=gcj)
-        label_class = {"zones": "gt-zone", "villages": "gt-village"}.get(
-            spec.schema_layer or "", ""
-        )
-        layer = CompactLayer(data, spec.name, show=spec.show, label_class=label_class)
-        layer.add_to(m)
-        layer.n_features = n
-        layer.n_bytes = len(data.encode("utf-8"))
+        if _tiles.is_tileable(spec) and _count_drawn(frame) > tiles_above:
+            folder = _tiles.tiles_folder(html_path, tiles_out)
+            key = f"{i:02d}_{spec.schema_layer or 'layer'}"
+            tileset = _tiles.write_tiles(spec, frame, folder, key, gcj02=gcj)
+            layer = _tiles.TiledLayer(tileset, spec, html_path)
+            layer.add_to(m)
+            tiled = True
+        else:
+            data, n = encode_layer(spec, frame, decimals=decimals, gcj02=gcj)
+            label_class = {"zones": "gt-zone", "villages": "gt-village"}.get(
+                spec.schema_layer or "", ""
+            )
+            layer = CompactLayer(data, spec.name, show=spec.show, label_class=label_class)
+            layer.add_to(m)
+            layer.n_features = n
+            layer.n_bytes = len(data.encode("utf-8"))
         if spec.legend:
             legend_items.append((i, spec))
             links.append((layer, i))
     if legend_items:
         Legend(legend_html(legend_items), links).add_to(m)
+    if tiled:
+        fig.header.add_child(
+            _RawScript(_offline.asset_text(_tiles.PLUGIN_ASSET)), name="gt_tiles_plugin"
+        )
+        fig.header.add_child(_RawScript(_tiles.TILES_JS), name="gt_tiles_js")
 
     date_s = _format_date(data_date)
     lines = [escape(title)]
@@ -596,6 +635,12 @@ def build_map(
         (s, w), (n, e) = _shift_bounds([[s, w], [n, e]], gcj)
         m.fit_bounds([[s, w], [n, e]], padding=(10, 10))
     return m
+
+
+def _count_drawn(frame: gpd.GeoDataFrame) -> int:
+    """Features with a geometry (what a layer draws)."""
+    g = frame.geometry
+    return int((~(g.isna() | g.is_empty)).sum())
 
 
 def map_html(m: folium.Map) -> str:

@@ -1,0 +1,562 @@
+"""Vector tiles for large polygon layers: a PMTiles archive beside the page, read without a server.
+
+A layer of a few hundred thousand parcels written into the page as the
+compact encoding of :mod:`gis_town.maps.encode` makes a page of tens of
+megabytes that the browser decodes whole before it shows anything. Above
+:data:`TILES_ABOVE` features (``--tiles-above N``), or for every eligible
+layer with ``--tiles-out DIR``, :func:`gis_town.maps.base.build_map` writes the
+layer instead as vector tiles:
+
+* **the archive**: GDAL's PMTiles driver (through :mod:`pyogrio`; Mapbox
+  Vector Tiles inside, gzip-compressed, zooms :func:`tile_zooms`) writes
+  ``NAME.pmtiles`` into the tiles folder beside the HTML (``<page>_tiles/``
+  by default). Each tile holds the feature's class (``gt_class``) and the
+  fields its tooltip and popup show, formatted for people (codes as Chinese
+  labels) but not escaped, so the archive opens in QGIS as it is;
+* **the packed copy** the page reads (:func:`pack_archive`): the same bytes cut
+  into :data:`CHUNK_BYTES` pieces, each a small script ``NAME/00012.js`` that
+  hands its piece (base64) to the page. A page opened from a local folder
+  (``file://``) cannot make the HTTP range requests a PMTiles reader needs,
+  but it can load a ``<script>``: the page's byte source loads the pieces
+  that hold the header, the directories and the tiles in view, on demand.
+  No server is needed, and the folder can be copied to another PC with the
+  page (the same page works over HTTP too);
+* **the page** draws the tiles with protomaps-leaflet 5.1.0 (BSD-3-Clause,
+  from the npm registry, inlined like Leaflet; see ``assets/README.md``),
+  whose PMTiles reader (pmtiles 4, bundled in it) gets its bytes from the
+  packed pieces. Each class gets its fill and outline
+  (:meth:`gis_town.maps.spec.Style`), the legend and the layer control treat
+  the tiled layer like any other, and hover tooltips and click popups are
+  built from the tile's properties, every value HTML-escaped in the page
+  (:data:`TILES_JS`, ``esc``) and field labels escaped in Python.
+
+No tile encoder is written here: GDAL encodes, pmtiles and protomaps-leaflet
+decode and draw.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import math
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from folium.map import Layer
+from jinja2 import Template
+
+from gis_town.errors import InputError, OutputError
+from gis_town.io.write import atomic_path
+from gis_town.maps.encode import safe_json
+from gis_town.maps.gcj02 import shift_coords_to_gcj02
+from gis_town.maps.spec import LayerSpec, Style, escape, escape_name, format_series
+
+__all__ = [
+    "CHUNK_BYTES",
+    "MAX_ZOOM",
+    "PLUGIN_ASSET",
+    "TILES_ABOVE",
+    "TILES_JS",
+    "TileSet",
+    "TiledLayer",
+    "is_tileable",
+    "pack_archive",
+    "tile_zooms",
+    "tiles_folder",
+    "write_tiles",
+]
+
+log = logging.getLogger(__name__)
+
+#: Polygon layers with more features than this are written as vector tiles
+#: (``--tiles-above N``; the lead's ``[map] tiles_above`` when configured).
+TILES_ABOVE = 50_000
+
+#: Highest zoom with its own tiles (about 10 m a pixel at 35 deg N; the page
+#: over-zooms these tiles beyond it: 4096 units a tile, about 0.5 m).
+MAX_ZOOM = 14
+
+#: The lowest zoom with tiles is at most this many levels below :data:`MAX_ZOOM`.
+ZOOM_LEVELS = 5
+
+#: Bytes of the archive in each packed piece (a base64 script of about 350 KB).
+CHUNK_BYTES = 256 * 1024
+
+#: The packaged plugin (under ``gis_town/maps/assets``).
+PLUGIN_ASSET = "protomaps-leaflet/protomaps-leaflet.js"
+
+#: Property of each tile feature holding its class (index into the layer's styles).
+CLASS_FIELD = "gt_class"
+
+#: The screen the page is expected on when its first view is fitted (CSS px).
+_SCREEN_PX = (1280, 760)
+
+_KEY_RE = re.compile(r"[^0-9A-Za-z_-]+")
+
+
+def is_tileable(spec: LayerSpec) -> bool:
+    """Whether a layer may be written as tiles: polygons of a coverage (parcels) without text labels."""
+    return spec.kind == "polygon" and spec.coverage and not spec.label_field
+
+
+def tiles_folder(html_path: str | Path | None, tiles_out: str | Path | None) -> Path:
+    """Where the tiles go: ``tiles_out``, else ``<page>_tiles`` beside the HTML.
+
+    Raises
+    ------
+    InputError
+        Neither is given (a tiled layer needs a place beside the page).
+    """
+    if tiles_out is not None:
+        return Path(tiles_out)
+    if html_path is None:
+        raise InputError(
+            "矢量瓦片需要输出位置 / vector tiles need a place to go: give html_path (the page's path) "
+            "or tiles_out (a folder)"
+        )
+    p = Path(html_path)
+    return p.parent / f"{p.stem}_tiles"
+
+
+def _fit_zoom(bounds: Sequence[float]) -> int:
+    """The zoom at which Leaflet fits lon/lat ``bounds`` (w, s, e, n) on the expected screen."""
+    w, s, e, n = bounds
+
+    def merc_y(lat: float) -> float:
+        lat = max(-85.0, min(85.0, lat))
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    dx = max((e - w) / 360.0, 1e-9)
+    dy = max((merc_y(n) - merc_y(s)) / (2 * math.pi), 1e-9)
+    z = min(math.log2(_SCREEN_PX[0] / 256 / dx), math.log2(_SCREEN_PX[1] / 256 / dy))
+    return int(math.floor(z))
+
+
+def tile_zooms(bounds: Sequence[float], max_zoom: int = MAX_ZOOM) -> tuple[int, int]:
+    """(lowest, highest) zoom of a layer's tiles.
+
+    The page draws data zoom ``z`` at display zoom ``z + 1`` (protomaps-leaflet's
+    512-pixel data tiles), so the lowest zoom is two below the zoom that fits
+    the layer on screen (one zoom out from the first view still shows the
+    parcels), but no more than :data:`ZOOM_LEVELS` below ``max_zoom`` (a
+    county's million parcels at a lower zoom would fill one tile).
+    """
+    lo = _fit_zoom(bounds) - 2
+    lo = max(max_zoom - ZOOM_LEVELS, min(lo, max_zoom), 0)
+    return lo, max_zoom
+
+
+def _rgba(color: str | None, alpha: float) -> str:
+    """``rgba(...)`` of a ``#rgb`` / ``#rrggbb`` colour (names pass through, alpha dropped)."""
+    if not color:
+        return "rgba(0,0,0,0)"
+    c = color.strip()
+    if re.fullmatch(r"#[0-9a-fA-F]{3}", c):
+        c = "#" + "".join(ch * 2 for ch in c[1:])
+    if re.fullmatch(r"#[0-9a-fA-F]{6}", c):
+        r, g, b = (int(c[i : i + 2], 16) for i in (1, 3, 5))
+        a = max(0.0, min(1.0, float(alpha)))
+        return f"rgba({r},{g},{b},{a:.3g})"
+    return c if re.fullmatch(r"[a-zA-Z]{3,20}", c) else "#888888"
+
+
+def _paint(style: Style) -> dict:
+    """A class's fill and outline for the page's polygon symbolizer."""
+    return {
+        "fill": _rgba(style.fill, style.fill_opacity) if style.fill else "rgba(0,0,0,0)",
+        "stroke": _rgba(style.color, style.opacity),
+        "width": float(style.weight),
+    }
+
+
+@dataclass
+class TileSet:
+    """One layer written as tiles: the archive, its packed copy, and what the page needs."""
+
+    key: str
+    archive: Path
+    chunk_dir: Path
+    n_features: int
+    archive_bytes: int
+    packed_bytes: int
+    n_chunks: int
+    min_zoom: int
+    max_zoom: int
+    fields: list[str] = field(default_factory=list)
+
+    def page_options(self, spec: LayerSpec, html_path: str | Path | None) -> dict:
+        """The options :data:`TILES_JS` reads (names and labels escaped; no data values)."""
+        styles = [spec.style] + [spec.style_of(c) for c in spec.classes()]
+        shown = self.fields
+        return {
+            "key": self.key,
+            "dir": _relative_url(self.chunk_dir, html_path),
+            "size": self.archive_bytes,
+            "chunk": CHUNK_BYTES,
+            "n": escape(spec.name),
+            "id": escape(spec.name),
+            "layer": self.key,
+            "minz": self.min_zoom,
+            "maxz": self.max_zoom,
+            "paint": [_paint(s) for s in styles],
+            "cls": CLASS_FIELD,
+            "f": shown,
+            "fl": [escape(spec.label(c)) for c in shown],
+            "pf": [shown.index(c) for c in spec.fields if c in shown],
+            "tf": [shown.index(c) for c in (spec.tooltip or []) if c in shown],
+        }
+
+
+def _relative_url(folder: Path, html_path: str | Path | None) -> str:
+    """The folder as a URL relative to the page (so the two can be copied together), else ``file://``."""
+    folder = Path(folder).resolve()
+    if html_path is not None:
+        base = Path(html_path).resolve().parent
+        try:
+            return folder.relative_to(base).as_posix()
+        except ValueError:
+            pass
+    return folder.as_uri()
+
+
+def _tile_frame(
+    spec: LayerSpec, lonlat: gpd.GeoDataFrame, *, gcj02: bool
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The layer's features for the archive: class index and the shown fields, formatted (not escaped)."""
+    geom = lonlat.geometry
+    ok = ~(geom.isna() | geom.is_empty)
+    frame = lonlat.loc[ok.to_numpy()]
+    shown = [c for c in dict.fromkeys([*spec.fields, *(spec.tooltip or [])]) if c in frame.columns]
+    data: dict[str, object] = {}
+    if spec.category is not None:
+        index = {c: i + 1 for i, c in enumerate(spec.classes())}
+        cls = frame[spec.category].map(lambda v: index.get(v, 0)).fillna(0).astype("int32")
+    else:
+        cls = pd.Series(0, index=frame.index, dtype="int32")
+    data[CLASS_FIELD] = cls.to_numpy()
+    for c in shown:
+        data[c] = format_series(frame[c], c, spec.codes).astype(object).to_numpy()
+    geoms = np.asarray(frame.geometry.values)
+    if gcj02 and len(geoms):
+        geoms = shapely.transform(geoms, shift_coords_to_gcj02)
+    out = gpd.GeoDataFrame(data, geometry=geoms, crs=lonlat.crs)
+    return out.reset_index(drop=True), shown
+
+
+def write_tiles(
+    spec: LayerSpec,
+    lonlat: gpd.GeoDataFrame,
+    folder: str | Path,
+    key: str,
+    *,
+    gcj02: bool = False,
+    max_zoom: int = MAX_ZOOM,
+) -> TileSet:
+    """Write one polygon layer as ``folder/KEY.pmtiles`` and its packed copy ``folder/KEY/``.
+
+    Parameters
+    ----------
+    spec : LayerSpec
+        The layer (fields, tooltip, classes).
+    lonlat : GeoDataFrame
+        ``spec.gdf`` in lon/lat (EPSG:4490/4326), simplified if wanted.
+    folder : path
+        The tiles folder (created).
+    key : str
+        File name stem (letters, digits, ``_``, ``-``; others replaced).
+    gcj02 : bool
+        Shift coordinates to GCJ-02 (Gaode basemap).
+    max_zoom : int
+        Highest zoom with tiles (:data:`MAX_ZOOM`).
+
+    Returns
+    -------
+    TileSet
+
+    Raises
+    ------
+    OutputError
+        GDAL could not write the archive, or the folder is not writable.
+    """
+    key = _KEY_RE.sub("_", key).strip("_") or "layer"
+    folder = Path(folder)
+    frame, shown = _tile_frame(spec, lonlat, gcj02=gcj02)
+    bounds = frame.total_bounds if len(frame) else np.array([0.0, 0.0, 0.0, 0.0])
+    minz, maxz = tile_zooms(bounds, max_zoom)
+    archive = folder / f"{key}.pmtiles"
+    try:
+        write_archive(frame, archive, layer=key, min_zoom=minz, max_zoom=maxz, name=spec.name)
+    except OSError as exc:
+        raise OutputError(
+            f"无法写出矢量瓦片 / cannot write vector tiles: {exc}", path=str(archive)
+        ) from exc
+    chunk_dir, n_chunks, packed = pack_archive(archive, folder / key, key)
+    size = archive.stat().st_size
+    log.info(
+        "矢量瓦片 vector tiles %s: %d features, zoom %d-%d, %.1f MB (%d pieces)",
+        archive,
+        len(frame),
+        minz,
+        maxz,
+        size / 1e6,
+        n_chunks,
+    )
+    return TileSet(key, archive, chunk_dir, len(frame), size, packed, n_chunks, minz, maxz, shown)
+
+
+def write_archive(
+    frame: gpd.GeoDataFrame, path: Path, *, layer: str, min_zoom: int, max_zoom: int, name: str = ""
+) -> Path:
+    """Write ``frame`` (lon/lat) as a PMTiles archive with GDAL's PMTiles driver, atomically."""
+    import warnings
+
+    import pyogrio
+
+    if "PMTiles" not in pyogrio.list_drivers(write=True):
+        raise OutputError(
+            "GDAL 没有 PMTiles 驱动 / this GDAL has no PMTiles driver (GDAL >= 3.8 needed)",
+            path=str(path),
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, suffix=".pmtiles") as tmp, warnings.catch_warnings():
+        # "tile exceeded the default maximum tile size ... encoded at lower resolution":
+        # expected at the lowest zooms of a large layer
+        warnings.filterwarnings("ignore", message=".*maximum tile size.*")
+        pyogrio.write_dataframe(
+            frame.to_crs(4326) if frame.crs is not None else frame,
+            tmp,
+            driver="PMTiles",
+            layer=layer,
+            dataset_options={
+                "MINZOOM": str(min_zoom),
+                "MAXZOOM": str(max_zoom),
+                "NAME": name or layer,
+                "DESCRIPTION": name or layer,
+            },
+        )
+    return path
+
+
+def pack_archive(archive: str | Path, chunk_dir: str | Path, key: str) -> tuple[Path, int, int]:
+    """Cut an archive into :data:`CHUNK_BYTES` pieces, each a script the page can load from ``file://``.
+
+    Piece ``i`` is ``chunk_dir/{i:05d}.js`` holding
+    ``GisTown.tileChunk("KEY", i, "BASE64");``. The folder is replaced as a
+    whole (written beside it, then renamed), so a reader never sees half of it.
+
+    Returns
+    -------
+    (chunk_dir, number of pieces, bytes written)
+    """
+    archive, chunk_dir = Path(archive), Path(chunk_dir)
+    data = archive.read_bytes()
+    chunk_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{chunk_dir.name}.", dir=chunk_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the page's folder is not
+    total = 0
+    key_js = safe_json(key)
+    try:
+        n = max(1, -(-len(data) // CHUNK_BYTES))
+        for i in range(n):
+            piece = base64.b64encode(data[i * CHUNK_BYTES : (i + 1) * CHUNK_BYTES]).decode("ascii")
+            text = f'GisTown.tileChunk({key_js},{i},"{piece}");\n'
+            (tmp / f"{i:05d}.js").write_text(text, encoding="ascii")
+            total += len(text)
+        old = None
+        if chunk_dir.exists():
+            old = chunk_dir.with_name(f".{chunk_dir.name}.old{os.getpid()}")
+            os.replace(chunk_dir, old)
+        os.replace(tmp, chunk_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp)
+        raise OutputError(
+            f"无法写出矢量瓦片 / cannot write vector tiles: {exc}", path=str(chunk_dir)
+        ) from exc
+    return chunk_dir, n, total
+
+
+class TiledLayer(Layer):
+    """A layer drawn from vector tiles (see :data:`TILES_JS`), switched like the others.
+
+    Parameters
+    ----------
+    tileset : TileSet
+    spec : LayerSpec
+    html_path : path, optional
+        Where the page is saved (the tiles URL is relative to it).
+    """
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "var {{ this.get_name() }} = GisTown.tiled({{ this._parent.get_name() }}, {{ this.opts_json }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(
+        self, tileset: TileSet, spec: LayerSpec, html_path: str | Path | None = None
+    ) -> None:
+        super().__init__(name=escape_name(spec.name), overlay=True, control=True, show=spec.show)
+        self._name = "TiledLayer"
+        self.plain_name = spec.name
+        self.tileset = tileset
+        self.n_features = tileset.n_features
+        self.n_bytes = tileset.archive_bytes
+        self.opts_json = safe_json(tileset.page_options(spec, html_path))
+
+
+#: The page's part for tiled layers: a byte source over the packed pieces, the
+#: protomaps-leaflet layer with one paint rule per class, tooltips and popups
+#: (values escaped here, labels escaped in Python), and a count of what was drawn.
+TILES_JS = r"""
+(function () {
+  "use strict";
+  var GT = window.GisTown = window.GisTown || {};
+  GT.tileSets = GT.tileSets || {};
+  GT.tiledLayers = GT.tiledLayers || {};
+  function esc(s) {
+    return String(s === undefined || s === null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}[c];
+    });
+  }
+  GT.esc = esc;
+  // a piece of an archive arrives (a script written by gis_town.maps.tiles.pack_archive)
+  GT.tileChunk = function (key, i, b64) {
+    var set = GT.tileSets[key];
+    if (!set) { return; }
+    var bin = atob(b64), n = bin.length, bytes = new Uint8Array(n);
+    for (var k = 0; k < n; k++) { bytes[k] = bin.charCodeAt(k); }
+    set.pieces[i] = bytes;
+    var w = set.waiting[i];
+    delete set.waiting[i];
+    if (w) { for (var j = 0; j < w.length; j++) { w[j][0](bytes); } }
+  };
+  function piece(set, i) {
+    if (set.pieces[i]) { return Promise.resolve(set.pieces[i]); }
+    return new Promise(function (resolve, reject) {
+      if (set.waiting[i]) { set.waiting[i].push([resolve, reject]); return; }
+      set.waiting[i] = [[resolve, reject]];
+      var s = document.createElement("script");
+      s.src = set.dir + "/" + ("0000" + i).slice(-5) + ".js";
+      s.onerror = function () {
+        var w = set.waiting[i] || [];
+        delete set.waiting[i];
+        set.failed = true;
+        for (var j = 0; j < w.length; j++) { w[j][1](new Error("tile piece not found: " + s.src)); }
+      };
+      s.onload = function () { s.remove(); };
+      document.head.appendChild(s);
+    });
+  }
+  // a pmtiles Source: byte ranges of the archive from its pieces
+  function source(set) {
+    return {
+      getKey: function () { return set.key; },
+      getBytes: function (offset, length) {
+        var end = Math.min(offset + length, set.size), c = set.chunk;
+        var first = Math.floor(offset / c), last = Math.floor((Math.max(end, offset + 1) - 1) / c), need = [];
+        for (var i = first; i <= last; i++) { need.push(piece(set, i)); }
+        return Promise.all(need).then(function (parts) {
+          var out = new Uint8Array(Math.max(0, end - offset)), pos = 0;
+          for (var k = 0; k < parts.length; k++) {
+            var start = (first + k) * c, a = Math.max(offset - start, 0), b = Math.min(end - start, parts[k].length);
+            if (b > a) { out.set(parts[k].subarray(a, b), pos); pos += b - a; }
+          }
+          return {data: out.buffer};
+        });
+      }
+    };
+  }
+  function archive(set) {
+    // the PMTiles reader bundled in protomaps-leaflet, over our byte source
+    var PM = new protomapsL.PmtilesSource(set.key + ".pmtiles", false).p.constructor;
+    return new PM(source(set));
+  }
+  function rows(o, props, which) {
+    var out = [];
+    for (var k = 0; k < which.length; k++) {
+      var j = which[k], v = props[o.f[j]];
+      out.push([o.fl[j], v === undefined || v === null ? "" : String(v)]);
+    }
+    return out;
+  }
+  function pick(lyr, latlng) {
+    if (!lyr._map) { return null; }
+    var found = lyr.queryTileFeaturesDebug(latlng.lng, latlng.lat, 4).get("") || [];
+    for (var k = found.length - 1; k >= 0; k--) {
+      if (found[k].layerName === lyr._gtOpts.layer) { return found[k].feature; }
+    }
+    return null;
+  }
+  GT.tiled = function (map, o) {
+    var set = GT.tileSets[o.key] = GT.tileSets[o.key] || {key: o.key, dir: o.dir, size: o.size, chunk: o.chunk, pieces: {}, waiting: {}};
+    if (!map.getPane("gtTiled")) { map.createPane("gtTiled").style.zIndex = 350; }
+    var rules = [];
+    for (var c = 0; c < o.paint.length; c++) {
+      (function (cls, p) {
+        rules.push({
+          dataLayer: o.layer,
+          filter: function (z, f) { return (f.props[o.cls] || 0) === cls; },
+          symbolizer: new protomapsL.PolygonSymbolizer({fill: p.fill, stroke: p.stroke, width: p.width, opacity: 1})
+        });
+      })(c, o.paint[c]);
+    }
+    var lyr = protomapsL.leafletLayer({
+      url: archive(set), maxDataZoom: o.maxz, paintRules: rules, labelRules: [],
+      attribution: "", pane: "gtTiled", maxZoom: 22
+    });
+    lyr._gtOpts = o;
+    lyr._gtName = o.n;
+    var tip = L.tooltip({sticky: true, className: "gt-tip", direction: "right", offset: [12, 0]}), frame = 0;
+    map.on("mousemove", function (e) {
+      if (!lyr._map || frame) { return; }
+      frame = requestAnimationFrame(function () {
+        frame = 0;
+        var f = pick(lyr, e.latlng);
+        if (!f) { if (map.hasLayer(tip)) { map.closeTooltip(tip); } return; }
+        var r = rows(o, f.props, o.tf), parts = [];
+        for (var k = 0; k < r.length; k++) { if (r[k][1] !== "") { parts.push(esc(r[k][1])); } }
+        tip.setLatLng(e.latlng).setContent(parts.length ? parts.join(" · ") : o.n);
+        if (!map.hasLayer(tip)) { tip.openOn(map); }
+      });
+    });
+    map.on("mouseout", function () { if (map.hasLayer(tip)) { map.closeTooltip(tip); } });
+    map.on("click", function (e) {
+      var f = pick(lyr, e.latlng);
+      if (!f || !o.pf.length) { return; }
+      var r = rows(o, f.props, o.pf);
+      var h = '<div class="gt-popup"><div class="gt-pt-title">' + o.n + "</div><table>";
+      for (var k = 0; k < r.length; k++) { h += "<tr><th>" + r[k][0] + "</th><td>" + esc(r[k][1]) + "</td></tr>"; }
+      L.popup({maxWidth: 380}).setLatLng(e.latlng).setContent(h + "</table></div>").openOn(map);
+    });
+    map.on("overlayremove", function (e) { if (e.layer === lyr && map.hasLayer(tip)) { map.closeTooltip(tip); } });
+    GT.tiledLayers[o.id] = lyr;
+    return lyr;
+  };
+  // features of a tiled layer drawn in the tiles now on screen (for tests and benchmarks)
+  GT.tiledDrawn = function (lyr) {
+    var ids = {}, n = 0, z = lyr._map ? Math.round(lyr._map.getZoom()) : 0;
+    lyr.views.forEach(function (view) {
+      view.tileCache.cache.forEach(function (entry) {
+        var feats = entry.data.get(lyr._gtOpts.layer) || [];
+        for (var k = 0; k < feats.length; k++) { var id = JSON.stringify(feats[k].props); if (!ids[id]) { ids[id] = 1; n++; } }
+      });
+    });
+    return {features: n, zoom: z};
+  };
+})();
+"""

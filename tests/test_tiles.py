@@ -1,0 +1,274 @@
+"""Vector tiles for large polygon layers (issue 17): the archive, its packed copy, the page.
+
+Hand-made parcels: a 20 x 15 grid of 90 m x 90 m squares on a 100 m pitch in
+a Gauss-Kruger CRS (EPSG:4544), the western half 旱地 (pure red fill), the
+eastern half 水浇地 (pure blue). The map is built with a threshold below the
+layer's 300 parcels, so the layer is written as tiles; the tests check the
+archive with GDAL (every parcel in it, classes as built), the packed pieces
+(they join to the archive byte for byte), the page (no parcel value in the
+HTML, the plugin inlined), and in headless Chromium with every request that
+is not ``file:`` or ``data:`` refused: all 300 parcels decoded in the tiles on
+screen, red and blue pixels covering the area the squares take on screen
+(computed here from their corners), an escaped tooltip and popup, and the
+layer control switching the layer and its legend section off and on.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from gis_town.maps import tiles as T
+from gis_town.maps.base import CompactLayer, build_map, save_map
+from gis_town.maps.spec import LayerSpec, Style
+
+X0, Y0 = 460_000.0, 3_940_000.0  # EPSG:4544, about 104.56E 35.6N
+NX, NY, PITCH, SIDE = 20, 15, 100.0, 90.0
+EVIL = '<img src=x onerror="window.__pwned=1">'
+RED, BLUE = "#ff0000", "#0000ff"
+
+
+def parcels() -> gpd.GeoDataFrame:
+    cells, ids, use = [], [], []
+    for i in range(NX):
+        for j in range(NY):
+            x, y = X0 + i * PITCH, Y0 + j * PITCH
+            cells.append(shapely.box(x, y, x + SIDE, y + SIDE))
+            ids.append(f"P{i:02d}{j:02d}" + (EVIL if (i, j) == (3, 4) else ""))
+            use.append("旱地" if i < NX // 2 else "水浇地")
+    return gpd.GeoDataFrame({"parcel_id": ids, "land_use": use}, geometry=cells, crs=4544)
+
+
+def spec(gdf: gpd.GeoDataFrame | None = None) -> LayerSpec:
+    return LayerSpec(
+        "耕地 farmland (by land use 地类)",
+        parcels() if gdf is None else gdf,
+        fields=["parcel_id", "land_use"],
+        tooltip=["parcel_id", "land_use"],
+        category="land_use",
+        styles={
+            "旱地": Style(color=RED, fill=RED, weight=0.5, fill_opacity=1.0),
+            "水浇地": Style(color=BLUE, fill=BLUE, weight=0.5, fill_opacity=1.0),
+        },
+        schema_layer="farmland",
+        coverage=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def tiled(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("tiled")
+    page = folder / "farm.html"
+    m = build_map([spec()], title="矢量瓦片 tiles", offline=True, html_path=page, tiles_above=100)
+    save_map(m, page)
+    return page
+
+
+def test_small_layers_stay_in_the_page_and_large_ones_become_tiles(tmp_path):
+    page = tmp_path / "p.html"
+    m = build_map([spec()], title="t", offline=True, html_path=page, tiles_above=300)
+    assert any(isinstance(c, CompactLayer) for c in m._children.values())  # 300 is not above 300
+    assert not (tmp_path / "p_tiles").exists()
+    m = build_map([spec()], title="t", offline=True, html_path=page, tiles_above=299)
+    layers = [c for c in m._children.values() if isinstance(c, T.TiledLayer)]
+    assert len(layers) == 1 and layers[0].n_features == NX * NY
+    assert (tmp_path / "p_tiles" / "00_farmland.pmtiles").is_file()
+    # --tiles-out alone tiles every eligible layer
+    out = tmp_path / "elsewhere"
+    m = build_map([spec()], title="t", offline=True, html_path=page, tiles_out=out)
+    assert (out / "00_farmland.pmtiles").is_file()
+
+
+def test_only_unlabelled_polygon_coverages_are_tileable():
+    s = spec()
+    assert T.is_tileable(s)
+    s2 = LayerSpec("v", parcels(), fields=["parcel_id"], label_field="parcel_id", coverage=True)
+    assert not T.is_tileable(s2)
+    s3 = LayerSpec("p", parcels(), fields=["parcel_id"], coverage=False)
+    assert not T.is_tileable(s3)
+    pts = parcels().set_geometry(parcels().centroid)
+    assert not T.is_tileable(LayerSpec("pts", pts, fields=["parcel_id"], coverage=True))
+
+
+def test_tile_zooms():
+    # 0.26 deg wide (a town): fits at zoom 12 on 1280 px, tiles from 10
+    assert T.tile_zooms((104.5, 35.5, 104.76, 35.6)) == (10, 14)
+    # a county, 1.2 deg: fits at 10, but no lower than MAX_ZOOM - 5
+    assert T.tile_zooms((104.0, 35.0, 105.2, 36.0)) == (9, 14)
+    # a village: one zoom
+    assert T.tile_zooms((104.56, 35.6, 104.58, 35.61)) == (14, 14)
+
+
+def test_archive_holds_every_parcel_with_its_class(tiled):
+    import pyogrio
+
+    archive = tiled.parent / "farm_tiles" / "00_farmland.pmtiles"
+    assert archive.read_bytes()[:7] == b"PMTiles"
+    df = pyogrio.read_dataframe(archive)  # the highest zoom: parcels cut at tile edges
+    by_id = df.groupby("parcel_id")["gt_class"].first()
+    assert len(by_id) == NX * NY
+    west = by_id[by_id.index.str.slice(1, 3).astype(int) < NX // 2]
+    assert set(west) == {1} and set(by_id.drop(west.index)) == {2}  # classes in the styles' order
+    assert (df["land_use"] == "旱地").sum() >= NX * NY // 2  # formatted, not escaped
+    assert any(EVIL in v for v in df["parcel_id"])
+
+
+def test_pieces_join_to_the_archive(tiled):
+    folder = tiled.parent / "farm_tiles"
+    data = (folder / "00_farmland.pmtiles").read_bytes()
+    pieces = sorted((folder / "00_farmland").glob("*.js"))
+    assert len(pieces) == -(-len(data) // T.CHUNK_BYTES)
+    joined = b""
+    for i, p in enumerate(pieces):
+        m = re.fullmatch(
+            r'GisTown\.tileChunk\("00_farmland",(\d+),"([A-Za-z0-9+/=]*)"\);\n', p.read_text()
+        )
+        assert m and int(m.group(1)) == i
+        joined += base64.b64decode(m.group(2))
+    assert joined == data
+
+
+def test_page_carries_the_plugin_but_no_parcel_values(tiled):
+    from gis_town.maps.offline import remote_references
+
+    page = tiled.read_text(encoding="utf-8")
+    assert "protomapsL" in page and "GisTown.tiled(" in page
+    assert "P0304" not in page and "__pwned" not in page
+    assert '"dir":"farm_tiles/00_farmland"' in page  # relative: page and folder copy together
+    assert remote_references(page) == []
+
+
+def test_small_page_has_no_plugin(tmp_path):
+    page = tmp_path / "p.html"
+    save_map(build_map([spec()], title="t", offline=True, html_path=page), page)
+    assert "protomapsL" not in page.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- browser
+
+#: Pixels of pure red and pure blue on the tile canvases of the tiled pane.
+COLOUR_JS = """() => {
+  let red = 0, blue = 0;
+  for (const c of document.querySelectorAll('.leaflet-gtTiled-pane canvas')) {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i] > 220 && d[i + 1] < 30 && d[i + 2] < 30) red++;
+      else if (d[i + 2] > 220 && d[i] < 30 && d[i + 1] < 30) blue++;
+    }
+  }
+  return [red, blue];
+}"""
+
+#: Screen area (CSS px) of every square of one half, from its corners.
+AREA_JS = """(boxes) => {
+  let a = 0;
+  for (const [s, w, n, e] of boxes) {
+    const p = GisTown.map.latLngToContainerPoint([s, w]), q = GisTown.map.latLngToContainerPoint([n, e]);
+    a += Math.abs(q.x - p.x) * Math.abs(q.y - p.y);
+  }
+  return a;
+}"""
+
+
+@pytest.mark.browser
+def test_tiled_map_draws_its_parcels_with_the_network_refused(tiled):
+    from tests.test_map_browser import CHROMIUM, CHROMIUM_ARGS, Opened
+
+    if not CHROMIUM.exists():
+        pytest.skip("headless Chromium not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            _check_page(Opened(browser, tiled, width=1280, height=820))
+        finally:
+            browser.close()
+
+
+def _wait_drawn(o) -> None:
+    o.page.wait_for_function(
+        "() => { const l = Object.values(GisTown.tiledLayers)[0];"
+        " return l._map && !l.isLoading() && GisTown.tiledDrawn(l).features > 0; }",
+        timeout=20000,
+    )
+    o.page.wait_for_timeout(200)
+
+
+def _check_page(o) -> None:
+    name = "耕地 farmland (by land use 地类)"
+    _wait_drawn(o)
+    assert o.requests == [] and o.errors == [], (o.requests, o.errors)
+    drawn = o.js("() => GisTown.tiledDrawn(Object.values(GisTown.tiledLayers)[0])")
+    assert drawn["features"] == NX * NY
+
+    # red and blue cover what the squares take on screen
+    lonlat = parcels().to_crs(4326)
+    west = lonlat[lonlat["land_use"] == "旱地"].geometry.bounds
+    east = lonlat[lonlat["land_use"] == "水浇地"].geometry.bounds
+    boxes = lambda b: b[["miny", "minx", "maxy", "maxx"]].to_numpy().tolist()  # noqa: E731
+    want_red, want_blue = o.js(AREA_JS, boxes(west)), o.js(AREA_JS, boxes(east))
+    dpr = o.js("window.devicePixelRatio")
+    red, blue = o.js(COLOUR_JS)
+    assert want_red > 50_000  # the grid fills much of the screen
+    assert abs(red / dpr**2 - want_red) < 0.12 * want_red, (red, want_red)
+    assert abs(blue / dpr**2 - want_blue) < 0.12 * want_blue, (blue, want_blue)
+    o.screenshot("tiled_farmland")
+
+    # tooltip and popup of the parcel whose id carries HTML: shown as text, nothing runs
+    b = lonlat.geometry.iloc[3 * NY + 4].centroid
+    o.click_latlng(b.y, b.x, hover=True)
+    o.page.wait_for_selector(".gt-tip", timeout=5000)
+    tip = o.page.locator(".gt-tip").inner_text()
+    assert tip == f"P0304{EVIL} · 旱地", tip
+    o.click_latlng(b.y, b.x)
+    o.page.wait_for_selector(".gt-popup", timeout=5000)
+    assert EVIL in o.page.locator(".gt-popup").inner_text()
+    assert "&lt;img" in o.js("document.querySelector('.gt-popup').innerHTML")
+    o.no_harm()
+    o.page.keyboard.press("Escape")
+    o.js("GisTown.map.closePopup()")
+
+    # the layer control switches the layer and its legend section
+    box = o.page.locator(".leaflet-control-layers-overlays label", has_text=name)
+    sec = o.page.locator('.gt-legend [data-gt-sec="0"]')
+    assert sec.is_visible()
+    box.locator("input").click()
+    o.page.wait_for_timeout(300)
+    assert not o.js("GisTown.map.hasLayer(Object.values(GisTown.tiledLayers)[0])")
+    assert o.js(COLOUR_JS) == [0, 0]
+    assert not sec.is_visible()
+    box.locator("input").click()
+    _wait_drawn(o)
+    red2, _ = o.js(COLOUR_JS)
+    assert abs(red2 / dpr**2 - want_red) < 0.12 * want_red
+    assert sec.is_visible()
+    assert o.errors == [] and o.requests == []
+    o.close()
+
+
+def test_map_command_writes_tiles_beside_the_page(tmp_path, capsys):
+    from gis_town.cli import main
+    from tests.test_maps import make_town
+
+    town = make_town(tmp_path / "town", n=10)  # 100 parcels
+    out = tmp_path / "maps" / "layout.html"
+    assert (
+        main(["map", str(town), "--kind", "layout", "--tiles-above", "50", "--out", str(out)]) == 0
+    )
+    folder = out.parent / "layout_tiles"
+    archives = sorted(p.name for p in folder.glob("*.pmtiles"))
+    assert len(archives) >= 1 and any("farmland" in a for a in archives)
+    assert "layout_tiles" in capsys.readouterr().out
+    page = out.read_text(encoding="utf-8")
+    assert "GisTown.tiled(" in page and '"dir":"layout_tiles/' in page
+    # below the threshold nothing is tiled
+    out2 = tmp_path / "maps" / "small.html"
+    assert main(["-q", "map", str(town), "--kind", "layout", "--out", str(out2)]) == 0
+    assert not (out.parent / "small_tiles").exists()
