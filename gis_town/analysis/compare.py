@@ -17,6 +17,7 @@ Areas are ellipsoidal on CGCS2000 (:func:`gis_town.geodesy.area_m2`).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
@@ -24,17 +25,24 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
-from gis_town.geodesy import area_m2, m2_to_mu, project_to_gk
+from gis_town import settings
+from gis_town.geodesy import m2_to_mu, project_to_gk
 
 __all__ = [
     "CHANGE_CLASSES",
     "GEOMETRY_CHANGES",
     "CompareTables",
+    "PairPieces",
+    "area_center",
+    "assemble",
     "change_class",
     "compare_surveys",
+    "match_pairs",
     "newly_abandoned",
+    "parcel_m2",
+    "remainders",
     "village_change_summary",
 ]
 
@@ -52,6 +60,10 @@ CHANGE_CLASSES: tuple[str, ...] = (
 )
 #: How a parcel's geometry changed between the surveys.
 GEOMETRY_CHANGES: tuple[str, ...] = ("same", "split", "merged", "reshaped")
+
+#: Overlaps and left-overs below this many m² are numerical crumbs (coordinates rounded in
+#: reprojection), not digitising slivers: ignored too, but not counted as slivers.
+CRUMB_M2 = 0.01
 
 _POLY_TYPES = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
@@ -105,8 +117,12 @@ def change_class(old_status: pd.Series, new_status: pd.Series) -> np.ndarray:
 
 
 def _is_sliver(piece_m2: np.ndarray, ref_m2: np.ndarray, share: float, min_m2: float) -> np.ndarray:
-    """True for pieces below ``share`` of ``ref_m2``, or below ``min_m2`` unless most of ``ref_m2``."""
-    return (piece_m2 < share * ref_m2) | ((piece_m2 < min_m2) & (piece_m2 < 0.5 * ref_m2))
+    """True for pieces below ``share`` of ``ref_m2``, or below ``min_m2`` unless most of ``ref_m2``; crumbs always."""
+    return (
+        (piece_m2 < share * ref_m2)
+        | ((piece_m2 < min_m2) & (piece_m2 < 0.5 * ref_m2))
+        | (piece_m2 < CRUMB_M2)
+    )
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
@@ -128,19 +144,27 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
 
 
 def _overlapping_pairs(og: np.ndarray, ng: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (old, new) of parcels whose interiors may overlap: STRtree intersects, minus touching."""
+    """Index pairs (old, new) of parcels whose interiors may overlap: STRtree intersects, minus touching.
+
+    Sorted by old, then new index: the order every later step (and the Dask
+    path, :mod:`gis_town.parallel.compare`) relies on.
+    """
     i, j = shapely.STRtree(ng).query(og, predicate="intersects")
     shapely.prepare(og)
     keep = ~shapely.touches(og[i], ng[j])  # neighbours sharing an edge (most candidate pairs)
-    return i[keep], j[keep]
+    i, j = i[keep], j[keep]
+    order = np.lexsort((j, i))
+    return i[order], j[order]
 
 
-def _remainders(
+def remainders(
     base: np.ndarray, others: np.ndarray, i: np.ndarray, j: np.ndarray, equal: np.ndarray
 ) -> np.ndarray:
     """``base[k]`` minus every ``others[j]`` paired with it, in rounds of one neighbour per parcel.
 
-    ``equal`` marks pairs of identical geometries: their base has no remainder at all.
+    ``i`` indexes ``base``, ``j`` ``others``; the neighbours of a parcel are
+    taken off in the order of the pairs (by ``i``, stable). ``equal`` marks
+    pairs of identical geometries: their base has no remainder at all.
     """
     rem = base.copy()
     gone = np.zeros(len(base), dtype=bool)
@@ -149,7 +173,7 @@ def _remainders(
     sel = ~gone[i]
     i, j = i[sel], j[sel]
     if not len(i):
-        return rem
+        return _polygonal(rem)
     order = np.argsort(i, kind="stable")
     i, j = i[order], j[order]
     start = np.r_[0, np.flatnonzero(np.diff(i)) + 1]
@@ -160,12 +184,38 @@ def _remainders(
     return _polygonal(rem)
 
 
-def _area_m2(geoms: np.ndarray, crs: CRS) -> np.ndarray:
-    """Ellipsoidal area (m²) of each geometry; 0 for empty or missing ones."""
+def area_center(gdf: gpd.GeoDataFrame) -> tuple[float, float]:
+    """Lon/lat (degrees) of the centre of ``gdf``'s extent: the one centre every area of a run uses."""
+    minx, miny, maxx, maxy = gdf.to_crs(4490).total_bounds
+    if not np.all(np.isfinite([minx, miny, maxx, maxy])):
+        return 105.0, 35.0
+    return (minx + maxx) / 2.0, (miny + maxy) / 2.0
+
+
+def parcel_m2(geoms: np.ndarray, crs: CRS, center: tuple[float, float]) -> np.ndarray:
+    """Ellipsoidal area (m²) of each geometry, 0 for empty or missing ones.
+
+    Planar area in the CGCS2000 Lambert azimuthal equal-area projection at
+    ``center`` (equal-area: planar area there is ellipsoidal area; agrees with
+    :func:`gis_town.geodesy.area_m2` to ~1e-9 for parcels). One centre for
+    the whole run, so that a geometry's area does not depend on which other
+    geometries it is computed with (the Dask path gives the same digits).
+    """
     out = np.zeros(len(geoms))
     full = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if full.any():
-        out[full] = np.nan_to_num(area_m2(gpd.GeoSeries(geoms[full], crs=crs)))
+    if not full.any():
+        return out
+    laea = CRS.from_proj4(
+        f"+proj=laea +lat_0={center[1]:.6f} +lon_0={center[0]:.6f} +x_0=0 +y_0=0 "
+        f"+a={settings.CGCS2000_A} +rf={settings.CGCS2000_RF} +units=m +no_defs"
+    )
+    tr = Transformer.from_crs(crs, laea, always_xy=True)
+
+    def _project(xy: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    out[full] = np.nan_to_num(shapely.area(shapely.transform(geoms[full], _project)))
     return out
 
 
@@ -185,6 +235,38 @@ def _geometry_change(
     out[(n_new_of_old > 1) & (n_old_of_new == 1)] = "split"
     out[(n_old_of_new > 1) & (n_new_of_old == 1)] = "merged"
     return out
+
+
+@dataclass
+class PairPieces:
+    """The overlaps of old and new parcels (one entry per candidate pair, sorted by old, new).
+
+    ``i`` / ``j`` index the old / new parcels, ``geoms`` the overlap,
+    ``m2`` its ellipsoidal area, ``sliver`` below the sliver threshold,
+    ``real`` more than a shared edge, ``equal`` identical parcels.
+    """
+
+    i: np.ndarray
+    j: np.ndarray
+    geoms: np.ndarray
+    m2: np.ndarray
+    sliver: np.ndarray
+    real: np.ndarray
+    equal: np.ndarray
+
+
+def match_pairs(
+    og: np.ndarray, ng: np.ndarray, old_m2: np.ndarray, new_m2: np.ndarray, crs: CRS,
+    center: tuple[float, float], share: float, min_m2: float,
+) -> PairPieces:
+    """Every overlap of an old and a new parcel: pairs from one STRtree query, pieces in one call."""
+    i, j = _overlapping_pairs(og, ng)
+    equal = shapely.equals_exact(og[i], ng[j])  # unchanged parcels: no overlay needed
+    inter = og[i].copy()
+    inter[~equal] = _polygonal(shapely.intersection(og[i[~equal]], ng[j[~equal]]))
+    piece_m2 = parcel_m2(inter, crs, center)
+    sliver = _is_sliver(piece_m2, np.minimum(old_m2[i], new_m2[j]), share, min_m2)
+    return PairPieces(i, j, inter, piece_m2, sliver, piece_m2 > 0, equal)
 
 
 def compare_surveys(
@@ -215,26 +297,34 @@ def compare_surveys(
     CompareTables
         ``pieces`` has ``old_parcel_id``, ``new_parcel_id`` (NA where none),
         ``village_id``, ``old_status``, ``new_status``, ``change``,
-        ``geometry_change``, ``area_m2``, ``area_mu``, ``old_area_mu``, ``new_area_mu``.
+        ``geometry_change``, ``area_m2``, ``area_mu``, ``old_area_mu``, ``new_area_mu``;
+        rows: the overlaps (by old, then new parcel), the old parcels' and
+        then the new parcels' left-over parts.
     """
     o = project_to_gk(old, crs=gk_crs, layer="old farmland").reset_index(drop=True)
     n = project_to_gk(new, crs=o.crs, layer="new farmland").reset_index(drop=True)
+    center = area_center(o if len(o) else n)
     og, ng = np.asarray(o.geometry.values, dtype=object), np.asarray(n.geometry.values, dtype=object)
-    old_m2, new_m2 = _area_m2(og, o.crs), _area_m2(ng, o.crs)
-    i, j = _overlapping_pairs(og, ng)
-    equal = shapely.equals_exact(og[i], ng[j])  # unchanged parcels: no overlay needed
-    inter = og[i].copy()
-    inter[~equal] = _polygonal(shapely.intersection(og[i[~equal]], ng[j[~equal]]))
-    piece_m2 = _area_m2(inter, o.crs)
-    sliver = _is_sliver(piece_m2, np.minimum(old_m2[i], new_m2[j]), sliver_share, sliver_min_m2)
-    real = piece_m2 > 0  # not a shared edge or corner only
-    n_slivers, sliver_m2 = int((sliver & real).sum()), float(piece_m2[sliver].sum())
-    # left-over parts, against every overlapping parcel (a sliver overlap is no left-over either)
-    old_rest = _remainders(og, ng, i[real], j[real], equal[real])
-    new_rest = _remainders(ng, og, j[real], i[real], equal[real])
-    ki, kj, kg, km2 = i[~sliver], j[~sliver], inter[~sliver], piece_m2[~sliver]
-    n_new_of_old = np.bincount(ki, minlength=len(og))
-    n_old_of_new = np.bincount(kj, minlength=len(ng))
+    old_m2, new_m2 = parcel_m2(og, o.crs, center), parcel_m2(ng, o.crs, center)
+    pairs = match_pairs(og, ng, old_m2, new_m2, o.crs, center, sliver_share, sliver_min_m2)
+    real = pairs.real  # a sliver overlap is no left-over either
+    old_rest = remainders(og, ng, pairs.i[real], pairs.j[real], pairs.equal[real])
+    new_rest = remainders(ng, og, pairs.j[real], pairs.i[real], pairs.equal[real])
+    return assemble(o, n, old_m2, new_m2, pairs, old_rest, new_rest, center,
+                    sliver_share=sliver_share, sliver_min_m2=sliver_min_m2)
+
+
+def assemble(
+    o: gpd.GeoDataFrame, n: gpd.GeoDataFrame, old_m2: np.ndarray, new_m2: np.ndarray,
+    pairs: PairPieces, old_rest: np.ndarray, new_rest: np.ndarray, center: tuple[float, float],
+    *, sliver_share: float, sliver_min_m2: float,
+) -> CompareTables:
+    """The pieces table from the overlaps and the left-over parts (both surveys in the zone ``o.crs``)."""
+    sliver, piece_m2 = pairs.sliver, pairs.m2
+    n_slivers, sliver_m2 = int((sliver & (piece_m2 >= CRUMB_M2)).sum()), float(piece_m2[sliver].sum())
+    ki, kj, kg, km2 = pairs.i[~sliver], pairs.j[~sliver], pairs.geoms[~sliver], piece_m2[~sliver]
+    n_new_of_old = np.bincount(ki, minlength=len(o))
+    n_old_of_new = np.bincount(kj, minlength=len(n))
     o_ids, n_ids = _ids(o, "parcel_id"), _ids(n, "parcel_id")
     o_vil, n_vil = _ids(o, "village_id"), _ids(n, "village_id")
     o_st, n_st = _ids(o, "status"), _ids(n, "status")
@@ -247,15 +337,14 @@ def compare_surveys(
                                             old_m2[ki], new_m2[kj], sliver_share),
         "area_m2": km2, "old_area_m2": old_m2[ki], "new_area_m2": new_m2[kj],
     })
-    tables = [both]
-    geoms = [kg]
+    tables, geoms = [both], [kg]
     for rest, base_m2, counts, ids, vil, st, side in (
         (old_rest, old_m2, n_new_of_old, o_ids, o_vil, o_st, "old"),
         (new_rest, new_m2, n_old_of_new, n_ids, n_vil, n_st, "new"),
     ):
-        r_m2 = _area_m2(rest, o.crs)
+        r_m2 = parcel_m2(rest, o.crs, center)
         noise = _is_sliver(r_m2, base_m2, sliver_share, sliver_min_m2) | (r_m2 <= 0)
-        n_slivers += int((noise & (r_m2 > 0)).sum())
+        n_slivers += int((noise & (r_m2 >= CRUMB_M2)).sum())
         sliver_m2 += float(r_m2[noise].sum())
         k = np.flatnonzero(~noise)
         empty = pd.array([pd.NA] * len(k), dtype="string")
@@ -271,26 +360,50 @@ def compare_surveys(
     df = pd.concat(tables, ignore_index=True)
     for c in ("old_parcel_id", "new_parcel_id", "village_id", "old_status", "new_status"):
         df[c] = df[c].astype("string")
+    df = df[["old_parcel_id", "new_parcel_id", "village_id", "old_status", "new_status",
+             "geometry_change", "area_m2", "old_area_m2", "new_area_m2"]]
     df.insert(5, "change", change_class(df["old_status"], df["new_status"]))
     df["area_mu"] = m2_to_mu(df["area_m2"])
     df["old_area_mu"] = m2_to_mu(df.pop("old_area_m2"))
     df["new_area_mu"] = m2_to_mu(df.pop("new_area_m2"))
-    pieces = gpd.GeoDataFrame(df, geometry=np.concatenate(geoms) if geoms else [], crs=o.crs)
+    pieces = gpd.GeoDataFrame(df, geometry=np.concatenate(geoms), crs=o.crs)
     notes = []
     if n_slivers:
         notes.append(
             f"忽略 {n_slivers} 处细碎重叠/边角 ({m2_to_mu(sliver_m2):.2f} 亩) / {n_slivers} slivers ignored "
             f"({m2_to_mu(sliver_m2):.2f} mu): below {sliver_share:.0%} of the parcel or {sliver_min_m2:g} m²"
         )
-    log.info("对比 compared %d old x %d new parcels: %d pieces", len(og), len(ng), len(pieces))
+    log.info("对比 compared %d old x %d new parcels: %d pieces", len(o), len(n), len(pieces))
     return CompareTables(
         pieces=pieces, slivers=n_slivers, sliver_m2=sliver_m2,
         old_m2=float(np.nansum(old_m2)), new_m2=float(np.nansum(new_m2)), notes=notes,
     )
 
 
-def village_change_summary(pieces: pd.DataFrame, villages: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Area (mu) per village and change class, balanced: a ``total`` column and a total row last.
+def _balanced_units(scaled: np.ndarray, target: int) -> np.ndarray:
+    """Whole units of ``scaled`` adding up to ``target`` (largest remainder, stable)."""
+    floor = np.floor(scaled)
+    units = floor.astype(np.int64)
+    short = target - int(units.sum())
+    rem = scaled - floor
+    if short > 0:
+        units[np.argsort(-rem, kind="stable")[:short]] += 1
+    elif short < 0:
+        units[np.argsort(rem, kind="stable")[:-short]] -= 1
+    return units
+
+
+def village_change_summary(
+    pieces: pd.DataFrame, villages: pd.DataFrame | None = None, *, decimals: int = 2
+) -> pd.DataFrame:
+    """Area (mu) per village and change class, balanced (强制调平): a ``total_mu`` column and a total row last.
+
+    The class totals are rounded to ``decimals`` by the largest remainder so
+    that they add up exactly to the rounded total area of the pieces
+    (:func:`gis_town.analysis.areas.balance`), then the villages' cells of
+    each class the same way to the class total; the row totals
+    (``total_mu``) and the total row are sums of the rounded cells, so every
+    row and every column adds up to the figures shown.
 
     Parameters
     ----------
@@ -298,6 +411,8 @@ def village_change_summary(pieces: pd.DataFrame, villages: pd.DataFrame | None =
         ``CompareTables.pieces``.
     villages : DataFrame, optional
         With ``village_id`` and ``name`` for the village name.
+    decimals : int, default 2
+        Decimals of a mu shown.
 
     Returns
     -------
@@ -306,45 +421,88 @@ def village_change_summary(pieces: pd.DataFrame, villages: pd.DataFrame | None =
         change class, ``total_mu``, ``pieces``; the last row (village_id
         ``合计 total``) is the column sums, and ``total_mu`` the row sums.
     """
+    from gis_town.analysis.areas import balance
+
     vid = pieces["village_id"].astype("string").fillna("")
     table = (
         pd.DataFrame({"village_id": vid, "change": pieces["change"], "area_mu": pieces["area_mu"]})
         .pivot_table(index="village_id", columns="change", values="area_mu", aggfunc="sum", fill_value=0.0)
         .reindex(columns=list(CHANGE_CLASSES), fill_value=0.0)
     )
-    table.columns = [f"{c}_mu" for c in table.columns]
-    table["total_mu"] = table.sum(axis=1)
-    table["pieces"] = vid.value_counts().reindex(table.index).fillna(0).astype("int64")
-    table = table.reset_index()
+    scale = 10**decimals
+    values = table.to_numpy(dtype="float64")
+    units = np.zeros(values.shape, dtype=np.int64)
+    if values.size:
+        class_totals, _ = balance(values.sum(axis=0), decimals)
+        for k, target in enumerate(np.rint(class_totals * scale).astype(np.int64)):
+            units[:, k] = _balanced_units(values[:, k] * scale, int(target))
+    out = pd.DataFrame(units / scale, index=table.index, columns=[f"{c}_mu" for c in CHANGE_CLASSES])
+    out["total_mu"] = units.sum(axis=1) / scale
+    out["pieces"] = vid.value_counts().reindex(out.index).fillna(0).astype("int64")
+    out = out.reset_index()
     names = {}
     if villages is not None and "name" in villages.columns:
         names = dict(zip(villages["village_id"].astype("string"), villages["name"].astype("string")))
-    table.insert(1, "village_name", table["village_id"].map(names).astype("string"))
-    total = table.drop(columns=["village_id", "village_name"]).sum()
-    total_row = pd.DataFrame([{"village_id": "合计 total", "village_name": pd.NA, **total.to_dict()}])
-    out = pd.concat([table, total_row], ignore_index=True)
+    out.insert(1, "village_name", out["village_id"].map(names).astype("string"))
+    total = {f"{c}_mu": units[:, k].sum() / scale for k, c in enumerate(CHANGE_CLASSES)}
+    total_row = {"village_id": "合计 total", "village_name": "", **total,
+                 "total_mu": units.sum() / scale, "pieces": int(out["pieces"].sum())}
+    out = pd.concat([out, pd.DataFrame([total_row])], ignore_index=True)
     out["pieces"] = out["pieces"].astype("int64")
     return out
 
 
+_STATUS_WORDS = {"cultivated": "耕种 cultivated", "fallow": "休耕 fallow", "abandoned": "撂荒 abandoned"}
+
+
+def _reasons(hit: pd.DataFrame) -> pd.Series:
+    """Per new parcel: which old parcels it was, in which status, and the mu newly abandoned."""
+    words = hit["old_status"].astype("string").map(lambda s: _STATUS_WORDS.get(s, s), na_action="ignore")
+    text = (
+        "上期 old " + hit["old_parcel_id"].astype("string").fillna("?") + " "
+        + words.fillna("?").astype("string") + " " + hit["area_mu"].round(2).map("{:.2f}".format) + " 亩"
+    )
+    per = text.groupby(hit["new_parcel_id"].to_numpy(), sort=False).agg("; ".join)
+    return "本期撂荒 abandoned now; " + per
+
+
 def newly_abandoned(
-    pieces: gpd.GeoDataFrame, new: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None = None
+    pieces: gpd.GeoDataFrame,
+    new: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame | None = None,
+    *,
+    listed: dt.date | None = None,
 ) -> gpd.GeoDataFrame:
     """The new parcels with a newly abandoned piece, for the leaders' visits (走访清单 order).
+
+    Parameters
+    ----------
+    pieces : GeoDataFrame
+        ``CompareTables.pieces``.
+    new : GeoDataFrame
+        The NEW farmland, as compared.
+    villages : GeoDataFrame, optional
+        ``village_id``, ``name``, ``leader``.
+    listed : date, optional
+        The day the list is made (``listed_date``); default today.
 
     Returns
     -------
     GeoDataFrame
-        ``village_id``, ``village_name``, ``leader``, ``group``, ``rank``,
+        ``village_id``, ``village_name``, ``leader``, ``group``, ``rank``
+        (序号 per village: by 社, then newly abandoned area, largest first),
         ``parcel_id`` (the NEW id), ``contractor``, ``status``, ``area_mu``
-        (the newly abandoned area of the parcel), ``old_parcel_id`` (the old
-        ids, joined with ``;``), ``lon``, ``lat``; geometry the new parcel in EPSG:4490.
+        (the newly abandoned area of the parcel, mu), ``reason`` (the old
+        parcels and their status), ``old_parcel_id`` (the old ids, joined
+        with ``;``), ``lon``, ``lat`` (a point inside the parcel),
+        ``listed_date``; geometry the new parcel in EPSG:4490.
     """
-    hit = pieces[pieces["change"] == "newly_abandoned"]
+    hit = pieces[(pieces["change"] == "newly_abandoned").to_numpy()]
     per = hit.groupby("new_parcel_id", sort=False).agg(
         area_mu=("area_mu", "sum"),
         old_parcel_id=("old_parcel_id", lambda s: ";".join(dict.fromkeys(s.dropna().astype(str)))),
     )
+    per["reason"] = _reasons(hit).reindex(per.index)
     nn = new.copy()
     nn["parcel_id"] = nn["parcel_id"].astype("string")
     keep = [c for c in ("parcel_id", "village_id", "group", "contractor", "status") if c in nn.columns]
@@ -366,8 +524,10 @@ def newly_abandoned(
             leaders = dict(zip(vid, villages["leader"].astype("string")))
     df["village_name"] = df["village_id"].map(names).astype("string")
     df["leader"] = df["village_id"].map(leaders).astype("string")
+    df["area_mu"] = df["area_mu"].astype("float64").round(4)
     pts = df.geometry.representative_point()
     df["lon"], df["lat"] = pts.x.round(6).to_numpy(), pts.y.round(6).to_numpy()
+    df["listed_date"] = pd.Timestamp(listed or dt.date.today())
     cols = ["village_id", "village_name", "leader", "group", "rank", "parcel_id", "contractor",
-            "status", "area_mu", "old_parcel_id", "lon", "lat"]
+            "status", "area_mu", "reason", "old_parcel_id", "lon", "lat", "listed_date"]
     return gpd.GeoDataFrame(df[cols].reset_index(drop=True), geometry=df.geometry.to_numpy(), crs="EPSG:4490")
