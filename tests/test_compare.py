@@ -365,3 +365,89 @@ def test_bad_input_exit_2_with_a_chinese_and_english_message(tmp_path, capsys, c
     assert re.search(r"[\u4e00-\u9fff]", err) and re.search(r"[A-Za-z]{4,}", err)
     assert ("not found" in err) if case == "missing" else ("farmland" in err)
     assert "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- the Dask path
+
+
+def _grid_surveys(n: int = 16) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Two surveys of an n x n grid of 50 m parcels: splits, merges, noise, status changes, lost, new."""
+    rng = np.random.default_rng(11)
+    cell = 50.0
+    old_rows, new_rows = [], []
+    for r in range(n):
+        for c in range(n):
+            x, y = X0 + c * cell, Y0 + r * cell
+            k = r * n + c
+            st = rng.choice(["cultivated", "abandoned", "fallow"], p=[0.7, 0.2, 0.1])
+            old_rows.append((f"A{k:04d}", st, shapely.box(x, y, x + cell, y + cell)))
+            roll = rng.random()
+            new_st = rng.choice(["cultivated", "abandoned"]) if rng.random() < 0.2 else st
+            dx = 0.15 if r % 3 == 0 else 0.0  # digitising noise in some rows
+            if roll < 0.08:  # split
+                new_rows.append((f"N{k:04d}a", new_st, shapely.box(x + dx, y, x + dx + 20, y + cell)))
+                new_rows.append((f"N{k:04d}b", new_st, shapely.box(x + dx + 20, y, x + cell, y + cell)))
+            elif roll < 0.12:
+                continue  # lost
+            elif roll < 0.16 and c % 2 == 0 and c + 1 < n:  # merged with the right neighbour (reshaped)
+                new_rows.append((f"N{k:04d}m", new_st, shapely.box(x, y, x + 1.6 * cell, y + cell)))
+            else:
+                new_rows.append((f"N{k:04d}", new_st, shapely.box(x + dx, y, x + dx + cell, y + cell)))
+    new_rows.append(("N9999", "cultivated", shapely.box(X0 - 200, Y0, X0 - 120, Y0 + 60)))  # new
+    new_rows = list(dict((r[0], r) for r in new_rows).values())
+    old = gpd.GeoDataFrame({"parcel_id": [r[0] for r in old_rows], "village_id": "V01",
+                            "status": [r[1] for r in old_rows]},
+                           geometry=[r[2] for r in old_rows], crs=GK).to_crs("EPSG:4490")
+    new = gpd.GeoDataFrame({"parcel_id": [r[0] for r in new_rows], "village_id": "V01",
+                            "status": [r[1] for r in new_rows]},
+                           geometry=[r[2] for r in new_rows], crs=GK).to_crs("EPSG:4490")
+    return old, new
+
+
+def _assert_same(a, b) -> None:
+    pa, pb = a.pieces, b.pieces
+    pd.testing.assert_frame_equal(pd.DataFrame(pa.drop(columns=pa.geometry.name)),
+                                  pd.DataFrame(pb.drop(columns=pb.geometry.name)), check_exact=True)
+    assert shapely.equals_exact(pa.geometry.values, pb.geometry.values, 0).all()
+    assert (a.slivers, a.sliver_m2, a.old_m2, a.new_m2) == (b.slivers, b.sliver_m2, b.old_m2, b.new_m2)
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    pytest.importorskip("dask_geopandas")
+    pytest.importorskip("distributed")
+    from gis_town import parallel as par
+
+    with par.client_for(workers=2, processes=False) as c:
+        yield c
+
+
+@pytest.mark.parametrize("parts", [2, 7])
+def test_dask_path_gives_the_one_process_result(dask_client, parts):
+    from gis_town.parallel.compare import compare_surveys as partitioned
+
+    old, new = _grid_surveys()
+    one = compare_surveys(old, new, gk_crs=GK)
+    assert {"split", "merged", "reshaped"} <= set(one.pieces["geometry_change"])
+    assert {"lost", "new", "newly_abandoned", "recultivated"} <= set(one.pieces["change"])
+    assert one.slivers > 0
+    _assert_same(one, partitioned(old, new, gk_crs=GK, npartitions=parts))
+
+
+def test_dask_path_without_a_cluster_and_on_the_hand_made_surveys():
+    pytest.importorskip("dask_geopandas")
+    from gis_town.parallel.compare import compare_surveys as partitioned
+
+    old, new = _layer(OLD), _layer(NEW)
+    _assert_same(compare_surveys(old, new, gk_crs=GK), partitioned(old, new, gk_crs=GK, npartitions=3))
+
+
+def test_cli_workers_2_writes_the_same_changes(run_dir, tmp_path):
+    pytest.importorskip("distributed")
+    base = run_dir.parent
+    out = tmp_path / "dask"
+    rc = main(["-q", "compare", str(base / "y2022" / "town.gpkg"), str(base / "y2023" / "town.gpkg"),
+               "--out", str(out), "--old-date", "2022-12-31", "--no-map", "--workers", "2"])
+    assert rc == 0
+    for name in ("changes.csv", "changes_villages.csv", "newly_abandoned.csv"):
+        assert (out / name).read_bytes() == (run_dir / name).read_bytes(), name
