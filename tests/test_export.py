@@ -117,7 +117,7 @@ def test_visit_list_files(tmp_path):
     headers = [c.value for c in ws[3]]
     assert (
         "承包户 household" in headers
-        and "走访情况 visit notes" in headers
+        and "备注 note" in headers
         and "村名 village" not in headers
     )
     col = headers.index("地块编码 parcel") + 1
@@ -131,6 +131,34 @@ def test_visit_list_files(tmp_path):
     assert risky and all(c.data_type == "s" for c in risky)  # stored as text, never a formula
     df = pd.read_excel(paths["xlsx"], sheet_name="全部 all", header=2)
     assert len(df) == 4
+
+
+def test_visit_list_columns_to_fill_with_outcome_dropdown(tmp_path):
+    """Issue 16: the empty columns the cadres fill, last; the outcome a drop-down; dates formatted."""
+    paths = write_visit_list(_visits(), tmp_path, town_name="示范镇")
+    wb = openpyxl.load_workbook(paths["xlsx"])
+    for name in ("全部 all", "一村"):
+        ws = wb[name]
+        headers = [c.value for c in ws[3]]
+        fill = ["走访日期 visit date", "走访结果 outcome", "计划复耕日期 planned date",
+                "经营主体(已流转) operator", "无法耕种原因 why not farmed", "走访人 visitor",
+                "备注 note"]
+        assert headers[-len(fill):] == fill
+        n = 3 if name == "一村" else 4  # data rows 4 .. 3 + n
+        for h in fill:
+            col = headers.index(h) + 1
+            assert all(ws.cell(row=r, column=col).value in (None, "") for r in range(4, 4 + n))
+        letter = openpyxl.utils.get_column_letter(headers.index("走访结果 outcome") + 1)
+        lists = [d for d in ws.data_validations.dataValidation if d.type == "list"]
+        assert len(lists) == 1 and str(lists[0].sqref) == f"{letter}4:{letter}{3 + n}"
+        choices = lists[0].formula1.strip('"').split(",")
+        assert choices == ["已复耕 recultivated", "计划复耕 will_recultivate", "已流转 transferred",
+                           "无法耕种 cannot_farm", "未见到人 not_reached"]
+        assert not lists[0].showErrorMessage  # a typed code or word is still accepted
+        col = headers.index("走访日期 visit date") + 1
+        assert ws.cell(row=4, column=col).number_format == "yyyy-mm-dd"
+    # the sign-off line below the village's table is outside the drop-down's range
+    assert any("走访人" in str(c.value) for c in wb["一村"]["A"] if c.row > 6)
 
 
 def test_visit_list_sheet_names_are_safe(tmp_path):

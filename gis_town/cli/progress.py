@@ -12,6 +12,8 @@ Writes into ``--out``:
 * ``progress.gpkg`` with layers ``progress_zones`` and ``progress_households``
   (or two shapefiles with ``--format shp``) for a map: zone polygons with their belt
   progress, household points with overdue / pending stages and date issues;
+* ``remediation.csv`` and the workbook's 撂荒地整治 sheet, with a visit history
+  (``--visits`` or ``[risk] visits``: the ``visits.csv`` of ``gis-town visits``);
 * ``rejects.csv`` (features set aside while reading, with reasons).
 
 Prints the summary. Exit code 0, or 2 on bad input (an unparseable date,
@@ -48,6 +50,11 @@ def register(sub) -> None:
         default=None,
         help="统计日期 as-of date YYYY-MM-DD (default: the config's town.data_date, else today)",
     )
+    p.add_argument(
+        "--visits", type=Path, default=None, metavar="VISITS_CSV",
+        help="走访记录 the visit history (visits.csv of gis-town visits; default: config [risk] "
+        "visits): adds the 撂荒地整治 sheet (listed, visited, re-cultivated, promised, overdue)",
+    )
     p.set_defaults(func=run)
 
 
@@ -62,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from gis_town.runners.progress import LAYERS, run_progress
 
     town = open_town(args, layers=LAYERS)
-    result = run_progress(town, town.config, as_of=args.as_of)
+    result = run_progress(town, town.config, as_of=args.as_of, visits=args.visits)
     out_dir: Path = args.out
     xlsx = write_progress(town, result, out_dir, fmt=args.vector_format)
     write_rejects(town, out_dir)
@@ -78,6 +85,13 @@ def run(args: argparse.Namespace) -> int:
             resettlement_totals(rs.table),
             title="搬迁进度合计 resettlement totals: 完成户数 / 全部户数 done of all",
             max_rows=200,
+        )
+    if result.remediation is not None:
+        from gis_town.reports.visits import REMEDIATION_CONSOLE_HEADERS
+
+        print_table(
+            result.remediation.rename(columns=REMEDIATION_CONSOLE_HEADERS),
+            title=f"撂荒地整治 visit follow-up ({result.history}): 地块数 parcels",
         )
     if result.behind:
         n = result.behind

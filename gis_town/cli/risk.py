@@ -56,6 +56,16 @@ def register(sub) -> None:
     p.add_argument(
         "--no-validate", action="store_true", help="不做 AUC 验证 skip the AUC validation"
     )
+    p.add_argument(
+        "--visits", type=Path, default=None, metavar="VISITS_CSV",
+        help="走访记录 the visit history (visits.csv of gis-town visits; default: config [risk] "
+        "visits): each parcel's last visit; parcels visited within [risk] revisit_after_days "
+        "are left off the visit list unless their promised date has passed",
+    )
+    p.add_argument(
+        "--as-of", dest="as_of", default=None,
+        help="清单日期 the day the list is made YYYY-MM-DD (default: today)",
+    )
     p.set_defaults(func=run)
 
 
@@ -86,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         visit_size=args.visit_size,
         include_abandoned=args.include_abandoned,
         validate=not args.no_validate,
+        visits=args.visits,
+        as_of=args.as_of,
     )
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -119,6 +131,11 @@ def _write(result: RiskResult, out: Path, vector_format: str, cfg) -> dict[str, 
     visits = result.visits
     write_csv(pd.DataFrame(visits.drop(columns=visits.geometry.name)), out / "visit_list.csv")
     paths = write_visit_list(visits, out, town_name=cfg.town.name)
+    recent = out / "visited_recently.csv"
+    if result.history is not None or len(result.revisited):
+        write_csv(result.revisited, recent)
+    else:
+        recent.unlink(missing_ok=True)  # our own output of an earlier run with a history
     val = result.validation
     if val is not None:
         write_csv(val.table(), out / "risk_validation.csv")
@@ -134,6 +151,12 @@ def _print(result: RiskResult, town_name: str) -> None:
     echo(f"评分因素与权重 factors and weights: {weights_text(result.weights_used)}")
     for note in result.problems:
         echo(note)
+    if result.history is not None or len(result.revisited):
+        echo(
+            f"走访记录 visit history: {result.history or '(given)'}; {len(result.revisited)} 个地块"
+            f"近期已走访，不列入清单 / {len(result.revisited)} parcels visited recently left off the "
+            f"list ({result.as_of:%Y-%m-%d}, visited_recently.csv)"
+        )
     print_table(
         labelled(result.villages), title=f"{town_name} 各村撂荒风险 / risk per village (亩 mu)"
     )

@@ -7,7 +7,9 @@
 - :func:`write_gpx` - waypoints (and one route per group in list order) for
   GPS apps and handheld receivers.
 - :func:`write_visit_list` - the abandonment-risk visit list (走访清单) as
-  xlsx (one printable sheet per village, with a column for notes and sign-off
+  xlsx (one printable sheet per village, with the empty columns the cadres
+  fill - visit date, outcome from a drop-down, planned date, operator,
+  reason, visitor, note - read back by ``gis-town visits``, and sign-off
   lines), KML and GPX.
 
 Coordinates are written in CGCS2000 longitude/latitude (EPSG:4490), which
@@ -29,11 +31,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis_town.analysis.visits import FILL_COLUMNS, OUTCOME_CHOICES
 from gis_town.errors import InputError
-from gis_town.io.write import safe_output_path, write_text, write_xlsx
+from gis_town.io.write import atomic_path, safe_output_path, write_text, write_xlsx
 from gis_town.reports.risk import VISIT_HEADERS, VISIT_PRINT_COLUMNS
 
-__all__ = ["RISK_COLORS", "VISIT_HEADERS", "write_gpx", "write_kml", "write_visit_list"]
+__all__ = [
+    "RISK_COLORS",
+    "VISIT_HEADERS",
+    "add_fill_validation",
+    "write_gpx",
+    "write_kml",
+    "write_visit_list",
+]
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +254,12 @@ def _printable(visit: pd.DataFrame) -> pd.DataFrame:
     for c in ("score", "area_mu"):
         if c in df:
             df[c] = df[c].astype("float64").round(1 if c == "score" else 2)
-    df["visit_note"] = ""
+    for c in df.columns:  # dates as dates (a column of no date yet stays blank)
+        if pd.api.types.is_datetime64_any_dtype(df[c]):
+            df[c] = pd.Series([None if pd.isna(v) else v.date() for v in df[c]], index=df.index,
+                              dtype=object)
+    for c in FILL_COLUMNS:  # the columns the cadres fill: empty
+        df[c] = ""
     cols = [c for c in VISIT_PRINT_COLUMNS if c in df.columns]
     return df[cols].rename(columns=VISIT_HEADERS)
 
@@ -310,6 +325,7 @@ def write_visit_list(
     xlsx = write_xlsx(
         sheets, safe_output_path(out_dir, f"{stem}.xlsx"), titles=titles, footer_lines=footers
     )
+    add_fill_validation(xlsx)
     desc = [
         "village_name",
         "group",
@@ -319,8 +335,11 @@ def write_visit_list(
         "score",
         "risk_class_zh",
         "reason",
+        "last_visit_date",
+        "last_outcome_zh",
     ]
     name = f"{town_name} 撂荒风险走访 visit list".strip()
+    visit = _dates_as_text(visit)
     kml = write_kml(
         visit,
         safe_output_path(out_dir, f"{stem}.kml"),
@@ -339,6 +358,74 @@ def write_visit_list(
         document_name=name,
     )
     return {"xlsx": xlsx, "kml": kml, "gpx": gpx}
+
+
+def _dates_as_text(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` with its date columns as ``YYYY-MM-DD`` text (KML and GPX descriptions)."""
+    out = gdf
+    for c in gdf.columns:
+        if c != gdf.geometry.name and pd.api.types.is_datetime64_any_dtype(gdf[c]):
+            if out is gdf:
+                out = gdf.copy()
+            out[c] = gdf[c].dt.strftime("%Y-%m-%d").astype("object").where(gdf[c].notna(), "")
+    return out
+
+
+#: Columns to fill that take a date (formatted as dates, with an input hint).
+_DATE_FILL = ("visit_date", "planned_date")
+
+
+def add_fill_validation(path: str | Path) -> Path:
+    """Help the cadres fill a written visit list, in place (atomically).
+
+    On every sheet with the visit-list header: the outcome column (走访结果)
+    gets a drop-down of :data:`~gis_town.analysis.visits.OUTCOME_CHOICES`
+    (a typed code or Chinese word is still accepted: ``gis-town visits``
+    checks it), the date columns (走访日期, 计划复耕日期) a date format and a hint.
+    """
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    path = Path(path)
+    heads = {VISIT_HEADERS[c]: c for c in ("outcome", "parcel_id", *_DATE_FILL)}
+    wb = openpyxl.load_workbook(path)
+    for ws in wb.worksheets:
+        found = _header_cells(ws, heads)
+        if found is None or "outcome" not in found[1]:
+            continue
+        head, cols = found
+        last = max(ws.max_row, head + 1)
+        while last > head + 1 and ws.cell(last, cols["parcel_id"]).value in (None, ""):
+            last -= 1  # the footer lines below the table
+        dv = DataValidation(type="list", formula1='"' + ",".join(OUTCOME_CHOICES) + '"',
+                            allow_blank=True, showErrorMessage=False)
+        dv.promptTitle, dv.prompt = "走访结果 outcome", "从列表选择 choose from the list"
+        letter = get_column_letter(cols["outcome"])
+        dv.add(f"{letter}{head + 1}:{letter}{last}")
+        ws.add_data_validation(dv)
+        for c in _DATE_FILL:
+            if c not in cols:
+                continue
+            hint = DataValidation(allow_blank=True, showErrorMessage=False)
+            hint.promptTitle, hint.prompt = VISIT_HEADERS[c], "日期 date: 2023-09-15"
+            letter = get_column_letter(cols[c])
+            hint.add(f"{letter}{head + 1}:{letter}{last}")
+            ws.add_data_validation(hint)
+            for r in range(head + 1, last + 1):
+                ws.cell(r, cols[c]).number_format = "yyyy-mm-dd"
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+    return path
+
+
+def _header_cells(ws, heads: Mapping[str, str]) -> tuple[int, dict[str, int]] | None:
+    """(1-based header row, column -> 1-based column number) of a visit-list sheet, or None."""
+    for r, row in enumerate(ws.iter_rows(max_row=15, values_only=True), start=1):
+        cols = {heads[str(v)]: j for j, v in enumerate(row, start=1) if str(v) in heads}
+        if "parcel_id" in cols:
+            return r, cols
+    return None
 
 
 def _sheet_name(name: str, used: set[str]) -> str:

@@ -58,7 +58,9 @@ HEADERS: dict[str, str] = {
     "layer_label": "图层",
     "village_name": "村名",
     "name": "名称",
-    "kind": "类型",
+    "kind": "类型代码",
+    "destination": "安置方式代码",
+    "stage": "阶段代码",
     "done": "完成",
     "households": "户数",
     "parcels": "地块数",
@@ -248,6 +250,26 @@ def _write_map_layers(town, result: ProgressResult, out_dir: Path, fmt: str) -> 
         )
 
 
+def _add_remediation(
+    result: ProgressResult, out_dir: Path, sheets: dict, highlight: dict
+) -> None:
+    """The 撂荒地整治 sheet and ``remediation.csv`` when there is a visit history (rows with
+    overdue promises or parcels not visited highlighted); a stale CSV removed when there is none."""
+    from gis_town.io.write import safe_output_path, write_csv
+    from gis_town.reports.visits import REMEDIATION_SHEET, remediation_sheet
+
+    path = safe_output_path(out_dir, "remediation.csv")
+    table = result.remediation
+    if table is None:
+        path.unlink(missing_ok=True)  # our own output of an earlier run with a history
+        return
+    write_csv(table, path)
+    sheets[REMEDIATION_SHEET] = remediation_sheet(table)
+    late = (table["overdue"] > 0) | (table["not_visited"] > 0)
+    late &= ~table["village_id"].astype(str).str.startswith("合计")
+    highlight[REMEDIATION_SHEET] = late.reset_index(drop=True)
+
+
 def write_progress(town, result: ProgressResult, out_dir: Path, *, fmt: str = "gpkg") -> Path:
     """Write the workbook, the CSVs and the map layers of ``result`` into ``out_dir``.
 
@@ -283,6 +305,7 @@ def write_progress(town, result: ProgressResult, out_dir: Path, *, fmt: str = "g
         write_csv(frame, safe_output_path(out_dir, f"{stem}.csv"))
         sheets[sheet] = zh_columns(frame, SHEET_HEADERS.get(stem))
         highlight[sheet] = needs_attention(table).reset_index(drop=True)
+    _add_remediation(result, out_dir, sheets, highlight)
     title = (
         f"{cfg.town.name} {cfg.town.year}年计划进度 plan progress, "
         f"截至 as of {result.as_of:%Y-%m-%d}"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from gis_town.analysis.risk.factors import FACTORS
 from gis_town.analysis.risk.lists import VISIT_COLUMNS
 from gis_town.analysis.risk.score import RISK_CLASS_LABELS
+from gis_town.analysis.visits import FILL_COLUMNS
 from gis_town.config import RISK_FACTORS
 from gis_town.schema import FIELD_LABELS
 
@@ -30,6 +31,7 @@ __all__ = [
     "RISK_CLASS_LABELS",
     "RISK_CSV_BACK",
     "RISK_CSV_FRONT",
+    "RISK_CSV_VISITS",
     "VISIT_COLUMNS",
     "VISIT_HEADERS",
     "VISIT_MAP_FIELDS",
@@ -66,6 +68,11 @@ COLUMN_LABELS: dict[str, str] = {
     "score_mean": "平均风险分",
     "abandoned_parcels": "已撂荒地块数",
     "abandoned_mu": "已撂荒面积(亩)",
+    "last_visit_date": "上次走访日期",
+    "last_outcome": "上次走访结果代码",
+    "last_outcome_zh": "上次走访结果",
+    "last_planned_date": "计划复耕日期",
+    "visits": "走访次数",
 }
 
 #: Legend names of the risk classes (``高风险 high``).
@@ -97,6 +104,14 @@ RISK_CSV_BACK: tuple[str, ...] = (
     "missing_factors",
     "score_note",
 )
+#: Columns of risk.csv after :data:`RISK_CSV_BACK` when a visit history was read: each parcel's last visit.
+RISK_CSV_VISITS: tuple[str, ...] = (
+    "last_visit_date",
+    "last_outcome",
+    "last_outcome_zh",
+    "last_planned_date",
+    "visits",
+)
 
 #: Factors shown in the risk map's popups (the ones a leader can check in the field).
 MAP_FACTORS: tuple[str, ...] = (
@@ -120,21 +135,26 @@ PARCEL_MAP_FIELDS: tuple[str, ...] = (
     "risk_class_zh",
     "top_factor_zh",
     "reason",
+    "last_visit_date",
+    "last_outcome_zh",
     "score_note",
 )
 
 # The visit list's views: all of them subsets of VISIT_COLUMNS, in its order.
 _CODES = ("risk_class", "top_factor")  # codes: the labels are shown instead
 
-#: Columns of the printed visit list (xlsx): rank first, codes left out, a column for notes last.
+#: Columns of the printed visit list (xlsx): rank first, codes left out, the columns the cadres
+#: fill last (:data:`~gis_town.analysis.visits.FILL_COLUMNS`: read back by ``gis-town visits``).
 VISIT_PRINT_COLUMNS: tuple[str, ...] = (
     "rank",
-    *(c for c in VISIT_COLUMNS if c != "rank" and c not in _CODES),
-    "visit_note",
+    *(c for c in VISIT_COLUMNS if c != "rank" and c not in _CODES and c not in FILL_COLUMNS),
+    *FILL_COLUMNS,
 )
-#: Popup fields of the visit list on the map.
+#: Popup fields of the visit list on the map (the empty columns to fill left out).
 VISIT_MAP_FIELDS: tuple[str, ...] = tuple(
-    c for c in VISIT_COLUMNS if c not in ("village_id", "status", "lon", "lat", *_CODES)
+    c
+    for c in VISIT_COLUMNS
+    if c not in ("village_id", "status", "lon", "lat", "listed_date", *_CODES, *FILL_COLUMNS)
 )
 
 _VISIT_LABELS: dict[str, str] = {
@@ -153,18 +173,29 @@ _VISIT_LABELS: dict[str, str] = {
     "reason": "原因 reason",
     "lon": "经度 lon",
     "lat": "纬度 lat",
-    "visit_note": "走访情况 visit notes",
+    "listed_date": "清单日期 listed on",
+    "last_visit_date": "上次走访 last visit",
+    "last_outcome_zh": "上次结果 last outcome",
+    "visit_date": "走访日期 visit date",
+    "outcome": "走访结果 outcome",
+    "planned_date": "计划复耕日期 planned date",
+    "operator": "经营主体(已流转) operator",
+    "cannot_farm_reason": "无法耕种原因 why not farmed",
+    "visitor": "走访人 visitor",
+    "visit_note": "备注 note",
 }
 #: Headers of the printed visit list (Chinese with the English), in :data:`VISIT_PRINT_COLUMNS` order.
 VISIT_HEADERS: dict[str, str] = {c: _VISIT_LABELS[c] for c in VISIT_PRINT_COLUMNS}
 
 
 def risk_csv_columns(scored: pd.DataFrame) -> list[str]:
-    """Columns of risk.csv present in ``scored``: :data:`RISK_CSV_FRONT`, the factors, :data:`RISK_CSV_BACK`."""
+    """Columns of risk.csv present in ``scored``: :data:`RISK_CSV_FRONT`, the factors,
+    :data:`RISK_CSV_BACK`, then (with a visit history) :data:`RISK_CSV_VISITS`."""
     factors = [f for f in RISK_FACTORS if f in scored.columns]
     cols = [c for c in RISK_CSV_FRONT if c in scored.columns]
     cols += [f for f in factors if f not in RISK_CSV_FRONT]
     cols += [c for c in RISK_CSV_BACK if c in scored.columns]
+    cols += [c for c in RISK_CSV_VISITS if c in scored.columns]
     return cols
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -60,12 +61,20 @@ class ProgressResult:
     problems : DataFrame
         The town's reading problems on the progress layers (``layer``,
         ``action``, reasons...), empty when there are none.
+    remediation : DataFrame or None
+        The follow-up of the visit lists (撂荒地整治) per village and leader
+        as of the date (:func:`gis_town.analysis.visits.remediation_table`),
+        None without a visit history.
+    history : Path or None
+        The visit history read (``visits.csv``).
     """
 
     as_of: pd.Timestamp
     topics: dict[str, TopicProgress]
     summary: pd.DataFrame
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)
+    remediation: pd.DataFrame | None = None
+    history: Path | None = None
 
     @property
     def households(self) -> pd.DataFrame | None:
@@ -126,7 +135,11 @@ def _with_rejects(summary: pd.DataFrame, problems: pd.DataFrame) -> pd.DataFrame
 
 
 def run_progress(
-    town, config: TownConfig | None = None, *, as_of: str | dt.date | None = None
+    town,
+    config: TownConfig | None = None,
+    *,
+    as_of: str | dt.date | None = None,
+    visits: str | Path | None = None,
 ) -> ProgressResult:
     """Plan progress of ``town`` as of a date.
 
@@ -138,6 +151,10 @@ def run_progress(
         Targets and the default as-of date; default ``town.config``.
     as_of : date or "YYYY-MM-DD", optional
         Default: the config's ``town.data_date``, else today.
+    visits : path, optional
+        The visit history (``visits.csv`` of ``gis-town visits``); default
+        ``[risk] visits``. With one, :attr:`ProgressResult.remediation` is
+        the 撂荒地整治 table (listed, visited, re-cultivated, promised, overdue).
 
     Returns
     -------
@@ -146,12 +163,23 @@ def run_progress(
     Raises
     ------
     InputError, FieldError, ConfigError
-        An unparseable date, a bad field, a milestone with an unknown stage.
+        An unparseable date, a bad field, a milestone with an unknown stage,
+        a visit history (given or configured) that does not exist.
     """
+    from gis_town.runners.visits import visit_history
+
     cfg = town.config if config is None else config
     day = progress_as_of(as_of, cfg)
+    history, listed, history_path = visit_history(cfg, visits)
     topics = plan_progress(town, day, config=cfg)
     problems = _problems(town)
     summary = _with_rejects(summary_table(topics), problems)
+    remediation = None
+    if history is not None:
+        from gis_town.analysis.visits import remediation_table
+
+        remediation = remediation_table(
+            history, as_of=day.date(), listed=listed, villages=town.layers.get("villages")
+        )
     log.debug("plan progress as of %s: %d summary rows", f"{day:%Y-%m-%d}", len(summary))
-    return ProgressResult(day, topics, summary, problems)
+    return ProgressResult(day, topics, summary, problems, remediation, history_path)

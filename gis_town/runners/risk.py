@@ -11,6 +11,7 @@ draws it.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,11 +23,12 @@ import pandas as pd
 
 from gis_town.config import TownConfig
 from gis_town.errors import RasterError
+from gis_town.runners.visits import as_of_date, visit_history
 
 if TYPE_CHECKING:  # pragma: no cover
     from gis_town.analysis.risk import RiskValidation
 
-__all__ = ["RiskResult", "run_risk"]
+__all__ = ["LAST_VISIT_COLUMNS", "RiskResult", "run_risk"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,16 @@ class RiskResult:
         The factors scored and their share of the weight (sums to 1).
     thresholds : dict of str -> float
         ``medium`` and ``high`` class thresholds.
+    as_of : date
+        The day the visit list is made (its ``listed_date``; visits within
+        ``[risk] revisit_after_days`` before it are recent).
+    history : Path or None
+        The visit history read (``visits.csv``), None when none was given or configured.
+    revisited : DataFrame
+        Parcels left off the visit list as visited recently
+        (:func:`gis_town.analysis.visits.recently_visited`): ``parcel_id``,
+        ``village_id``, ``score``, ``risk_class_zh`` and the last visit; empty
+        without a history.
     """
 
     scored: gpd.GeoDataFrame
@@ -74,6 +86,9 @@ class RiskResult:
     visit_size: int = 20
     weights_used: dict[str, float] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
+    as_of: dt.date = field(default_factory=dt.date.today)
+    history: Path | None = None
+    revisited: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _existing(path: Path | str, what: str, given: bool) -> Path:
@@ -122,6 +137,8 @@ def run_risk(
     visit_size: int | None = None,
     include_abandoned: bool = False,
     validate: bool = True,
+    visits: Path | str | pd.DataFrame | None = None,
+    as_of: str | dt.date | None = None,
 ) -> RiskResult:
     """Abandonment risk of ``town``: factors, scores, village table, visit list and validation.
 
@@ -141,6 +158,13 @@ def run_risk(
         Also list parcels already abandoned on the visit list.
     validate : bool, default True
         Validate the score against the parcels' observed status (when they have one).
+    visits : path or DataFrame, optional
+        The visit history (``visits.csv`` of ``gis-town visits``, or its
+        table); default ``[risk] visits``. Each parcel gets its last visit and
+        outcome; a parcel visited within ``[risk] revisit_after_days`` is left
+        off the visit list unless its promised re-cultivation date has passed.
+    as_of : date or "YYYY-MM-DD", optional
+        The day the list is made; default today (the town's time zone).
 
     Returns
     -------
@@ -150,6 +174,8 @@ def run_risk(
     ------
     RasterError
         A DEM or NDVI raster (given or configured) does not exist or cannot be used.
+    InputError
+        The visit history (given or configured) does not exist or is no visits.csv; a bad ``as_of``.
     ConfigError
         Bad weights or thresholds, or no weighted factor can be computed.
     """
@@ -163,6 +189,8 @@ def run_risk(
 
     cfg = config or town.config
     dem_path, ndvi_paths = _rasters(cfg, dem, ndvi)
+    day = as_of_date(as_of)
+    history, history_path = _history(cfg, visits)  # a bad file stops the run before the scoring
     problems: list[str] = []
     if dem_path is None:
         problems.append(
@@ -187,11 +215,15 @@ def run_risk(
     validation = None
     if validate and "status" in scored.columns:
         validation = validate_risk(scored, cfg.risk, status_year=cfg.town.year)
+    last, skip = _last_visits(history, day, cfg.risk.revisit_after_days)
+    if last is not None:
+        scored = _with_last_visit(scored, last)
     return RiskResult(
         scored=scored,
         villages=village_summary(scored, villages),
         visits=visit_list(
-            scored, size=size, villages=villages, include_abandoned=include_abandoned
+            scored, size=size, villages=villages, include_abandoned=include_abandoned,
+            listed=day, last_visits=last, skip=skip,
         ),
         factors=scored.attrs["normalisation"],
         validation=validation,
@@ -201,4 +233,70 @@ def run_risk(
         visit_size=size,
         weights_used=dict(scored.attrs["weights_used"]),
         thresholds=dict(scored.attrs["thresholds"]),
+        as_of=day,
+        history=history_path,
+        revisited=_revisited(scored, skip),
     )
+
+
+def _history(
+    cfg: TownConfig, visits: Path | str | pd.DataFrame | None
+) -> tuple[pd.DataFrame | None, Path | None]:
+    """The visit history of the run: the table or file given, else ``[risk] visits``."""
+    if isinstance(visits, pd.DataFrame):
+        return visits, None
+    history, _listed, path = visit_history(cfg, visits)
+    return history, path
+
+
+def _last_visits(
+    history: pd.DataFrame | None, day: dt.date, revisit_after_days: int
+) -> tuple[pd.DataFrame | None, set[str]]:
+    """Each parcel's last visit up to ``day`` and the parcels visited recently (None, {}: no history)."""
+    from gis_town.analysis.visits import last_visits, recently_visited
+
+    if history is None:
+        return None, set()
+    h = history.copy()
+    h["visit_date"] = pd.to_datetime(h["visit_date"], errors="coerce")
+    h = h[(h["visit_date"] <= pd.Timestamp(day)).to_numpy(dtype=bool, na_value=False)]
+    last = last_visits(h)
+    skip = recently_visited(last, as_of=day, revisit_after_days=revisit_after_days)
+    log.info("visit history: %d parcels visited, %d recently", len(last), len(skip))
+    return last, skip
+
+
+#: Columns of the last visit added to every scored parcel (risk.csv) when there is a history.
+LAST_VISIT_COLUMNS: tuple[str, ...] = (
+    "last_visit_date", "last_outcome", "last_outcome_zh", "last_planned_date", "visits",
+)
+
+
+def _with_last_visit(scored: gpd.GeoDataFrame, last: pd.DataFrame) -> gpd.GeoDataFrame:
+    """``scored`` with each parcel's last visit (blank, 0 visits: never visited)."""
+    attrs = dict(scored.attrs)
+    by_id = last.assign(parcel_id=last["parcel_id"].astype("string")).set_index("parcel_id")
+    pid = scored["parcel_id"].astype("string")
+    out = scored.copy()
+    for c in LAST_VISIT_COLUMNS:
+        got = pid.map(by_id[c])
+        if c in ("last_visit_date", "last_planned_date"):
+            out[c] = pd.to_datetime(got).to_numpy()
+        elif c == "visits":
+            out[c] = got.fillna(0).astype("int64").to_numpy()
+        else:
+            out[c] = got.astype("string").to_numpy()
+    out.attrs = attrs
+    return out
+
+
+def _revisited(scored: pd.DataFrame, skip: set[str]) -> pd.DataFrame:
+    """The parcels left off the visit list as visited recently, highest score first."""
+    cols = ["parcel_id", "village_id", "village_name", "score", "risk_class_zh", "status",
+            "last_visit_date", "last_outcome_zh", "last_planned_date"]
+    if not skip:
+        return pd.DataFrame(columns=cols)
+    part = scored[scored["parcel_id"].astype("string").isin(list(skip)).to_numpy(
+        dtype=bool, na_value=False)]
+    part = pd.DataFrame(part[[c for c in cols if c in part.columns]])
+    return part.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from gis_town.analysis.areas import BLANK_LABEL, group_totals, parcel_areas
+from gis_town.analysis.visits import FILL_COLUMNS
 from gis_town.geodesy import mu_to_m2
 
 __all__ = ["VISIT_COLUMNS", "village_summary", "visit_list"]
@@ -29,8 +32,12 @@ VISIT_COLUMNS: tuple[str, ...] = (
     "top_factor",
     "top_factor_zh",
     "reason",
+    "last_visit_date",
+    "last_outcome_zh",
     "lon",
     "lat",
+    "listed_date",
+    *FILL_COLUMNS,
 )
 
 # --------------------------------------------------------------------------- summaries
@@ -158,6 +165,9 @@ def visit_list(
     villages: gpd.GeoDataFrame | None = None,
     min_class: str = "medium",
     include_abandoned: bool = False,
+    listed: dt.date | None = None,
+    last_visits: pd.DataFrame | None = None,
+    skip: set[str] | frozenset[str] = frozenset(),
 ) -> gpd.GeoDataFrame:
     """The village leader's visit list (包村领导走访清单): the parcels most at risk in each village.
 
@@ -181,6 +191,16 @@ def visit_list(
         Also list parcels already abandoned (they need bringing back into
         use, but they are known already; the list is for the parcels about
         to be left idle). Their count and mu are in :func:`village_summary`.
+    listed : date, optional
+        The day the list is made (``listed_date``: visits before it are
+        rejected when the filled list comes back); default today.
+    last_visits : DataFrame, optional
+        :func:`gis_town.analysis.visits.last_visits` of the visit history:
+        each listed parcel's last visit date and outcome.
+    skip : set of str, optional
+        Parcel ids left off the list (visited recently:
+        :func:`gis_town.analysis.visits.recently_visited`); the next
+        parcels of the village take their places.
 
     Returns
     -------
@@ -188,10 +208,16 @@ def visit_list(
         ``village_id``, ``village_name``, ``leader``, ``group``, ``rank``
         (序号: 1, 2, ... in the order of the village's list), ``parcel_id``, ``contractor``
         (承包户, where known), ``status``, ``area_mu``, ``score``,
-        ``risk_class_zh``, ``top_factor_zh``, ``reason``, ``lon``, ``lat``
-        (a point inside the parcel, CGCS2000 ~ WGS84, for navigation);
-        geometry = the parcel polygon in EPSG:4490.
+        ``risk_class_zh``, ``top_factor_zh``, ``reason``,
+        ``last_visit_date`` and ``last_outcome_zh`` (empty: never visited),
+        ``lon``, ``lat`` (a point inside the parcel, CGCS2000 ~ WGS84, for
+        navigation), ``listed_date``, and the empty columns the cadres fill
+        (:data:`~gis_town.analysis.visits.FILL_COLUMNS`); geometry = the
+        parcel polygon in EPSG:4490.
     """
+    if skip:
+        scored = scored[~scored["parcel_id"].astype("string").isin(list(skip)).to_numpy(
+            dtype=bool, na_value=False)]
     df = _top_per_village(
         scored, size=size, min_class=min_class, include_abandoned=include_abandoned
     )
@@ -205,6 +231,7 @@ def visit_list(
     df["lon"] = pts.x.round(6).to_numpy()
     df["lat"] = pts.y.round(6).to_numpy()
     df = _with_leaders(df, villages)
+    df = _with_visit_columns(df, listed, last_visits)
     cols = [c for c in VISIT_COLUMNS if c in df.columns]
     return gpd.GeoDataFrame(
         df[cols].reset_index(drop=True), geometry=geo.to_numpy(), crs="EPSG:4490"
@@ -260,4 +287,23 @@ def _with_leaders(df: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None) -> pd
     for c in ("village_name", "leader"):
         if c not in df.columns:
             df[c] = pd.array([pd.NA] * len(df), dtype="string")
+    return df
+
+
+def _with_visit_columns(
+    df: pd.DataFrame, listed: dt.date | None, last: pd.DataFrame | None
+) -> pd.DataFrame:
+    """The last visit of each parcel (from the history), the list's date, empty columns to fill."""
+    pid = df["parcel_id"].astype("string")
+    if last is not None and len(last):
+        by_id = pd.DataFrame(last).assign(parcel_id=last["parcel_id"].astype("string"))
+        by_id = by_id.drop_duplicates("parcel_id", keep="last").set_index("parcel_id")
+        df["last_visit_date"] = pd.to_datetime(pid.map(by_id["last_visit_date"])).to_numpy()
+        df["last_outcome_zh"] = pid.map(by_id["last_outcome_zh"]).astype("string").to_numpy()
+    else:
+        df["last_visit_date"] = pd.NaT
+        df["last_outcome_zh"] = pd.array([pd.NA] * len(df), dtype="string")
+    df["listed_date"] = pd.Timestamp(listed or dt.date.today())
+    for c in FILL_COLUMNS:
+        df[c] = ""
     return df
