@@ -1174,3 +1174,43 @@ def test_offline_local_tiles_and_orthophoto(town, tmp_path):
     np.testing.assert_allclose([w, s, e, n], box, atol=1e-4)
     page = map_html(layout_map(town, basemap="none", offline=True, orthophoto=ortho))
     assert json.dumps("正射影像 orthophoto") in page and remote_references(page) == []
+
+
+def test_patrol_map_problems_by_state_escaped(town_path, tmp_path):
+    """River problems (清四乱): open, overdue and closed each with its own symbol; every value escaped."""
+    import shutil
+
+    from gis_town.io import load_town
+    from gis_town.maps.thematic import patrol_map
+
+    path = tmp_path / "town.gpkg"
+    shutil.copy(town_path, path)
+    probs = _gk(
+        [shapely.Point(X0 + 500, Y0 + 140), shapely.Point(X0 + 800, Y0 + 140), shapely.Point(X0 + 200, Y0 + 110)],
+        {
+            "problem_id": ["W1", "W2", "W3"],
+            "kind": ["垃圾", "乱堆", "排污"],
+            "segment_id": ["R1", "R1", "R1"],
+            # as of 2023-06-30: W1 rectified 03-01 (closed), W2 reported 06-20 (open 10 days),
+            # W3 reported 04-01 and never rectified (open 90 days > 30: overdue)
+            "reported_date": ["2023-02-20", "2023-06-20", "2023-04-01"],
+            "rectified_date": ["2023-03-01", None, None],
+            "note": ["桥下垃圾", "砂石", EVIL],
+        },
+    )
+    probs.to_file(path, layer="problems", driver="GPKG")
+    page = map_html(patrol_map(load_town(path), basemap="none", as_of="2023-06-30"))
+    layer = page_layers(page)["河湖问题 river problems (清四乱)"]
+    assert layer["nf"] == 3
+    states = column(layer, "状态")
+    assert states == ["已整改 closed", "未整改 open", "逾期未整改 overdue"]
+    # one style per state, told apart by fill and size
+    per_state = {s: layer["st"][i] for s, i in zip(states, varints(layer["s"]))}
+    fills = {s: st["fillColor"] for s, st in per_state.items()}
+    assert len(set(fills.values())) == 3
+    radius = {s: layer["rad"][i] for s, i in zip(states, varints(layer["s"]))}
+    assert radius["逾期未整改 overdue"] > radius["未整改 open"]
+    # W1 was walked past on 03-05 (the walk along R1, 15 m from it), after its rectification
+    assert column(layer, "回头看 revisit")[0].startswith("整改后已巡")
+    assert EVIL not in page
+    assert column(layer, "备注")[2] == html.escape(EVIL, quote=True)

@@ -276,3 +276,55 @@ def test_geopackage_layer_through_the_config(tmp_path):
     cfg = load_config(tmp_path / "town.toml")
     used, rejects, counts = load_problems(None, cfg)
     assert len(used) == 5 and len(rejects) == 0 and counts["used"] == 5
+
+
+# --------------------------------------------------------------------------- the demo town
+
+
+@pytest.fixture(scope="module")
+def demo_outputs(demo_town, tmp_path_factory):
+    from gis_town.cli import main
+
+    out = tmp_path_factory.mktemp("demo_patrol")
+    assert main(["-q", "patrol", str(demo_town), "--out", str(out)]) == 0
+    return out
+
+
+def test_demo_patrol_run_shows_the_problems(demo_town, demo_outputs):
+    src = gpd.read_file(demo_town.parent / "river_problems.gpkg", layer="problems")
+    got = pd.read_csv(demo_outputs / "patrol_problems.csv", dtype={"problem_id": str}).set_index("problem_id")
+    assert sorted(got.index) == sorted(src["problem_id"])  # all reported in 2023, none closed before it
+    as_of = pd.Timestamp("2023-12-31")
+    for _, p in src.iterrows():
+        rep, rect = pd.Timestamp(p["reported_date"]), p["rectified_date"]
+        closed = pd.notna(rect)
+        days = (pd.Timestamp(rect) - rep).days if closed else (as_of - rep).days
+        row = got.loc[p["problem_id"]]
+        assert row["days_open"] == days
+        assert row["state"] == ("closed" if closed else "overdue" if days > 30 else "open")
+    assert set(got["state"]) == {"open", "overdue", "closed"}
+    assert got["far_from_river"].sum() >= 1
+    chiefs = pd.read_csv(demo_outputs / "patrol_chiefs.csv")
+    with_p = chiefs[chiefs["problems"] > 0]
+    np.testing.assert_allclose(with_p["rectification_rate"], with_p["problems_closed"] / with_p["problems"])
+    assert chiefs["problems"].sum() == len(src)
+
+
+def test_demo_revisits_passed_and_not(demo_town, demo_outputs):
+    rv = pd.read_csv(demo_outputs / "patrol_revisits.csv", parse_dates=["rectified_date", "revisit_date"])
+    assert rv["revisited"].sum() >= 1 and (~rv["revisited"]).sum() >= 1
+    passed = rv[rv["revisited"]]
+    assert (passed["revisit_date"] > passed["rectified_date"]).all()
+    assert (passed["revisit_distance_m"] <= 50.0).all()
+    # independently: some patrol fix lies within 50 m of each passed problem on a later day
+    pts = gpd.read_file(demo_town, layer="patrols").to_crs(GK)
+    probs = gpd.read_file(demo_town.parent / "river_problems.gpkg", layer="problems").to_crs(GK)
+    probs = probs.set_index("problem_id")
+    day = pd.to_datetime(pts["time"]).dt.normalize()
+    for _, r in passed.iterrows():
+        later = pts[(day > r["rectified_date"]).to_numpy()]
+        assert later.distance(probs.loc[r["problem_id"], "geometry"]).min() <= 50.0
+    from openpyxl import load_workbook
+
+    names = load_workbook(demo_outputs / "patrol_report.xlsx", read_only=True).sheetnames
+    assert "问题 problems" in names and "回头看 revisits" in names

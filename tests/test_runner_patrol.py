@@ -104,8 +104,10 @@ def test_runner_with_tracks_joins_their_rejects_and_counts(demo_town, tmp_path):
     town = load_town(demo_town, layers=["rivers", "villages"], required=("rivers",))
     n_layers = len(town.counts)
     res = run_patrol(town, as_of="2023-12-31", tracks=tracks)
-    assert len(town.counts) == n_layers + 1  # the tracks' counts row joins the town's
-    tracks_row = town.counts.iloc[-1]
+    # the tracks' counts row joins the town's, then the river problems' ([layers.problems] of town.toml)
+    assert len(town.counts) == n_layers + 2
+    assert list(town.counts["layer"].iloc[-2:]) == ["patrols (tracks)", "problems"]
+    tracks_row = town.counts.iloc[-2]
     assert tracks_row["rejected"] > 0 and tracks_row["used"] == res.summary["points"]
     files = res.problems[res.problems["field"] == "file"]
     assert any("未知_损坏.kml" in str(v) for v in files["feature_id"])  # the broken file

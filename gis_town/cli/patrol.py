@@ -9,7 +9,9 @@ Writes into ``DIR``: ``patrol_segments.csv`` (per segment, year to date),
 ``patrol_villages.csv``, ``patrol_trips.csv``, ``patrol_invalid_trips.csv``,
 ``patrol_gaps.gpkg`` (blind spots, layer ``patrol_gaps``),
 ``patrol_report.xlsx`` (the same tables with Chinese headers, behind-schedule
-rows in red) and ``rejects.csv``. Every output is computed before the first is
+rows in red) and ``rejects.csv``; with river problems (清四乱, the town's
+``problems`` layer) also ``patrol_problems.csv``, ``patrol_problems.gpkg``
+(layer ``patrol_problems``), ``patrol_revisits.csv`` (回头看) and their sheets. Every output is computed before the first is
 written, and each is written atomically.
 """
 
@@ -136,10 +138,56 @@ def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -
             titles={k: f"{title} - {k}" for k in sheets},
         ),
     ]
+    written += _write_problems(res, out, fmt, cfg)
     write_rejects(town, out, extra=problems)
     _print_summary(title, res, cfg)
     echo(f"已写出 wrote {len(written)} files to {out} ({', '.join(p.name for p in written)})")
     return 0
+
+
+def _write_problems(res, out: Path, fmt: str, cfg) -> list[Path]:
+    """The river problems' files (none when the run has no problems)."""
+    found = getattr(res, "river_problems", None)
+    if found is None:
+        return []
+    from gis_town.io.write import write_csv, write_vector
+    from gis_town.reports.patrol import problem_table, revisit_frame
+
+    table = problem_table(found)
+    geo = found.table[["problem_id", found.table.geometry.name]].merge(
+        table.drop(columns=["lon", "lat"]), on="problem_id"
+    )
+    return [
+        write_csv(table, out / "patrol_problems.csv"),
+        write_vector(geo, out / f"patrol_problems.{fmt}", layer="patrol_problems", fmt=fmt, crs=cfg.town.crs),
+        write_csv(revisit_frame(found), out / "patrol_revisits.csv"),
+    ]
+
+
+def _problem_lines(res, cfg) -> None:
+    """The river problems: counts, the chiefs with problems, the 回头看 sheet."""
+    from gis_town.reports.patrol import pct, problem_view, revisit_view
+
+    found = getattr(res, "river_problems", None)
+    if found is None:
+        return
+    s = found.summary
+    pc = cfg.patrol
+    echo(
+        f"河湖问题(清四乱) river problems {s['problems']}: 未整改 open {s['problems_open']} "
+        f"(逾期 overdue > {pc.problem_overdue_days} 天 days: {s['problems_overdue']}), "
+        f"已整改 closed {s['problems_closed']}, 整改率 rectification rate {pct(s['rectification_rate'])}; "
+        f"远离河段 far from a segment (> {pc.problem_snap_m:g} m) {s['problems_far_from_river']}"
+    )
+    echo(
+        f"回头看 revisits: 本期整改 closed in the period {s['closed_in_period']}, 整改后有巡河经过 patrolled "
+        f"after {s['revisited']}, 未经过 not {s['not_revisited']} (within {pc.tolerance_m:g} m)"
+    )
+    view = problem_view(res.chiefs)
+    if len(view):
+        print_table(view, title="河湖问题 river problems (责任河长 responsible chief)")
+    if len(found.revisits):
+        print_table(revisit_view(found.revisits), title="回头看 revisits (本期整改的问题 problems closed in the period)")
 
 
 def _print_summary(title: str, res, cfg) -> None:
@@ -167,15 +215,31 @@ def _print_summary(title: str, res, cfg) -> None:
     print_table(
         segment_view(res.segments), title="河段 segments (年初至今 year to date)", max_rows=30
     )
+    _problem_lines(res, cfg)
     ranked = red_black_view(res.chiefs)
     if len(ranked):
         print_table(ranked, title="红黑榜 red/black list (河长 chiefs)")
-        echo(
-            "排名规则 ranking rule: 进度(实际比例, 不封顶) 高者先, 再覆盖率 高者先, 再无效比例 低者先, "
-            "均按所示整数百分比比较, 相同者同名次 / progress (true share, not capped) high first, "
-            "then coverage high first, then invalid share low first, each in whole percent as shown; "
-            "equal rows share a rank (docs/patrol.md)"
+        echo(_rule_text(res, cfg))
+
+
+def _rule_text(res, cfg) -> str:
+    """The ranking rule as printed under the red/black list (with the problems' weight when they count)."""
+    rest = (
+        "再覆盖率 高者先, 再无效比例 低者先, 均按所示整数百分比比较, 相同者同名次 / "
+    )
+    if "rank_score" in res.chiefs.columns:
+        w = cfg.patrol.problem_rate_weight
+        return (
+            f"排名规则 ranking rule: 排名分 = {1 - w:g} × 进度(实际比例, 不封顶) + {w:g} × 整改率(无问题计 100%) "
+            f"高者先, {rest}score = {1 - w:g} × progress (true share, not capped) + {w:g} × rectification "
+            "rate (100% without problems) high first, then coverage high first, then invalid share low "
+            "first, each in whole percent as shown; equal rows share a rank (docs/patrol.md)"
         )
+    return (
+        f"排名规则 ranking rule: 进度(实际比例, 不封顶) 高者先, {rest}progress (true share, not capped) "
+        "high first, then coverage high first, then invalid share low first, each in whole percent as "
+        "shown; equal rows share a rank (docs/patrol.md)"
+    )
 
 
 def _reason_lines(s: dict) -> list[str]:

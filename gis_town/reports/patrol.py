@@ -14,11 +14,14 @@ from gis_town.schema import FIELD_LABELS
 
 __all__ = [
     "COLUMN_LABELS",
+    "PROBLEM_STATE_LABELS",
     "PROGRESS_CLASS_LABELS",
     "patrol_sheets",
     "pct",
+    "problem_view",
     "progress_classes",
     "red_black_view",
+    "revisit_view",
     "segment_view",
     "zh_columns",
 ]
@@ -81,6 +84,40 @@ COLUMN_LABELS: dict[str, str] = {
     "list": "榜单代码",
     "list_label": "红黑榜",
     "village_name": "村名",
+    # river problems (清四乱)
+    "problems": "问题数",
+    "problems_open": "未整改",
+    "problems_overdue": "逾期未整改",
+    "problems_closed": "已整改",
+    "rectification_rate": "整改率",
+    "problems_reported": "上报问题数",
+    "rank_score": "排名分",
+    "kind_label": "问题类型",
+    "state": "状态代码",
+    "state_label": "状态",
+    "days_open": "历时(天)",
+    "overdue": "逾期",
+    "closed": "已整改",
+    "closed_late": "超期整改",
+    "closed_in_period": "本期整改",
+    "segment_source": "河段来源",
+    "distance_m": "距河段(米)",
+    "far_from_river": "远离河段",
+    "snap_note": "定位说明",
+    "chainage_m": "河段里程(米)",
+    "revisited": "回头看已巡",
+    "revisit_date": "回头看日期",
+    "revisit_trip_id": "回头看巡河编号",
+    "revisit_chief": "回头看河长",
+    "revisit_distance_m": "回头看距离(米)",
+    "revisit_note": "回头看说明",
+}
+
+#: A river problem's state (codes of :data:`gis_town.analysis.patrol.PROBLEM_STATES`).
+PROBLEM_STATE_LABELS: dict[str, str] = {
+    "open": "未整改 open",
+    "overdue": "逾期未整改 overdue",
+    "closed": "已整改 closed",
 }
 
 
@@ -107,13 +144,45 @@ def zh_columns(df: pd.DataFrame) -> pd.DataFrame:
 def patrol_sheets(result) -> dict[str, pd.DataFrame]:
     """The sheets of ``patrol_report.xlsx`` from a :class:`~gis_town.analysis.patrol.PatrolResult`."""
     invalid = result.invalid_trips.drop(columns=["trip", "chief_key"])
-    return {
+    sheets = {
         "河段 segments": zh_columns(result.segments),
         "河长 chiefs": zh_columns(result.chiefs),
         "村 villages": zh_columns(result.villages),
         "无效轨迹 invalid trips": zh_columns(invalid),
         "分季度 quarters": zh_columns(result.periods),
     }
+    found = getattr(result, "river_problems", None)
+    if found is not None:
+        sheets["问题 problems"] = zh_columns(problem_table(found))
+        sheets["回头看 revisits"] = zh_columns(revisit_frame(found))
+    return sheets
+
+
+#: Columns of the problems table (``patrol_problems.csv``, the workbook's 问题 sheet), in order.
+PROBLEM_COLUMNS = [
+    "problem_id", "kind", "kind_label", "state", "state_label", "segment_id", "river_name", "chief",
+    "chief_id", "village_id", "reported_by", "reported_date", "rectified_date", "days_open", "overdue",
+    "closed_late", "closed_in_period", "segment_source", "distance_m", "far_from_river", "snap_note",
+    "chainage_m", "photo", "note", "lon", "lat",
+]
+
+
+def problem_table(found) -> pd.DataFrame:
+    """One row per problem of the period, with state labels and lon/lat (CGCS2000, 6 decimals), no geometry."""
+    t = found.table
+    out = pd.DataFrame(t.drop(columns=t.geometry.name))
+    out["state_label"] = out["state"].map(PROBLEM_STATE_LABELS)
+    if len(t):
+        ll = t.geometry.to_crs("EPSG:4490")
+        out["lon"], out["lat"] = np.round(ll.x.to_numpy(), 6), np.round(ll.y.to_numpy(), 6)
+    else:
+        out["lon"], out["lat"] = [], []
+    return out[[c for c in PROBLEM_COLUMNS if c in out.columns]]
+
+
+def revisit_frame(found) -> pd.DataFrame:
+    """The 回头看 sheet: problems closed in the period, and whether a later valid patrol passed them."""
+    return pd.DataFrame(found.revisits)
 
 
 def pct(v: float | None) -> str:
@@ -165,9 +234,33 @@ RED_BLACK_VIEW: dict[str, str] = {
     "patrols": "巡河 patrols",
     "target": "任务 target",
     "progress": "进度 progress",
+    "rectification_rate": "整改率 rectified",
+    "rank_score": "排名分 score",
     "met": "完成 met",
     "covered_fraction": "覆盖 covered",
     "invalid_trips": "无效 invalid",
+}
+
+#: The printed problems per chief.
+PROBLEM_VIEW: dict[str, str] = {
+    "chief": "河长 chief",
+    "problems": "问题 problems",
+    "problems_open": "未整改 open",
+    "problems_overdue": "逾期 overdue",
+    "problems_closed": "已整改 closed",
+    "rectification_rate": "整改率 rate",
+    "problems_reported": "上报 reported",
+}
+
+#: The printed 回头看 sheet.
+REVISIT_VIEW: dict[str, str] = {
+    "problem_id": "问题 problem",
+    "kind_label": "类型 kind",
+    "segment_id": "河段 segment",
+    "chief": "河长 chief",
+    "rectified_date": "整改 rectified",
+    "revisited": "回头看 revisited",
+    "revisit_date": "巡河日期 patrol date",
 }
 
 
@@ -177,10 +270,13 @@ def _yes_no(v) -> str:
 
 def _view(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     view = df[[c for c in columns if c in df.columns]].copy()
-    for c in ("progress", "covered_fraction", "invalid_share"):
+    for c in ("progress", "covered_fraction", "invalid_share", "rectification_rate", "rank_score"):
         if c in view:
             view[c] = view[c].map(pct)
-    for c in ("met", "on_track"):
+    for c in ("rectified_date", "revisit_date"):
+        if c in view:
+            view[c] = pd.to_datetime(view[c]).dt.strftime("%Y-%m-%d").fillna("")
+    for c in ("met", "on_track", "revisited"):
         if c in view:
             view[c] = view[c].map(_yes_no)
     return view.rename(columns=columns)
@@ -202,3 +298,15 @@ def red_black_view(chiefs: pd.DataFrame) -> pd.DataFrame:
     percent, as :func:`~gis_town.analysis.patrol.rank_red_black` compares them.
     """
     return _view(chiefs.loc[chiefs["list"] != ""], RED_BLACK_VIEW)
+
+
+def problem_view(chiefs: pd.DataFrame) -> pd.DataFrame:
+    """The chiefs with river problems in the period, as ``gis-town patrol`` prints them (rate in whole percent)."""
+    if "problems" not in chiefs.columns:
+        return pd.DataFrame()
+    return _view(chiefs.loc[chiefs["problems"] > 0], PROBLEM_VIEW)
+
+
+def revisit_view(revisits: pd.DataFrame) -> pd.DataFrame:
+    """The 回头看 sheet as ``gis-town patrol`` prints it."""
+    return _view(revisits, REVISIT_VIEW)

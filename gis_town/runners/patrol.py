@@ -174,16 +174,17 @@ def run_patrol(
     cfg = config if config is not None else town.config
     rejects = pd.DataFrame()
     cluster = dask_choice(cfg, workers=workers, scheduler=scheduler)
-    found, problem_rejects = _town_problems(town, cfg, problems)
     if tracks is None and cluster is not None and not town.has("patrols"):
         if keep_points:
             log.warning("分区计算不保留轨迹点 / a partitioned run keeps no points (keep_points)")
+        found, problem_rejects = _town_problems(town, cfg, problems)
         res = _partitioned(town, cfg, as_of, cluster)
         return _add_problems(res, town, cfg, found, problem_rejects, False)
     if tracks is not None:
         points, rejects = _track_points(town, tracks, cfg)
     else:
         points = town.layer("patrols")
+    found, problem_rejects = _town_problems(town, cfg, problems)  # its counts row after the tracks'
     res = analyze_patrols(
         points,
         town.layer("rivers"),

@@ -68,7 +68,36 @@ EXTRA_LABELS = {
     "met": "完成全年任务 met",
     "gap_text": "盲区 blind spot",
     "name_label": "河段 segment",
+    "revisit_text": "回头看 revisit",
 }
+
+#: River problems by state: open an orange disc, overdue a larger red disc with a thick
+#: dark ring, closed a green ring with a white centre (told apart by size and fill, not
+#: colour alone).
+PROBLEM_STYLES: dict[str, Style] = {
+    "open": Style(color="#7f3b08", fill="#f1a340", weight=1.5, fill_opacity=0.95, radius=6),
+    "overdue": Style(color="#1a1a1a", fill="#d7191c", weight=3, fill_opacity=0.95, radius=8.5),
+    "closed": Style(color="#1a9641", fill="#ffffff", weight=3, fill_opacity=0.9, radius=6),
+}
+
+#: Pop-up and hover fields of a river problem.
+PROBLEM_FIELDS = [
+    "problem_id",
+    "kind_label",
+    "state_label",
+    "segment_id",
+    "river_name",
+    "chief",
+    "reported_by",
+    "reported_date",
+    "rectified_date",
+    "days_open",
+    "revisit_text",
+    "snap_note",
+    "photo",
+    "note",
+]
+PROBLEM_TOOLTIP = ["problem_id", "kind_label", "state_label", "days_open"]
 
 #: Pop-up fields of an invalid trip.
 TRIP_FIELDS = [
@@ -121,6 +150,8 @@ def patrol_specs(
     specs += _gaps_specs(town, result)
     trips = _invalid_trips_spec(town, result)
     specs += [trips] if trips is not None else []
+    problems = _problems_spec(result)
+    specs += [problems] if problems is not None else []
     title = f"{town.config.town.name} 河长制巡河覆盖图 / river patrol coverage"
     subtitle = f"截至 as of {result.as_of:%Y-%m-%d}；应完成 due {due:.0%}"
     return specs, title, subtitle
@@ -328,6 +359,48 @@ def _invalid_trips_spec(town: Town, result) -> LayerSpec | None:
         labels=_labels(),
         style=Style(color="#6a3d9a", weight=2, opacity=0.85, dash="2 4"),
         show=True,
+    )
+
+
+def _revisit_text(table: pd.DataFrame, revisits: pd.DataFrame) -> list[str]:
+    """``回头看 已巡 2023-06-10`` / ``未巡``, for the problems closed in the period; empty for the others."""
+    by_id = revisits.set_index("problem_id") if len(revisits) else None
+    out = []
+    for pid in table["problem_id"]:
+        if by_id is None or pid not in by_id.index:
+            out.append("")
+            continue
+        r = by_id.loc[pid]
+        seen = r["revisited"]
+        if seen is pd.NA or seen is None:
+            out.append("未核查 not checked")
+        elif bool(seen):
+            out.append(f"整改后已巡 patrolled after rectification {pd.Timestamp(r['revisit_date']):%Y-%m-%d}")
+        else:
+            out.append("整改后未巡 not patrolled since rectification")
+    return out
+
+
+def _problems_spec(result) -> LayerSpec | None:
+    """The river problems (清四乱) by state: open, overdue, closed (when the run has any)."""
+    from gis_town.reports.patrol import PROBLEM_STATE_LABELS, problem_table
+
+    found = getattr(result, "river_problems", None)
+    if found is None or not len(found.table):
+        return None
+    table = problem_table(found).drop(columns=["lon", "lat"])
+    table["revisit_text"] = _revisit_text(table, found.revisits)
+    gdf = gpd.GeoDataFrame(table, geometry=found.table.geometry.to_numpy(), crs=found.table.crs)
+    return LayerSpec(
+        "河湖问题 river problems (清四乱)",
+        gdf,
+        fields=PROBLEM_FIELDS,
+        tooltip=PROBLEM_TOOLTIP,
+        labels=_labels(),
+        category="state",
+        styles=PROBLEM_STYLES,
+        class_labels=PROBLEM_STATE_LABELS,
+        style=Style(color="#555555", fill="#bbbbbb", radius=5),
     )
 
 
