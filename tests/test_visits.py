@@ -353,3 +353,49 @@ def test_recently_visited_rules():
     assert total["visited"] == 7 and total["promised"] == 2 and total["overdue"] == 1
     assert total["recultivated"] + total["promised"] + total["transferred"] + total[
         "cannot_farm"] + total["not_reached"] == total["visited"]
+
+
+# --------------------------------------------------------------------------- the demo town
+
+
+def test_demo_filled_workbook_runs_visits_risk_and_progress(demo_town, tmp_path):
+    """gis_town.demo.visits: the demo's filled list gives its five bad rows, and risk/progress read the result."""
+    import shutil
+
+    from gis_town.demo.visits import BAD_ROWS, LISTED, write_filled_visits
+
+    for p in [demo_town, demo_town.parent / "town.toml", demo_town.parent / "dem.tif",
+              *demo_town.parent.glob("ndvi_*.tif")]:
+        shutil.copy(p, tmp_path / p.name)
+    town = tmp_path / demo_town.name
+    filled = write_filled_visits(town, tmp_path / "visits_filled.xlsx")
+    wb = openpyxl.load_workbook(filled)
+    n_filled = 0
+    for ws in wb.worksheets[1:]:
+        sheet = _Sheet(ws)
+        n_filled += sum(1 for r in sheet.row.values() if ws.cell(r, sheet.col["走访日期"]).value)
+        assert ws.cell(4, sheet.col["清单日期"]).value == dt.datetime.combine(LISTED, dt.time())
+    out = tmp_path / "visits"
+    assert main(["visits", str(filled), "--town", str(town), "--out", str(out), "-q"]) == 1
+    rej = _csv(out / "rejects.csv")
+    assert len(rej) == len(BAD_ROWS) == 5
+    for words in ("unknown parcel_id", "before the list was made", "2032-10-15 is in the future",
+                  "unknown outcome '已种植'", "without a planned_date"):
+        assert rej["reason"].str.contains(words, regex=False).sum() == 1, words
+    visits = _csv(out / "visits.csv")
+    assert len(visits) == n_filled - 5 and len(visits) > 100
+    assert set(visits["outcome"]) == set(OUTCOMES)
+    risk = tmp_path / "risk"
+    assert main(["risk", str(town), "--visits", str(out / "visits.csv"), "--out", str(risk), "-q"]) == 0
+    recent = set(_csv(risk / "visited_recently.csv")["parcel_id"])
+    listed = _csv(risk / "visit_list.csv")
+    assert recent and not recent & set(listed["parcel_id"])
+    # 2023-12-31 (the demo's data_date) minus 90 days: visits from 2023-10-02 on are recent
+    v = visits.set_index("parcel_id")
+    back = v[(v["visit_date"] < "2023-10-02") & (v["outcome"] != "not_reached")].index
+    assert set(back) <= set(_csv(risk / "risk.csv")["parcel_id"]) and not set(back) & recent
+    prog = tmp_path / "progress"
+    assert main(["progress", str(town), "--visits", str(out / "visits.csv"), "--out", str(prog),
+                 "-q"]) == 0
+    t = _csv(prog / "remediation.csv").set_index("village_id")
+    assert int(t.loc["合计 total", "visited"]) == len(visits)

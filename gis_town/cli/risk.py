@@ -64,7 +64,8 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--as-of", dest="as_of", default=None,
-        help="清单日期 the day the list is made YYYY-MM-DD (default: today)",
+        help="清单日期 the day the list is made YYYY-MM-DD (default: the config's town.data_date, "
+        "else today)",
     )
     p.set_defaults(func=run)
 

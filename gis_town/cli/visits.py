@@ -110,7 +110,7 @@ def _print(result: VisitsResult, town_name: str) -> None:
     if len(rej):
         echo("未通过检查的行 rejected rows (rejects.csv), 改正后重新运行 / fix them and run again:")
         for _, r in rej.head(_SHOWN).iterrows():
-            echo(f"  {r['source']} {r['sheet']} 第{r['row']}行 row {r['row']} {r['feature_id']}: {r['reason']}")
+            echo(f"{r['source']} {r['sheet']} 第{r['row']}行 row {r['row']} {r['feature_id']}: {r['reason']}")
         if len(rej) > _SHOWN:
             echo(f"  ... 另有 {len(rej) - _SHOWN} 行 / {len(rej) - _SHOWN} more in rejects.csv")
     print_table(

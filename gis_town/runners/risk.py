@@ -164,7 +164,8 @@ def run_risk(
         outcome; a parcel visited within ``[risk] revisit_after_days`` is left
         off the visit list unless its promised re-cultivation date has passed.
     as_of : date or "YYYY-MM-DD", optional
-        The day the list is made; default today (the town's time zone).
+        The day the list is made; default the config's ``town.data_date``
+        (as ``gis-town progress``), else today (the town's time zone).
 
     Returns
     -------
@@ -189,7 +190,7 @@ def run_risk(
 
     cfg = config or town.config
     dem_path, ndvi_paths = _rasters(cfg, dem, ndvi)
-    day = as_of_date(as_of)
+    day = as_of_date(as_of if as_of is not None else cfg.town.data_date)
     history, history_path = _history(cfg, visits)  # a bad file stops the run before the scoring
     problems: list[str] = []
     if dem_path is None:
