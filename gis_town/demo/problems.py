@@ -162,8 +162,9 @@ def build_river_problems(town_gpkg: str | Path, *, seed: int = 2023) -> gpd.GeoD
     pts = shapely.points([(c["x"], c["y"]) for c in cases])
     seg_i = shapely.STRtree(geoms).query_nearest(pts, all_matches=False)[1]
     rows = []
+    kinds = [_KINDS[i % len(_KINDS)] for i in rng.permutation(len(cases))]  # every kind, 2-3 times
     for n, (c, si) in enumerate(zip(cases, seg_i), start=1):
-        kind, note = c.get("kind") or _KINDS[int(rng.integers(len(_KINDS)))]
+        kind, note = c.get("kind") or kinds[n - 1]
         seg = segs.iloc[int(si)]
         given = c["case"] != "far" and rng.uniform() > 0.15
         reporter = seg["chief"] if rng.uniform() > 0.25 else "网格员" + str(seg["segment_id"])[-2:]
