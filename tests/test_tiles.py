@@ -16,6 +16,8 @@ layer control switching the layer and its legend section off and on.
 from __future__ import annotations
 
 import base64
+import html
+import json
 import re
 from pathlib import Path
 
@@ -110,18 +112,50 @@ def test_archive_holds_every_parcel_with_its_class(tiled):
     archive = tiled.parent / "farm_tiles" / "00_farmland.pmtiles"
     assert archive.read_bytes()[:7] == b"PMTiles"
     df = pyogrio.read_dataframe(archive)  # the highest zoom: parcels cut at tile edges
-    by_id = df.groupby("parcel_id")["gt_class"].first()
-    assert len(by_id) == NX * NY
-    west = by_id[by_id.index.str.slice(1, 3).astype(int) < NX // 2]
-    assert set(west) == {1} and set(by_id.drop(west.index)) == {2}  # classes in the styles' order
-    assert (df["land_use"] == "旱地").sum() >= NX * NY // 2  # formatted, not escaped
-    assert any(EVIL in v for v in df["parcel_id"])
+    assert set(df.columns) == {"mvt_id", "gt_class", "gt_id", "geometry"}  # no values in tiles
+    by_id = df.groupby("gt_id")["gt_class"].first()
+    assert sorted(by_id.index) == list(range(NX * NY))
+    # rows in the layer's order (i outer, j inner): the western half is class 1 (旱地)
+    west = by_id.index < (NX // 2) * NY
+    assert set(by_id[west]) == {1} and set(by_id[~west]) == {2}
+    # every piece of a parcel lies within its square (lon/lat back to EPSG:4544)
+    gk = df.set_crs(3857, allow_override=True).to_crs(4544)
+    for gid, geom in zip(gk["gt_id"], gk.geometry):
+        i, j = divmod(int(gid), NY)
+        x, y = X0 + i * PITCH, Y0 + j * PITCH
+        assert shapely.box(x - 1, y - 1, x + SIDE + 1, y + SIDE + 1).contains(geom)
+
+
+def test_values_blocks_hold_the_escaped_values_by_row(tiled):
+    from gis_town.maps.encode import decode_varints
+
+    text = (tiled.parent / "farm_tiles" / "00_farmland" / "a00000.js").read_text(encoding="utf-8")
+    m = re.fullmatch(r'GisTown\.tileAttrs\("00_farmland",0,(.*)\);\n', text, flags=re.S)
+    assert m
+    cols = json.loads(m.group(1))["v"]
+
+    def column(c):
+        if "d" in c:
+            return [c["d"][k] for k in decode_varints(c["i"])]
+        if "k" in c:
+            out, prev = [], ""
+            for k, x in zip(decode_varints(c["k"]), c["x"]):
+                prev = prev[:k] + x
+                out.append(prev)
+            return out
+        return c["s"]
+
+    ids, uses = column(cols[0]), column(cols[1])
+    assert len(ids) == NX * NY
+    assert ids[3 * NY + 4] == "P0304" + html.escape(EVIL, quote=True)
+    assert ids[0] == "P0000" and uses[0] == "旱地" and uses[-1] == "水浇地"
+    assert "<img" not in text
 
 
 def test_pieces_join_to_the_archive(tiled):
     folder = tiled.parent / "farm_tiles"
     data = (folder / "00_farmland.pmtiles").read_bytes()
-    pieces = sorted((folder / "00_farmland").glob("*.js"))
+    pieces = sorted((folder / "00_farmland").glob("0*.js"))
     assert len(pieces) == -(-len(data) // T.CHUNK_BYTES)
     joined = b""
     for i, p in enumerate(pieces):

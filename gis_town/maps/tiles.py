@@ -44,7 +44,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,7 +59,14 @@ from gis_town.errors import InputError, OutputError
 from gis_town.io.write import atomic_path
 from gis_town.maps.encode import safe_json
 from gis_town.maps.gcj02 import shift_coords_to_gcj02
-from gis_town.maps.spec import LayerSpec, Style, escape, escape_name, format_series
+from gis_town.maps.spec import (
+    LayerSpec,
+    Style,
+    escape,
+    escape_name,
+    escape_series,
+    format_series,
+)
 
 __all__ = [
     "CHUNK_BYTES",
@@ -97,6 +104,12 @@ PLUGIN_ASSET = "protomaps-leaflet/protomaps-leaflet.js"
 
 #: Property of each tile feature holding its class (index into the layer's styles).
 CLASS_FIELD = "gt_class"
+
+#: Property of each tile feature holding its row (its values are in block ``row // ATTR_BLOCK``).
+ID_FIELD = "gt_id"
+
+#: Rows of shown values in each values script (``aNNNNN.js``).
+ATTR_BLOCK = 10_000
 
 #: The screen the page is expected on when its first view is fitted (CSS px).
 _SCREEN_PX = (1280, 760)
@@ -193,6 +206,8 @@ class TileSet:
     min_zoom: int
     max_zoom: int
     fields: list[str] = field(default_factory=list)
+    attr_bytes: int = 0
+    n_attr_blocks: int = 0
 
     def page_options(self, spec: LayerSpec, html_path: str | Path | None) -> dict:
         """The options :data:`TILES_JS` reads (names and labels escaped; no data values)."""
@@ -203,6 +218,7 @@ class TileSet:
             "dir": _relative_url(self.chunk_dir, html_path),
             "size": self.archive_bytes,
             "chunk": CHUNK_BYTES,
+            "ab": ATTR_BLOCK,
             "n": escape(spec.name),
             "id": escape(spec.name),
             "layer": self.key,
@@ -210,7 +226,7 @@ class TileSet:
             "maxz": self.max_zoom,
             "paint": [_paint(s) for s in styles],
             "cls": CLASS_FIELD,
-            "f": shown,
+            "fid": ID_FIELD,
             "fl": [escape(spec.label(c)) for c in shown],
             "pf": [shown.index(c) for c in spec.fields if c in shown],
             "tf": [shown.index(c) for c in (spec.tooltip or []) if c in shown],
@@ -231,26 +247,41 @@ def _relative_url(folder: Path, html_path: str | Path | None) -> str:
 
 def _tile_frame(
     spec: LayerSpec, lonlat: gpd.GeoDataFrame, *, gcj02: bool
-) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """The layer's features for the archive: class index and the shown fields, formatted (not escaped)."""
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The tiles' features (class, row number, geometry) and the shown fields, formatted and escaped."""
     geom = lonlat.geometry
     ok = ~(geom.isna() | geom.is_empty)
     frame = lonlat.loc[ok.to_numpy()]
     shown = [c for c in dict.fromkeys([*spec.fields, *(spec.tooltip or [])]) if c in frame.columns]
-    data: dict[str, object] = {}
     if spec.category is not None:
         index = {c: i + 1 for i, c in enumerate(spec.classes())}
         cls = frame[spec.category].map(lambda v: index.get(v, 0)).fillna(0).astype("int32")
     else:
         cls = pd.Series(0, index=frame.index, dtype="int32")
-    data[CLASS_FIELD] = cls.to_numpy()
-    for c in shown:
-        data[c] = format_series(frame[c], c, spec.codes).astype(object).to_numpy()
     geoms = np.asarray(frame.geometry.values)
     if gcj02 and len(geoms):
         geoms = shapely.transform(geoms, shift_coords_to_gcj02)
-    out = gpd.GeoDataFrame(data, geometry=geoms, crs=lonlat.crs)
-    return out.reset_index(drop=True), shown
+    tiles = gpd.GeoDataFrame(
+        {CLASS_FIELD: cls.to_numpy(), ID_FIELD: np.arange(len(frame), dtype="int32")},
+        geometry=geoms,
+        crs=lonlat.crs,
+    )
+    attrs = pd.DataFrame(
+        {c: escape_series(format_series(frame[c], c, spec.codes)).to_numpy() for c in shown},
+        columns=shown,
+    )
+    return tiles, attrs
+
+
+def _attr_pieces(attrs: pd.DataFrame, key_js: str) -> Iterator[tuple[str, str]]:
+    """The shown values in blocks of :data:`ATTR_BLOCK` rows: ``aNNNNN.js`` scripts for the page."""
+    from gis_town.maps.encode import _dumps, _encode_column  # the page layers' column coding
+
+    n = max(1, -(-len(attrs) // ATTR_BLOCK))
+    for b in range(n):
+        part = attrs.iloc[b * ATTR_BLOCK : (b + 1) * ATTR_BLOCK]
+        body = _dumps({"v": [_encode_column(part[c]) for c in attrs.columns]})
+        yield f"a{b:05d}.js", f"GisTown.tileAttrs({key_js},{b},{body});\n"
 
 
 def write_tiles(
@@ -263,6 +294,11 @@ def write_tiles(
     max_zoom: int = MAX_ZOOM,
 ) -> TileSet:
     """Write one polygon layer as ``folder/KEY.pmtiles`` and its packed copy ``folder/KEY/``.
+
+    The tiles hold each feature's class and row number; the values its
+    tooltip and popup show (formatted, HTML-escaped) go once into blocks of
+    :data:`ATTR_BLOCK` rows beside the pieces (``KEY/aNNNNN.js``), loaded by
+    the page when the mouse is over one of their features.
 
     Parameters
     ----------
@@ -290,28 +326,44 @@ def write_tiles(
     """
     key = _KEY_RE.sub("_", key).strip("_") or "layer"
     folder = Path(folder)
-    frame, shown = _tile_frame(spec, lonlat, gcj02=gcj02)
-    bounds = frame.total_bounds if len(frame) else np.array([0.0, 0.0, 0.0, 0.0])
+    tiles, attrs = _tile_frame(spec, lonlat, gcj02=gcj02)
+    bounds = tiles.total_bounds if len(tiles) else np.array([0.0, 0.0, 0.0, 0.0])
     minz, maxz = tile_zooms(bounds, max_zoom)
     archive = folder / f"{key}.pmtiles"
     try:
-        write_archive(frame, archive, layer=key, min_zoom=minz, max_zoom=maxz, name=spec.name)
+        write_archive(tiles, archive, layer=key, min_zoom=minz, max_zoom=maxz, name=spec.name)
     except OSError as exc:
         raise OutputError(
             f"无法写出矢量瓦片 / cannot write vector tiles: {exc}", path=str(archive)
         ) from exc
-    chunk_dir, n_chunks, packed = pack_archive(archive, folder / key, key)
+    extra = list(_attr_pieces(attrs, safe_json(key)))
+    chunk_dir, n_chunks, packed = pack_archive(archive, folder / key, key, extra=extra)
+    attr_bytes = sum(len(t.encode("utf-8")) for _, t in extra)
     size = archive.stat().st_size
     log.info(
-        "矢量瓦片 vector tiles %s: %d features, zoom %d-%d, %.1f MB (%d pieces)",
+        "矢量瓦片 vector tiles %s: %d features, zoom %d-%d, %.1f MB (%d pieces), values %.1f MB",
         archive,
-        len(frame),
+        len(tiles),
         minz,
         maxz,
         size / 1e6,
         n_chunks,
+        attr_bytes / 1e6,
     )
-    return TileSet(key, archive, chunk_dir, len(frame), size, packed, n_chunks, minz, maxz, shown)
+    return TileSet(
+        key,
+        archive,
+        chunk_dir,
+        len(tiles),
+        size,
+        packed - attr_bytes,
+        n_chunks,
+        minz,
+        maxz,
+        list(attrs.columns),
+        attr_bytes,
+        len(extra),
+    )
 
 
 def write_archive(
@@ -347,16 +399,23 @@ def write_archive(
     return path
 
 
-def pack_archive(archive: str | Path, chunk_dir: str | Path, key: str) -> tuple[Path, int, int]:
+def pack_archive(
+    archive: str | Path,
+    chunk_dir: str | Path,
+    key: str,
+    *,
+    extra: Sequence[tuple[str, str]] = (),
+) -> tuple[Path, int, int]:
     """Cut an archive into :data:`CHUNK_BYTES` pieces, each a script the page can load from ``file://``.
 
     Piece ``i`` is ``chunk_dir/{i:05d}.js`` holding
     ``GisTown.tileChunk("KEY", i, "BASE64");``. The folder is replaced as a
     whole (written beside it, then renamed), so a reader never sees half of it.
+    ``extra`` are more (file name, text) scripts for the same folder.
 
     Returns
     -------
-    (chunk_dir, number of pieces, bytes written)
+    (chunk_dir, number of archive pieces, bytes written in all)
     """
     archive, chunk_dir = Path(archive), Path(chunk_dir)
     data = archive.read_bytes()
@@ -374,6 +433,9 @@ def pack_archive(archive: str | Path, chunk_dir: str | Path, key: str) -> tuple[
             text = f'GisTown.tileChunk({key_js},{i},"{piece}");\n'
             (tmp / f"{i:05d}.js").write_text(text, encoding="ascii")
             total += len(text)
+        for name, text in extra:
+            (tmp / name).write_text(text, encoding="utf-8")
+            total += len(text.encode("utf-8"))
         old = None
         if chunk_dir.exists():
             old = chunk_dir.with_name(f".{chunk_dir.name}.old{os.getpid()}")
@@ -421,41 +483,46 @@ class TiledLayer(Layer):
 
 #: The page's part for tiled layers: a byte source over the packed pieces, the
 #: protomaps-leaflet layer with one paint rule per class, tooltips and popups
-#: (values escaped here, labels escaped in Python), and a count of what was drawn.
+#: from the values blocks (escaped in Python, as every layer's), and a count of
+#: what was drawn.
 TILES_JS = r"""
 (function () {
   "use strict";
   var GT = window.GisTown = window.GisTown || {};
   GT.tileSets = GT.tileSets || {};
   GT.tiledLayers = GT.tiledLayers || {};
-  function esc(s) {
-    return String(s === undefined || s === null ? "" : s).replace(/[&<>"']/g, function (c) {
-      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}[c];
-    });
+  function pad(i) { return ("0000" + i).slice(-5); }
+  function arrive(set, name, value) {
+    set.got[name] = value;
+    var w = set.waiting[name];
+    delete set.waiting[name];
+    if (w) { for (var j = 0; j < w.length; j++) { w[j][0](value); } }
   }
-  GT.esc = esc;
   // a piece of an archive arrives (a script written by gis_town.maps.tiles.pack_archive)
   GT.tileChunk = function (key, i, b64) {
     var set = GT.tileSets[key];
     if (!set) { return; }
     var bin = atob(b64), n = bin.length, bytes = new Uint8Array(n);
     for (var k = 0; k < n; k++) { bytes[k] = bin.charCodeAt(k); }
-    set.pieces[i] = bytes;
-    var w = set.waiting[i];
-    delete set.waiting[i];
-    if (w) { for (var j = 0; j < w.length; j++) { w[j][0](bytes); } }
+    arrive(set, pad(i), bytes);
   };
-  function piece(set, i) {
-    if (set.pieces[i]) { return Promise.resolve(set.pieces[i]); }
+  // a block of shown values arrives (escaped strings in the page layers' column coding)
+  GT.tileAttrs = function (key, b, d) {
+    var set = GT.tileSets[key];
+    if (!set) { return; }
+    GT.columns(d);
+    arrive(set, "a" + pad(b), d);
+  };
+  function load(set, name) {
+    if (set.got[name]) { return Promise.resolve(set.got[name]); }
     return new Promise(function (resolve, reject) {
-      if (set.waiting[i]) { set.waiting[i].push([resolve, reject]); return; }
-      set.waiting[i] = [[resolve, reject]];
+      if (set.waiting[name]) { set.waiting[name].push([resolve, reject]); return; }
+      set.waiting[name] = [[resolve, reject]];
       var s = document.createElement("script");
-      s.src = set.dir + "/" + ("0000" + i).slice(-5) + ".js";
+      s.src = set.dir + "/" + name + ".js";
       s.onerror = function () {
-        var w = set.waiting[i] || [];
-        delete set.waiting[i];
-        set.failed = true;
+        var w = set.waiting[name] || [];
+        delete set.waiting[name];
         for (var j = 0; j < w.length; j++) { w[j][1](new Error("tile piece not found: " + s.src)); }
       };
       s.onload = function () { s.remove(); };
@@ -469,7 +536,7 @@ TILES_JS = r"""
       getBytes: function (offset, length) {
         var end = Math.min(offset + length, set.size), c = set.chunk;
         var first = Math.floor(offset / c), last = Math.floor((Math.max(end, offset + 1) - 1) / c), need = [];
-        for (var i = first; i <= last; i++) { need.push(piece(set, i)); }
+        for (var i = first; i <= last; i++) { need.push(load(set, pad(i))); }
         return Promise.all(need).then(function (parts) {
           var out = new Uint8Array(Math.max(0, end - offset)), pos = 0;
           for (var k = 0; k < parts.length; k++) {
@@ -486,13 +553,17 @@ TILES_JS = r"""
     var PM = new protomapsL.PmtilesSource(set.key + ".pmtiles", false).p.constructor;
     return new PM(source(set));
   }
-  function rows(o, props, which) {
-    var out = [];
-    for (var k = 0; k < which.length; k++) {
-      var j = which[k], v = props[o.f[j]];
-      out.push([o.fl[j], v === undefined || v === null ? "" : String(v)]);
-    }
-    return out;
+  // the shown values of feature `id` (escaped in Python), in the order of `which`
+  function values(set, o, id, which) {
+    var b = Math.floor(id / o.ab);
+    return load(set, "a" + pad(b)).then(function (d) {
+      var i = id - b * o.ab, out = [];
+      for (var k = 0; k < which.length; k++) {
+        var c = d.v[which[k]];
+        out.push([o.fl[which[k]], c.d ? c.d[c.i[i]] : c.s[i]]);
+      }
+      return out;
+    });
   }
   function pick(lyr, latlng) {
     if (!lyr._map) { return null; }
@@ -503,7 +574,8 @@ TILES_JS = r"""
     return null;
   }
   GT.tiled = function (map, o) {
-    var set = GT.tileSets[o.key] = GT.tileSets[o.key] || {key: o.key, dir: o.dir, size: o.size, chunk: o.chunk, pieces: {}, waiting: {}};
+    var set = GT.tileSets[o.key] = GT.tileSets[o.key] ||
+      {key: o.key, dir: o.dir, size: o.size, chunk: o.chunk, got: {}, waiting: {}};
     if (!map.getPane("gtTiled")) { map.createPane("gtTiled").style.zIndex = 350; }
     var rules = [];
     for (var c = 0; c < o.paint.length; c++) {
@@ -521,42 +593,52 @@ TILES_JS = r"""
     });
     lyr._gtOpts = o;
     lyr._gtName = o.n;
-    var tip = L.tooltip({sticky: true, className: "gt-tip", direction: "right", offset: [12, 0]}), frame = 0;
+    var tip = L.tooltip({className: "gt-tip", direction: "right", offset: [12, 0]}), frame = 0, over = -1;
+    function hide() { over = -1; if (map.hasLayer(tip)) { map.closeTooltip(tip); } }
     map.on("mousemove", function (e) {
       if (!lyr._map || frame) { return; }
       frame = requestAnimationFrame(function () {
         frame = 0;
         var f = pick(lyr, e.latlng);
-        if (!f) { if (map.hasLayer(tip)) { map.closeTooltip(tip); } return; }
-        var r = rows(o, f.props, o.tf), parts = [];
-        for (var k = 0; k < r.length; k++) { if (r[k][1] !== "") { parts.push(esc(r[k][1])); } }
-        tip.setLatLng(e.latlng).setContent(parts.length ? parts.join(" · ") : o.n);
-        if (!map.hasLayer(tip)) { tip.openOn(map); }
+        if (!f) { hide(); return; }
+        var id = f.props[o.fid];
+        over = id;
+        values(set, o, id, o.tf).then(function (r) {
+          if (over !== id) { return; }
+          var parts = [];
+          for (var k = 0; k < r.length; k++) { if (r[k][1] !== "") { parts.push(r[k][1]); } }
+          tip.setLatLng(e.latlng).setContent(parts.length ? parts.join(" · ") : o.n);
+          if (!map.hasLayer(tip)) { tip.openOn(map); }
+        });
       });
     });
-    map.on("mouseout", function () { if (map.hasLayer(tip)) { map.closeTooltip(tip); } });
+    map.on("mouseout", hide);
     map.on("click", function (e) {
       var f = pick(lyr, e.latlng);
       if (!f || !o.pf.length) { return; }
-      var r = rows(o, f.props, o.pf);
-      var h = '<div class="gt-popup"><div class="gt-pt-title">' + o.n + "</div><table>";
-      for (var k = 0; k < r.length; k++) { h += "<tr><th>" + r[k][0] + "</th><td>" + esc(r[k][1]) + "</td></tr>"; }
-      L.popup({maxWidth: 380}).setLatLng(e.latlng).setContent(h + "</table></div>").openOn(map);
+      values(set, o, f.props[o.fid], o.pf).then(function (r) {
+        var h = '<div class="gt-popup"><div class="gt-pt-title">' + o.n + "</div><table>";
+        for (var k = 0; k < r.length; k++) { h += "<tr><th>" + r[k][0] + "</th><td>" + r[k][1] + "</td></tr>"; }
+        L.popup({maxWidth: 380}).setLatLng(e.latlng).setContent(h + "</table></div>").openOn(map);
+      });
     });
-    map.on("overlayremove", function (e) { if (e.layer === lyr && map.hasLayer(tip)) { map.closeTooltip(tip); } });
+    map.on("overlayremove", function (e) { if (e.layer === lyr) { hide(); } });
     GT.tiledLayers[o.id] = lyr;
     return lyr;
   };
-  // features of a tiled layer drawn in the tiles now on screen (for tests and benchmarks)
+  // distinct features of a tiled layer in the tiles read so far (for tests and benchmarks)
   GT.tiledDrawn = function (lyr) {
-    var ids = {}, n = 0, z = lyr._map ? Math.round(lyr._map.getZoom()) : 0;
+    var ids = {}, n = 0, fid = lyr._gtOpts.fid;
     lyr.views.forEach(function (view) {
       view.tileCache.cache.forEach(function (entry) {
         var feats = entry.data.get(lyr._gtOpts.layer) || [];
-        for (var k = 0; k < feats.length; k++) { var id = JSON.stringify(feats[k].props); if (!ids[id]) { ids[id] = 1; n++; } }
+        for (var k = 0; k < feats.length; k++) {
+          var id = feats[k].props[fid];
+          if (!ids[id]) { ids[id] = 1; n++; }
+        }
       });
     });
-    return {features: n, zoom: z};
+    return {features: n};
   };
 })();
 """
