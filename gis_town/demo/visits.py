@@ -16,15 +16,17 @@ and each village's sheet is filled in cell by cell as a village cadre would:
   wrong, a visit dated before the list was made, a year typed 2032, an
   outcome that is none of the five, a promise without a date.
 
-The workbook's cells are the same for the same demo town; the file's own
-timestamps differ between runs.
+The same demo town gives the same bytes: the workbook's timestamps (its
+properties and the zip entries) are set to :data:`LISTED`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -198,6 +200,20 @@ def write_filled_visits(town_path: str | Path, out: str | Path, *, seed: int = 2
     with tempfile.TemporaryDirectory(prefix="gis_town_visits_") as tmp:
         filled = build_filled_visits(town, seed=seed, out_dir=Path(tmp))
         with atomic_path(out) as target:
-            target.write_bytes(filled.read_bytes())
+            _stable_copy(filled, target)
     log.info("写出 wrote %s (the demo's filled visit list)", out)
     return out
+
+
+def _stable_copy(src: Path, dst: Path) -> None:
+    """Copy the workbook ``src`` to ``dst`` with every timestamp set to :data:`LISTED`."""
+    stamp = f"{LISTED.isoformat()}T00:00:00Z"
+    when = (LISTED.year, LISTED.month, LISTED.day, 0, 0, 0)
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name == "docProps/core.xml":
+                text = re.sub(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)", rf"\g<1>{stamp}\2",
+                              data.decode("utf-8"))
+                data = text.encode("utf-8")
+            zout.writestr(zipfile.ZipInfo(name, date_time=when), data, zipfile.ZIP_DEFLATED)
