@@ -81,6 +81,28 @@ def test_info_reads_gbk_without_cpg(realdata, capsys):
     assert "黑龙江省" in out and "gbk" in out
 
 
+def test_info_on_a_folder_lists_every_file_and_goes_past_a_broken_one(town, tmp_path, capsys):
+    folder = tmp_path / "收到的数据"
+    (folder / "轨迹").mkdir(parents=True)
+    town.rename(folder / "town.gpkg")
+    (folder / "轨迹" / "张三_损坏.kml").write_text("<kml><Document>", encoding="utf-8")  # cut off mid-file
+    (folder / "report.json").write_text('{"a": 1}', encoding="utf-8")  # a document, not features
+    assert main(["info", str(folder)]) == 2  # a file cannot be read: bad input, named
+    out = " ".join(capsys.readouterr().out.split())
+    assert "town.gpkg farmland Polygon 3 EPSG:4544" in out and "town.gpkg villages Polygon 1" in out
+    assert "无法读取的文件 unreadable files (1)" in out and "张三_损坏.kml" in out
+    assert "report.json: 不是空间数据表 not a table of features" in out
+    assert "It might help" not in out
+
+
+def test_info_on_an_unknown_format_names_what_it_reads(tmp_path, capsys):
+    path = tmp_path / "parcels.dat"
+    path.write_text("{}", encoding="utf-8")
+    assert main(["info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "GeoPackage (.gpkg)" in err and "CSV:path" not in err
+
+
 #: Modules that building the parser must not import (each command imports its own in ``run``).
 HEAVY = (
     "gis_town.analysis", "gis_town.maps", "gis_town.raster", "gis_town.parallel", "gis_town.io",

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gis_town.cli.common import add_command, echo, format_table
-from gis_town.errors import InputError
+from gis_town.errors import GisTownError, InputError
 from gis_town.schema import LAYERS
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 
 def register(sub) -> None:
@@ -16,6 +20,8 @@ def register(sub) -> None:
     p.add_argument("--layer", default=None, help="只看一个图层 only this layer")
     p.add_argument("--encoding", default=None, help="属性编码 attribute encoding (detected when omitted)")
     p.add_argument("--rows", type=int, default=3, help="显示行数 rows to show (default 3)")
+    p.add_argument("--files", dest="rows_folder", type=int, default=60,
+                   help="文件夹: 列出的文件数 for a folder: files listed (default 60)")
     p.set_defaults(func=run)
 
 
@@ -81,6 +87,11 @@ _FOLDER_FILES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".csv", ".gpx
 
 
 def _describe_folder(folder: Path, args: argparse.Namespace) -> int:
+    """A folder as the office received it: one line per layer (features, geometry, CRS), the
+    unreadable files with their reason; then ``info FILE`` tells more of one. Exit 2 when a file
+    cannot be read (all the others are still listed)."""
+    import pandas as pd
+
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in _FOLDER_FILES)
     gdbs = sorted(p for p in folder.rglob("*.gdb") if p.is_dir())
     echo(f"文件夹 folder: {folder} ({len(files)} 个数据文件 data files, {len(gdbs)} 个 .gdb)")
@@ -89,10 +100,66 @@ def _describe_folder(folder: Path, args: argparse.Namespace) -> int:
             f"文件夹中没有可读的数据文件 / no data file in the folder: expected {', '.join(_FOLDER_FILES)} or a .gdb",
             path=str(folder),
         )
+    rows, bad, skipped = [], [], []
     for path in [*gdbs, *files]:
-        args.path = path
-        run(args)
-    return 0
+        try:
+            rows += _inventory(path, folder)
+        except GisTownError as exc:
+            # a .json or .csv that is no table of features is some other document: skipped, not an error
+            if path.suffix.lower() in (".json", ".csv"):
+                skipped.append((path, "不是空间数据表 not a table of features"))
+            else:
+                bad.append((path, exc.message))
+    table = pd.DataFrame(rows)
+    if len(table) > args.rows_folder:  # a folder of hundreds of tracks: one line per sub-folder and kind
+        table = _by_folder(table)
+    echo(format_table(table, title="数据文件 data files", max_rows=args.rows_folder))
+    for title, items in (("跳过(不是空间数据) skipped, not spatial data", skipped),
+                         ("无法读取的文件 unreadable files", bad)):
+        if items:
+            echo(f"{title} ({len(items)}):")
+            for path, reason in items:
+                echo(f"   {path.relative_to(folder)}: {reason}")
+    echo(f"详细信息 details of one file: gis-town info {folder / 'FILE'}")
+    return 2 if bad else 0  # bad input: the files named above
+
+
+def _by_folder(table: pd.DataFrame) -> pd.DataFrame:
+    """The inventory grouped by sub-folder and file type: files, features, geometry types, CRSs."""
+    import pandas as pd
+
+    t = table.assign(
+        folder=[str(Path(f).parent) for f in table["文件 file"]],
+        kind=[Path(f).suffix.lower() for f in table["文件 file"]],
+    )
+    g = t.groupby(["folder", "kind"], sort=True)
+    return pd.DataFrame({
+        "文件夹 folder": [k[0] for k in g.groups],
+        "类型 type": [k[1] for k in g.groups],
+        "文件数 files": g["文件 file"].nunique().to_numpy(),
+        "要素数 features": g["要素数 features"].sum(min_count=1).to_numpy(),
+        "坐标系 CRS": g["坐标系 CRS"].agg(lambda s: ", ".join(sorted({str(v) for v in s if v}))).to_numpy(),
+    })
+
+
+def _inventory(path: Path, folder: Path) -> list[dict]:
+    """One row per layer of ``path``: features, geometry, CRS (raises LayerError when unreadable)."""
+    import pyogrio
+
+    from gis_town.io.read import list_layers
+
+    out = []
+    for name, geom in list_layers(path):
+        crs, n = "", None
+        if path.suffix.lower() not in (".csv", ".parquet", ".gpx"):
+            try:
+                info = pyogrio.read_info(path, layer=name)
+                crs, n = info.get("crs") or "无 NONE", info.get("features")
+            except Exception:  # the layer list was readable: show what we have
+                pass
+        out.append({"文件 file": str(path.relative_to(folder)), "图层 layer": name, "几何 geometry": geom,
+                    "要素数 features": n, "坐标系 CRS": crs})
+    return out
 
 
 def run(args: argparse.Namespace) -> int:

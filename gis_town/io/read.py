@@ -141,7 +141,23 @@ def list_layers(path: str | Path) -> list[tuple[str, str]]:
     try:
         return [(str(n), str(g)) for n, g in pyogrio.list_layers(path)]
     except Exception as exc:
-        raise LayerError(f"无法读取文件（损坏或格式不支持）/ cannot read the file (corrupt or unsupported): {exc}", path=str(path)) from None
+        raise LayerError(_unreadable(exc), path=str(path)) from None
+
+
+#: What a reader can open, named when a file is not one of them.
+READABLE_FORMATS = (
+    "GeoPackage (.gpkg), File Geodatabase (.gdb), Shapefile (.shp), GeoJSON, KML/KMZ, GPX, "
+    "GeoParquet, CSV/Excel with lon/lat columns"
+)
+
+
+def _unreadable(exc: Exception) -> str:
+    """The message for a file GDAL cannot open: the format not recognised, or the file corrupt."""
+    text = str(exc)
+    if "not recognized as being in a supported file format" in text or "not recognised" in text:
+        return (f"不是可识别的空间数据格式 / not a spatial data format GDAL recognises: expected {READABLE_FORMATS}; "
+                "if it is one of them under another extension, rename it (e.g. .txt → .csv)")
+    return f"无法读取文件（损坏或格式不支持）/ cannot read the file (corrupt or unsupported): {text.split('; It might help')[0]}"
 
 
 def _existing(path: str | Path) -> Path:
