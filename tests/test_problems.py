@@ -196,6 +196,14 @@ def test_period_start_excludes_problems_closed_before_it():
     assert st.set_index("problem_id").loc["Q2", "closed_in_period"]
 
 
+def test_revisits_without_points_are_not_checked(result):
+    rv = P.revisit_table(
+        result.river_problems.table, result.trips, None, as_of=AS_OF, end=AS_OF, tolerance_m=50.0
+    )
+    assert list(rv["problem_id"]) == ["Q1", "Q2"] and rv["revisited"].isna().all()
+    assert rv["revisit_note"].str.contains("not checked").all()
+
+
 # --------------------------------------------------------------------------- readers
 
 

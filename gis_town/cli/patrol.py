@@ -179,9 +179,12 @@ def _problem_lines(res, cfg) -> None:
         f"已整改 closed {s['problems_closed']}, 整改率 rectification rate {pct(s['rectification_rate'])}; "
         f"远离河段 far from a segment (> {pc.problem_snap_m:g} m) {s['problems_far_from_river']}"
     )
+    unchecked = s.get("revisits_not_checked", 0)
     echo(
         f"回头看 revisits: 本期整改 closed in the period {s['closed_in_period']}, 整改后有巡河经过 patrolled "
         f"after {s['revisited']}, 未经过 not {s['not_revisited']} (within {pc.tolerance_m:g} m)"
+        + (f"; 未核查 not checked {unchecked} (分区计算不保留轨迹点 a partitioned run keeps no track points)"
+           if unchecked else "")
     )
     view = problem_view(res.chiefs)
     if len(view):

@@ -177,8 +177,8 @@ def run_patrol(
     if tracks is None and cluster is not None and not town.has("patrols"):
         if keep_points:
             log.warning("分区计算不保留轨迹点 / a partitioned run keeps no points (keep_points)")
-        found, problem_rejects = _town_problems(town, cfg, problems)
         res = _partitioned(town, cfg, as_of, cluster)
+        found, problem_rejects = _town_problems(town, cfg, problems)  # its counts row after the merge
         return _add_problems(res, town, cfg, found, problem_rejects, False)
     if tracks is not None:
         points, rejects = _track_points(town, tracks, cfg)

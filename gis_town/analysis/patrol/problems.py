@@ -457,6 +457,7 @@ def analyze_problems(
         "closed_in_period": len(revisits),
         "revisited": int(n_rev.fillna(False).sum()),
         "not_revisited": int((n_rev == False).fillna(False).sum()),  # noqa: E712 (nullable)
+        "revisits_not_checked": int(n_rev.isna().sum()),
     }
     log.info("河湖问题 river problems: %s", summary)
     return RiverProblems(states, by_seg, chief_counts, revisits, rejects, summary)
