@@ -451,3 +451,25 @@ def test_cli_workers_2_writes_the_same_changes(run_dir, tmp_path):
     assert rc == 0
     for name in ("changes.csv", "changes_villages.csv", "newly_abandoned.csv"):
         assert (out / name).read_bytes() == (run_dir / name).read_bytes(), name
+
+
+def test_lost_farmland_named_by_the_new_survey_land_class(tmp_path):
+    """NEW a 三调 database: the lost parcel is under a 0702 农村宅基地 parcel of DLTB."""
+    gdb = tmp_path / "三调.gdb"
+    farm = [r[2] for r in NEW]
+    dltb = gpd.GeoDataFrame(
+        {"BSM": [str(k) for k in range(len(farm) + 1)], "DLBM": ["0103"] * len(farm) + ["0702"],
+         "DLMC": ["旱地"] * len(farm) + ["农村宅基地"], "ZLDWDM": "V01", "TBMJ": 0.0, "KCXS": 0.0},
+        geometry=[*farm, _rect(6, -5, -5, 60, 60)], crs=GK,
+    ).to_crs("EPSG:4490")
+    dltb.to_file(gdb, layer="DLTB", driver="OpenFileGDB")
+    gpd.GeoDataFrame({"ZLDWDM": ["V01"], "ZLDWMC": ["甲村"]}, geometry=[shapely.box(X0 - 50, Y0 - 50, X0 + 2000, Y0 + 800)],
+                     crs=GK).to_crs("EPSG:4490").to_file(gdb, layer="CJDCQ", driver="OpenFileGDB")
+    old = _write_town(tmp_path / "old", OLD)
+    rc = main(["-q", "compare", str(old), str(gdb), "--out", str(tmp_path / "out"), "--no-map"])
+    assert rc == 0
+    df = pd.read_csv(tmp_path / "out" / "changes.csv", dtype=str)
+    lost = df[df["change"] == "lost"]
+    assert lost[["old_parcel_id", "new_land_class", "new_land_class_name"]].values.tolist() == [
+        ["A08", "0702", "农村宅基地"]]
+    assert df.loc[df["change"] != "lost", "new_land_class"].isna().all()

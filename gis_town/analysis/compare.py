@@ -39,6 +39,7 @@ __all__ = [
     "assemble",
     "change_class",
     "compare_surveys",
+    "lost_land_class",
     "match_pairs",
     "newly_abandoned",
     "parcel_m2",
@@ -452,11 +453,58 @@ def village_change_summary(
     return out
 
 
+def lost_land_class(
+    pieces: gpd.GeoDataFrame, land: gpd.GeoDataFrame, *, code: str = "DLBM", name: str = "DLMC"
+) -> gpd.GeoDataFrame:
+    """Name the NEW survey's land class where farmland was lost (三调: 非农化/非粮化 to what).
+
+    Parameters
+    ----------
+    pieces : GeoDataFrame
+        ``CompareTables.pieces``.
+    land : GeoDataFrame
+        The NEW survey's other land (e.g. 三调 ``DLTB`` parcels not of class
+        01 耕地) with a class code and name, any CRS.
+    code, name : str
+        Its columns of the class code (地类编码) and name (地类名称).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``pieces`` with ``new_land_class`` and ``new_land_class_name``: for
+        each ``lost`` piece the class covering most of it (empty where no
+        land parcel covers it), empty on every other row.
+    """
+    out = pieces.copy()
+    out["new_land_class"] = pd.array([pd.NA] * len(out), dtype="string")
+    out["new_land_class_name"] = pd.array([pd.NA] * len(out), dtype="string")
+    lost = np.flatnonzero((out["change"] == "lost").to_numpy())
+    if not len(lost) or not len(land):
+        return out
+    lg = np.asarray(land.to_crs(out.crs).geometry.values, dtype=object)
+    pg = np.asarray(out.geometry.values, dtype=object)[lost]
+    i, j = shapely.STRtree(lg).query(pg, predicate="intersects")
+    if not len(i):
+        return out
+    m2 = shapely.area(_polygonal(shapely.intersection(pg[i], lg[j])))  # planar: only to pick the largest
+    order = np.lexsort((-m2, i))
+    first = order[np.r_[True, np.diff(i[order]) != 0]]
+    first = first[m2[first] > 0]
+    rows = lost[i[first]]
+    codes = land[code].astype("string").to_numpy() if code in land.columns else np.full(len(land), pd.NA)
+    names = land[name].astype("string").to_numpy() if name in land.columns else np.full(len(land), pd.NA)
+    out.loc[out.index[rows], "new_land_class"] = codes[j[first]]
+    out.loc[out.index[rows], "new_land_class_name"] = names[j[first]]
+    return out
+
+
 _STATUS_WORDS = {"cultivated": "耕种 cultivated", "fallow": "休耕 fallow", "abandoned": "撂荒 abandoned"}
 
 
 def _reasons(hit: pd.DataFrame) -> pd.Series:
     """Per new parcel: which old parcels it was, in which status, and the mu newly abandoned."""
+    if not len(hit):
+        return pd.Series([], dtype="string")
     words = hit["old_status"].astype("string").map(lambda s: _STATUS_WORDS.get(s, s), na_action="ignore")
     text = (
         "上期 old " + hit["old_parcel_id"].astype("string").fillna("?") + " "

@@ -98,13 +98,34 @@ def _load(args: argparse.Namespace):
     return cfg, old, new
 
 
+def _survey_land(path: Path):
+    """The other land classes of a 三调 database's DLTB (not 01 耕地), or None when NEW is no such database."""
+    import pyogrio
+
+    from gis_town.io.survey import FARMLAND_WHERE, is_file_gdb, survey_layers
+
+    if not is_file_gdb(path):
+        return None
+    names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    dltb = survey_layers(path, names).get("farmland")
+    if dltb is None:
+        return None
+    fields = {str(f).upper(): str(f) for f in pyogrio.read_info(path, layer=dltb)["fields"]}
+    if "DLBM" not in fields:
+        return None
+    cols = [fields["DLBM"], *([fields["DLMC"]] if "DLMC" in fields else [])]
+    land = pyogrio.read_dataframe(path, layer=dltb, columns=cols, where=f"NOT ({FARMLAND_WHERE})")
+    return land.rename(columns={v: k for k, v in fields.items() if k in ("DLBM", "DLMC")})
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``gis-town compare``: the runner's result written, printed and mapped (heavy imports here)."""
     from gis_town.runners.compare import run_compare
 
     _check_values(args)
     cfg, old, new = _load(args)
-    kwargs = {"sliver_share": args.sliver_share, "sliver_min_m2": args.sliver_min_m2}
+    kwargs = {"sliver_share": args.sliver_share, "sliver_min_m2": args.sliver_min_m2,
+              "new_land": _survey_land(args.new)}
     scheduler = args.scheduler or cfg.dask.scheduler
     workers = args.workers if args.workers is not None else cfg.dask.workers
     if scheduler or workers is not None:
@@ -134,13 +155,13 @@ def _write(result: CompareResult, out: Path, town_name: str) -> list[Path]:
 
     from gis_town.io.export import write_visit_list
     from gis_town.io.write import write_csv, write_vector, write_xlsx
-    from gis_town.reports.compare import CHANGES_COLUMNS, changes_sheets, changes_table, visit_frame
+    from gis_town.reports.compare import changes_columns, changes_sheets, changes_table, visit_frame
 
     paths = [write_csv(changes_table(result.pieces), out / "changes.csv")]
     paths.append(write_csv(result.villages, out / "changes_villages.csv"))
     sheets, titles = changes_sheets(result)
     paths.append(write_xlsx(sheets, out / "changes.xlsx", titles=titles))
-    layer = result.pieces[[*CHANGES_COLUMNS, result.pieces.geometry.name]]
+    layer = result.pieces[[*changes_columns(result.pieces), result.pieces.geometry.name]]
     paths.append(write_vector(layer, out / "changes.gpkg", layer="changes", fmt="gpkg", crs="EPSG:4490"))
     na = result.newly_abandoned
     paths.append(write_csv(pd.DataFrame(na.drop(columns=na.geometry.name)), out / "newly_abandoned.csv"))

@@ -28,6 +28,8 @@ __all__ = [
     "balance_lines",
     "balance_text",
     "changes_sheets",
+    "LAND_CLASS_COLUMNS",
+    "changes_columns",
     "changes_table",
     "labelled",
     "visit_frame",
@@ -68,6 +70,7 @@ COLUMN_LABELS: dict[str, str] = {
     "change": "变化类型代码", "change_zh": "变化类型", "geometry_change": "图形变化代码",
     "geometry_change_zh": "图形变化", "area_mu": "面积(亩)", "old_area_mu": "上期地块面积(亩)",
     "new_area_mu": "本期地块面积(亩)", "total_mu": "合计(亩)", "pieces": "图斑数",
+    "new_land_class": "本期地类编码", "new_land_class_name": "本期地类名称",
     "survey": "调查期", "path": "文件", "data_date": "数据日期", "parcels": "地块数",
     **{f"{c}_mu": f"{CHANGE_LABELS[c]}(亩)" for c in CHANGE_CLASSES},
 }
@@ -78,9 +81,18 @@ def labelled(df: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns={c: f"{COLUMN_LABELS[c]} {c}" for c in df.columns if c in COLUMN_LABELS})
 
 
+#: Columns after :data:`CHANGES_COLUMNS` when the NEW survey is a 三调 database.
+LAND_CLASS_COLUMNS: tuple[str, ...] = ("new_land_class", "new_land_class_name")
+
+
+def changes_columns(pieces: pd.DataFrame) -> list[str]:
+    """The columns of changes.csv for ``pieces``: :data:`CHANGES_COLUMNS` (and the new land class)."""
+    return [*CHANGES_COLUMNS, *(c for c in LAND_CLASS_COLUMNS if c in pieces.columns)]
+
+
 def changes_table(pieces: pd.DataFrame) -> pd.DataFrame:
-    """The rows of changes.csv: :data:`CHANGES_COLUMNS`, areas rounded to 4 decimals of a mu."""
-    df = pd.DataFrame(pieces[list(CHANGES_COLUMNS)]).copy()
+    """The rows of changes.csv (:func:`changes_columns`), areas rounded to 4 decimals of a mu."""
+    df = pd.DataFrame(pieces[changes_columns(pieces)]).copy()
     for c in ("area_mu", "old_area_mu", "new_area_mu"):
         df[c] = df[c].astype("float64").round(4)
     return df

@@ -100,6 +100,7 @@ def run_compare(
     sliver_min_m2: float | None = None,
     listed: dt.date | None = None,
     compare=None,
+    new_land: gpd.GeoDataFrame | None = None,
 ) -> CompareResult:
     """Compare the farmland of ``old_town`` (last survey) with ``new_town`` (this survey).
 
@@ -119,12 +120,21 @@ def run_compare(
         The comparison, :func:`gis_town.analysis.compare.compare_surveys` by
         default; :func:`gis_town.parallel.compare.compare_surveys` for the
         Dask path (same arguments, same result).
+    new_land : GeoDataFrame, optional
+        The NEW survey's land that is not farmland, with ``DLBM`` / ``DLMC``
+        (a 三调 database's other DLTB parcels): the ``lost`` pieces get the
+        class they became (``new_land_class``, ``new_land_class_name``).
 
     Returns
     -------
     CompareResult
     """
-    from gis_town.analysis.compare import compare_surveys, newly_abandoned, village_change_summary
+    from gis_town.analysis.compare import (
+        compare_surveys,
+        lost_land_class,
+        newly_abandoned,
+        village_change_summary,
+    )
     from gis_town.geodesy import m2_to_mu
 
     cfg = config or new_town.config
@@ -134,12 +144,13 @@ def run_compare(
     tables = (compare or compare_surveys)(
         old, new, gk_crs=new_town.gk_crs, sliver_share=share, sliver_min_m2=min_m2
     )
+    pieces = tables.pieces if new_land is None else lost_land_class(tables.pieces, new_land)
     villages = new_town.layers.get("villages")
     listed = listed or dt.date.today()
     return CompareResult(
-        pieces=tables.pieces,
-        villages=village_change_summary(tables.pieces, villages),
-        newly_abandoned=newly_abandoned(tables.pieces, new, villages, listed=listed),
+        pieces=pieces,
+        villages=village_change_summary(pieces, villages),
+        newly_abandoned=newly_abandoned(pieces, new, villages, listed=listed),
         old_parcels=len(old),
         new_parcels=len(new),
         old_mu=float(m2_to_mu(tables.old_m2)),

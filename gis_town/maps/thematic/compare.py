@@ -74,6 +74,7 @@ PIECE_FIELDS: tuple[str, ...] = (
     "area_mu",
     "old_area_mu",
     "new_area_mu",
+    "new_land_class_name",
 )
 
 _CLASS_LEGEND = {c: f"{CHANGE_LABELS[c]} {c}" for c in CHANGE_CLASSES}
