@@ -115,7 +115,8 @@ def run_compare(
     sliver_min_m2 : float, optional
         Default ``[compare] sliver_min_m2`` (10 m²).
     listed : date, optional
-        The day the newly abandoned list is made (default today).
+        The day the newly abandoned list is made (default: the NEW survey's
+        ``[town] data_date``, as the risk command's list; else today).
     compare : callable, optional
         The comparison, :func:`gis_town.analysis.compare.compare_surveys` by
         default; :func:`gis_town.parallel.compare.compare_surveys` for the
@@ -146,7 +147,7 @@ def run_compare(
     )
     pieces = tables.pieces if new_land is None else lost_land_class(tables.pieces, new_land)
     villages = new_town.layers.get("villages")
-    listed = listed or dt.date.today()
+    listed = listed or cfg.town.data_date or dt.date.today()
     return CompareResult(
         pieces=pieces,
         villages=village_change_summary(pieces, villages),
