@@ -5,7 +5,8 @@
     gis-town check PLOTS [--layer NAME] [--town TOWN.gpkg] [--config town.toml]
                    [--dem DEM.tif] [--ndvi NDVI.tif]
                    [--rules high_standard|reclamation|FILE] [--id-field plot_id]
-                   [--write-repaired] [--format gpkg|shp] --out DIR
+                   [--write-repaired] [--format gpkg|shp]
+                   [--workers N | --scheduler ADDRESS] --out DIR
 
 PLOTS is a vector file, or ``FILE.gpkg:LAYER``. The plots are read raw
 (invalid geometries reach the validity rule); context layers (roads, rivers,
@@ -17,6 +18,10 @@ with ``--write-repaired``) into ``DIR``.
 The check itself is :func:`gis_town.runners.check.run_check`; this module
 reads the plots, writes its result (labelled by :mod:`gis_town.reports.check`)
 and prints it.
+
+``--workers N`` (a local Dask cluster of N worker processes) or ``--scheduler
+ADDRESS`` (a running cluster), else the config's ``[dask]``, check the plots
+per partition: the same files (:func:`gis_town.parallel.check_partitioned`).
 
 Exit code: 0 when every plot passes, 1 when any fails (or could not be fully
 checked), 2 on bad input.
@@ -102,6 +107,21 @@ def register(sub) -> None:
         choices=["gpkg", "shp"],
         default="gpkg",
         help="矢量输出格式 vector output format",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask 调度器地址 check on a running Dask cluster (tcp://host:8786, or a scheduler .json "
+        "file); default: [dask] scheduler in the config",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="本机 Dask 工作进程数 check the plots per partition on a local Dask cluster of N worker "
+        "processes; default: [dask] workers in the config, else one process",
     )
     p.add_argument("--out", type=Path, required=True, help="输出目录 output folder")
     p.set_defaults(func=run)
@@ -295,7 +315,7 @@ def run(args: argparse.Namespace) -> int:
     from gis_town.analysis.check import load_rule_set
     from gis_town.config import config_for
     from gis_town.reports.check import report_meta, report_title
-    from gis_town.runners.check import run_check
+    from gis_town.runners.check import dask_choice, run_check
 
     plots_path, layer = _split_plots_arg(args.plots, args.layer)
     plots, layer_name = _read_plots(plots_path, layer)
@@ -304,6 +324,10 @@ def run(args: argparse.Namespace) -> int:
     rule_set = load_rule_set(args.rules or _default_rules(plots, layer_name), cfg)
     echo(f"规则集 rule set: {rule_set.name} ({len(rule_set.rules)} 条 rules; {rule_set.source})")
     town = _context_town(town_path, cfg, rule_set)
+    cluster = dask_choice(cfg, workers=args.workers, scheduler=args.scheduler)
+    if cluster is not None:
+        where = cluster[0] or f"本机 local, {cluster[1]} workers"
+        echo(f"Dask 分区计算 partitioned check on {where}")
     result = run_check(
         town,
         cfg,
@@ -313,6 +337,8 @@ def run(args: argparse.Namespace) -> int:
         ndvi=args.ndvi,
         id_field=args.id_field,
         layer=layer_name,
+        workers=args.workers,
+        scheduler=args.scheduler,
     )
     for problem in result.problems:
         echo(problem)

@@ -75,6 +75,7 @@ from gis_town.parallel.areas import (
     zonal_stats,
     zone_totals,
 )
+from gis_town.parallel.check import check_partitioned
 from gis_town.parallel.cluster import client_for
 from gis_town.parallel.patrol import _chief_groups, analyze_patrols  # noqa: F401 (tests)
 from gis_town.parallel.risk import risk_scored
@@ -103,6 +104,7 @@ __all__ = [
     "area_totals",
     "areas_report",
     "basic_farmland_totals",
+    "check_partitioned",
     "client_for",
     "group_totals",
     "hilbert_index",

@@ -108,7 +108,9 @@ def _centre(bounds: np.ndarray) -> tuple[float, float] | None:
     return (minx + maxx) / 2.0, (miny + maxy) / 2.0
 
 
-def _area_m2_at(geoms: gpd.GeoSeries, centre: tuple[float, float]) -> np.ndarray:
+def _area_m2_at(
+    geoms: gpd.GeoSeries, centre: tuple[float, float], layer: str = "farmland"
+) -> np.ndarray:
     """:func:`gis_town.geodesy.area_m2` with the equal-area projection centred on ``centre``.
 
     The same operations as ``area_m2`` (one transformer, coordinates projected
@@ -120,7 +122,7 @@ def _area_m2_at(geoms: gpd.GeoSeries, centre: tuple[float, float]) -> np.ndarray
 
     from gis_town.geodesy import _laea_crs, _require_crs
 
-    src = _require_crs(geoms, "farmland")
+    src = _require_crs(geoms, layer)
     if len(geoms) == 0:
         return np.zeros(0)
     tr = pyproj.Transformer.from_crs(src, _laea_crs(*centre), always_xy=True)

@@ -6,12 +6,16 @@
 (shipped, from the config, or a file), which DEM and NDVI (given, else the
 config's ``[rasters]``; a raster named but missing is an error, the same for
 ``gis-town check``, ``gis-town map --kind check`` and library use) and which
-context layers. ``gis-town check`` writes and prints what it returns, the
-check map draws it (:func:`gis_town.maps.thematic.check.check_specs`).
+context layers, and whether the rules run in this process or per partition
+of plots on Dask (``workers`` / ``scheduler``, else the config's ``[dask]``;
+:func:`gis_town.parallel.check_partitioned`: the same tables). ``gis-town
+check`` writes and prints what it returns, the check map draws it
+(:func:`gis_town.maps.thematic.check.check_specs`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +47,7 @@ __all__ = [
     "TOWN_PLOT_LAYERS",
     "CheckResult",
     "context_layers",
+    "dask_choice",
     "run_check",
 ]
 
@@ -197,6 +202,40 @@ def _problems(town: Town | None, rule_set: RuleSet, dem, ndvi) -> list[str]:
     return out
 
 
+def dask_choice(
+    config: TownConfig, *, workers: int | None = None, scheduler: str | None = None
+) -> tuple[str | None, int | None] | None:
+    """``(scheduler, workers)`` when Dask is asked for (arguments first, then ``[dask]``), else None."""
+    scheduler = scheduler or config.dask.scheduler
+    if workers is None:
+        workers = config.dask.workers
+    return (scheduler, workers) if scheduler or workers is not None else None
+
+
+def _rules_over(
+    plots: gpd.GeoDataFrame | Plots,
+    rule_set: RuleSet,
+    ctx: CheckContext,
+    *,
+    layer: str,
+    partitioned: bool,
+    npartitions: int | None,
+) -> tuple[Plots, pd.DataFrame, pd.DataFrame]:
+    """The prepared plots, the results and the summary: in this process, or per partition on Dask."""
+    if partitioned and not isinstance(plots, Plots):
+        from gis_town.parallel import check_partitioned
+
+        prepared, results, summary = check_partitioned(
+            plots, rule_set, context=ctx, layer=layer, npartitions=npartitions
+        )
+        ctx.gk_crs = prepared.gk_crs
+        return prepared, results, summary
+    prepared = prepare_plots(plots, id_field=ctx.id_field, layer=layer)
+    ctx.gk_crs = prepared.gk_crs
+    results = run_rules(prepared, rule_set, context=ctx)
+    return prepared, results, summarize(results)
+
+
 def _check_one(
     town: Town | None,
     config: TownConfig,
@@ -207,14 +246,20 @@ def _check_one(
     ndvi: Path | None,
     id_field: str,
     layer: str,
+    partitioned: bool = False,
 ) -> CheckResult:
     """Prepare one layer of plots, run its rule set over it, summarise."""
     rule_set = load_rule_set(rules, config)
-    prepared = prepare_plots(plots, id_field=id_field, layer=layer)
     layers = dict(town.layers) if town is not None else {}
-    ctx = CheckContext(layers=layers, dem=dem, ndvi=ndvi, gk_crs=prepared.gk_crs, id_field=id_field)
-    results = run_rules(prepared, rule_set, context=ctx)
-    summary = summarize(results)
+    ctx = CheckContext(layers=layers, dem=dem, ndvi=ndvi, id_field=id_field)
+    prepared, results, summary = _rules_over(
+        plots,
+        rule_set,
+        ctx,
+        layer=layer,
+        partitioned=partitioned,
+        npartitions=config.dask.partitions,
+    )
     return CheckResult(
         plots=prepared,
         rule_set=rule_set,
@@ -239,6 +284,8 @@ def run_check(
     ndvi: str | Path | None = None,
     id_field: str = "plot_id",
     layer: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> CheckResult:
     """Check plots before acceptance: every rule of the rule set, every plot.
 
@@ -264,6 +311,13 @@ def run_check(
         The plots' id field.
     layer : str, optional
         The plots' layer name, for messages (default ``plots``).
+    workers, scheduler : optional
+        Dask: a local cluster of ``workers`` processes or a scheduler's
+        address (default: the config's ``[dask]``). The plots are split into
+        partitions (``[dask] partitions``, default twice the workers) checked
+        in the workers; the overlap and duplicate-id rules run over the whole
+        layer (:func:`gis_town.parallel.check_partitioned`). Without either,
+        one process.
 
     Returns
     -------
@@ -285,10 +339,22 @@ def run_check(
         jobs = [(layer or "plots", plots, rules)]
     else:
         jobs = _town_jobs(town, rules)
-    out = [
-        _check_one(town, config, g, rs, dem=dem, ndvi=ndvi, id_field=id_field, layer=lname)
-        for lname, g, rs in jobs
-    ]
+    cluster = dask_choice(config, workers=workers, scheduler=scheduler)
+    with _cluster(cluster):
+        out = [
+            _check_one(
+                town,
+                config,
+                g,
+                rs,
+                dem=dem,
+                ndvi=ndvi,
+                id_field=id_field,
+                layer=lname,
+                partitioned=cluster is not None,
+            )
+            for lname, g, rs in jobs
+        ]
     for r in out:
         log.info(
             "%s: %d 个地块，通过 %d，不通过 %d，待补充 %d / %d plots, %d passed, %d failed, %d incomplete",
@@ -305,3 +371,14 @@ def run_check(
     first = out[0]
     first.more = out[1:]
     return first
+
+
+def _cluster(cluster: tuple[str | None, int | None] | None):
+    """The Dask client of the run (a ``with`` block), or nothing to enter for one process."""
+    if cluster is None:
+        return contextlib.nullcontext()
+    from gis_town.parallel import client_for
+
+    scheduler, workers = cluster
+    log.info("Dask 分区计算 partitioned check on %s", scheduler or f"{workers} workers")
+    return client_for(scheduler, workers)
