@@ -72,12 +72,12 @@ EXTRA_LABELS = {
 }
 
 #: River problems by state: open an orange disc, overdue a larger red disc with a thick
-#: dark ring, closed a green ring with a white centre (told apart by size and fill, not
-#: colour alone).
+#: dark ring, closed a smaller green disc with a white rim (told apart by size and outline,
+#: not colour alone; none is a hollow ring like the blind-spot markers).
 PROBLEM_STYLES: dict[str, Style] = {
-    "open": Style(color="#7f3b08", fill="#f1a340", weight=1.5, fill_opacity=0.95, radius=6),
+    "open": Style(color="#7f3b08", fill="#f1a340", weight=1.5, fill_opacity=0.95, radius=6.5),
     "overdue": Style(color="#1a1a1a", fill="#d7191c", weight=3, fill_opacity=0.95, radius=8.5),
-    "closed": Style(color="#1a9641", fill="#ffffff", weight=3, fill_opacity=0.9, radius=6),
+    "closed": Style(color="#ffffff", fill="#1a9641", weight=1.5, fill_opacity=0.95, radius=5),
 }
 
 #: Pop-up and hover fields of a river problem.
