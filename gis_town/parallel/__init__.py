@@ -30,7 +30,18 @@ results in the driver:
 - patrol coverage: the points of each group of chiefs are validated, split
   into trips and matched in one task
   (:func:`gis_town.analysis.patrol.patrol_trips`); the driver joins the
-  trips and builds the tables (:func:`~gis_town.analysis.patrol.patrol_report`).
+  trips and builds the tables (:func:`~gis_town.analysis.patrol.patrol_report`);
+- abandonment risk (:func:`risk_scored`): factors per partition, the
+  quantile normalisation over the whole layer, scores per partition;
+- plan progress (:func:`plan_progress`): the overlay of each partition with
+  the zones and the project parcels in the workers, the tables in the driver;
+- the acceptance check (:func:`check_partitioned`): per-plot rules per
+  partition, overlaps from one global index of the plots' boxes, duplicate
+  ids over the whole layer.
+
+Ellipsoidal areas are measured per partition at the centre one process
+measures the whole batch at, so the results are the one-process ones to the
+last bit (the check's plots crossing a context zone: to about 1e-8).
 
 Dask is opt-in: without a scheduler or a worker count, nothing here starts a
 cluster (:func:`client_for` yields ``None`` and the per-partition work runs in
@@ -40,8 +51,10 @@ imported only when used (``pip install "gis-town[dask]"``).
 Modules: :mod:`~gis_town.parallel.cluster` (the client),
 :mod:`~gis_town.parallel.storage` (partitioned GeoParquet),
 :mod:`~gis_town.parallel.sources` (inputs as partitions, their validation),
-:mod:`~gis_town.parallel.areas` and :mod:`~gis_town.parallel.patrol` (the
-per-topic scheduling). Every name below is importable from here.
+:mod:`~gis_town.parallel.areas`, :mod:`~gis_town.parallel.patrol`,
+:mod:`~gis_town.parallel.risk`, :mod:`~gis_town.parallel.progress` and
+:mod:`~gis_town.parallel.check` (the per-topic scheduling). Every name below
+is importable from here.
 
 Functions
 ---------
@@ -58,7 +71,8 @@ Functions
 :func:`parcel_areas`, :func:`group_totals`, :func:`area_totals`,
 :func:`zone_totals`, :func:`basic_farmland_totals`, :func:`area_by_zone`,
 :func:`zonal_stats`, :func:`validate_partitioned`, :func:`areas_report`,
-:func:`analyze_patrols`
+:func:`analyze_patrols`, :func:`risk_scored`, :func:`farmland_progress`,
+:func:`plan_progress`, :func:`check_partitioned`
     The analyses, partitioned.
 """
 
@@ -78,6 +92,7 @@ from gis_town.parallel.areas import (
 from gis_town.parallel.check import check_partitioned
 from gis_town.parallel.cluster import client_for
 from gis_town.parallel.patrol import _chief_groups, analyze_patrols  # noqa: F401 (tests)
+from gis_town.parallel.progress import farmland_progress, plan_progress
 from gis_town.parallel.risk import risk_scored
 from gis_town.parallel.sources import (
     Partitions,
@@ -106,6 +121,7 @@ __all__ = [
     "basic_farmland_totals",
     "check_partitioned",
     "client_for",
+    "farmland_progress",
     "group_totals",
     "hilbert_index",
     "hilbert_sort",
@@ -114,6 +130,7 @@ __all__ = [
     "merge_layer_report",
     "parcel_areas",
     "partitions",
+    "plan_progress",
     "read_partitioned",
     "risk_scored",
     "validate_partitioned",

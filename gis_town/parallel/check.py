@@ -142,22 +142,30 @@ _OVERLAY_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _overlay_areas_at(centre: tuple[float, float] | None):
-    """Within the block, the overlay measures areas at ``centre`` (the layer's), not its batch's.
+def _overlay_areas_at(*centres: tuple[float, float] | None):
+    """Within the block, the overlay measures areas at the given centres, not its batches' own.
 
-    :mod:`gis_town.analysis.overlay` measures every batch at the batch's own
-    centre; one process's batch is the whole layer. The overlay's
-    ``area_m2`` is swapped for :func:`_area_m2_at` at the layer's centre for
-    the block (a lock keeps threads of one worker from seeing it at other
-    times), then put back.
+    :mod:`gis_town.analysis.overlay` measures every batch of geometries at
+    the batch's own centre; one process's batch is the whole layer's. The
+    overlay's ``area_m2`` is swapped for :func:`_area_m2_at` for the block:
+    its first call measures at ``centres[0]``, the second at ``centres[1]``
+    and so on, the last centre for every further call (a lock keeps the
+    threads of a worker from seeing it outside the block). No centre, or a
+    first centre None: the overlay as it is.
     """
-    if centre is None:
+    if not centres or centres[0] is None:
         yield
         return
     from gis_town.analysis import overlay
 
+    calls = [0]
+
     def at_centre(gdf, *, layer: str | None = None) -> np.ndarray:
         geoms = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
+        centre = centres[min(calls[0], len(centres) - 1)]
+        calls[0] += 1
+        if centre is None:
+            return original(gdf, layer=layer)
         return _area_m2_at(geoms, centre, layer or "plots")
 
     with _OVERLAY_LOCK:
