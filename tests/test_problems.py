@@ -37,6 +37,7 @@ def rivers() -> gpd.GeoDataFrame:
             "chief": ["张三", "李四"],
             "chief_level": ["village", "village"],
             "annual_patrol_target": [2, 2],
+            "village_id": ["V1", "V2"],
         },
         geometry=[
             shapely.LineString([(X0, Y0), (X0 + 1000, Y0)]),
@@ -161,6 +162,15 @@ def test_rate_decides_the_rank(result):
     assert ch.loc["张三", "rank_score"] == pytest.approx(0.50)
     assert ch.loc["李四", "rank_score"] == pytest.approx(0.45)
     assert (ch.loc["张三", "rank"], ch.loc["李四", "rank"]) == (1, 2)
+
+
+def test_villages_get_the_counts_and_the_same_rule(result):
+    v = result.villages.set_index("village_id")
+    assert v.loc["V1", "problems"] == 2 and v.loc["V2", "problems"] == 3
+    assert v.loc["V2", "problems_overdue"] == 1
+    # V1: 0.7 * 0.5 + 0.3 * 0.5 = 0.50; V2: 0.7 * 0.5 + 0.3 * (1/3) = 0.45
+    assert v.loc["V1", "rank_score"] == pytest.approx(0.50) and v.loc["V2", "rank_score"] == pytest.approx(0.45)
+    assert (v.loc["V1", "rank"], v.loc["V2", "rank"]) == (1, 2)
 
 
 def test_weight_zero_leaves_the_rank_as_before():

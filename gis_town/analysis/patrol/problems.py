@@ -82,6 +82,8 @@ class RiverProblems:
     #: rows set aside (``layer`` = problems), with the reason
     rejects: pd.DataFrame
     summary: dict = field(default_factory=dict)
+    #: per village (the problem's segment's ``village_id``): :data:`COUNT_COLUMNS`
+    villages: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass
@@ -308,8 +310,10 @@ def _chief_keys(chiefs: pd.DataFrame) -> np.ndarray:
     return ("id:" + cid).where(cid.notna(), name).to_numpy(dtype=object)
 
 
-def rank_with_problems(chiefs: pd.DataFrame, *, config: TownConfig | PatrolSection | None = None) -> pd.DataFrame:
-    """The red/black list ranked with the rectification rate (整改率).
+def rank_with_problems(
+    chiefs: pd.DataFrame, *, config: TownConfig | PatrolSection | None = None, by: str = "chief"
+) -> pd.DataFrame:
+    """The red/black list (of chiefs, or of villages with ``by="village_id"``) ranked with the rectification rate (整改率).
 
     ``rank_score = (1 - w) * progress + w * rate`` with ``w`` =
     ``problem_rate_weight`` and ``rate`` the chief's ``rectification_rate``,
@@ -327,7 +331,7 @@ def rank_with_problems(chiefs: pd.DataFrame, *, config: TownConfig | PatrolSecti
     ranked = rank_red_black(chiefs.assign(progress=score), config=pc)
     ranked["progress"] = prog
     ranked["rank_score"] = score
-    return ranked.sort_values(["rank", "chief"], na_position="last", kind="stable").reset_index(drop=True)
+    return ranked.sort_values(["rank", by], na_position="last", kind="stable").reset_index(drop=True)
 
 
 #: Columns of the 回头看 sheet (:func:`revisit_table`), in order.
@@ -416,6 +420,7 @@ def analyze_problems(
     end: dt.date,
     config: TownConfig | PatrolSection | None = None,
     gk_crs: str | CRS | None = None,
+    chief_villages: dict[str, str] | None = None,
 ) -> RiverProblems:
     """Steps 1-3 and 5: the problems of the period, their counts and the 回头看 sheet.
 
@@ -433,6 +438,9 @@ def analyze_problems(
         The report date and the period (:class:`PatrolResult`'s).
     config : TownConfig or PatrolSection, optional
     gk_crs : CRS, optional
+    chief_villages : dict, optional
+        Chief -> village, for the problems on a segment without ``village_id``
+        (the chief table's ``village_id``, as :func:`~gis_town.analysis.patrol.village_table` does).
     """
     pc = _cfg(config)
     prepared, rejects = prepare_problems(problems, segments, config=pc, gk_crs=gk_crs)
@@ -443,6 +451,10 @@ def analyze_problems(
     chief_counts = problem_counts(states.assign(_k=states["segment_id"].astype(str).map(seg_key)), "_k")
     reported = states["reported_by"].dropna().astype(str).value_counts()
     chief_counts.attrs["reported"] = reported
+    vid = states["village_id"].astype("object")
+    if chief_villages:  # as the village table: a segment without a village is its chief's village's
+        vid = vid.where(vid.notna(), states["chief"].map(dict(chief_villages)))
+    by_village = problem_counts(states.assign(_v=vid).dropna(subset=["_v"]), "_v")
     revisits = revisit_table(states, trips, points, as_of=as_of, end=end, tolerance_m=pc.tolerance_m)
     n_rev = revisits["revisited"]
     summary = {
@@ -460,7 +472,14 @@ def analyze_problems(
         "revisits_not_checked": int(n_rev.isna().sum()),
     }
     log.info("河湖问题 river problems: %s", summary)
-    return RiverProblems(states, by_seg, chief_counts, revisits, rejects, summary)
+    return RiverProblems(states, by_seg, chief_counts, revisits, rejects, summary, by_village)
+
+
+def _before_rank(df: pd.DataFrame, added: list[str]) -> pd.DataFrame:
+    """``df`` with the ``added`` columns just before ``rank``."""
+    base = [c for c in df.columns if c not in added]
+    at = base.index("rank") if "rank" in base else len(base)
+    return df[base[:at] + added + base[at:]]
 
 
 def with_problems(
@@ -471,7 +490,7 @@ def with_problems(
     config: TownConfig | PatrolSection | None = None,
     gk_crs: str | CRS | None = None,
 ) -> PatrolProblemsResult:
-    """``result`` with its river problems: counts on the segments and chiefs, the chiefs re-ranked.
+    """``result`` with its river problems: counts on the segments, chiefs and villages, the lists re-ranked.
 
     The rejected problem rows join ``result.problems`` (the run's rejects);
     ``river_problems`` holds the :class:`RiverProblems`.
@@ -480,21 +499,24 @@ def with_problems(
     found = analyze_problems(
         problems, segments, result.trips, points=result.points, as_of=result.as_of,
         start=result.start, end=result.end, config=pc, gk_crs=gk_crs,
+        chief_villages=result.chiefs.dropna(subset=["village_id"]).set_index("chief")["village_id"].to_dict(),
     )
     segs = _join_counts(result.segments, found.segments, result.segments["segment_id"].astype(str).to_numpy())
     chiefs = _join_counts(result.chiefs, found.chiefs, _chief_keys(result.chiefs))
     reported = found.chiefs.attrs.get("reported", pd.Series(dtype="int64"))
     chiefs["problems_reported"] = chiefs["chief"].astype(str).map(reported).fillna(0).astype("int64").to_numpy()
-    chiefs = rank_with_problems(chiefs, config=pc)
-    added = [*COUNT_COLUMNS, "problems_reported", "rank_score"]
-    base = [c for c in chiefs.columns if c not in added]
-    at = base.index("rank") if "rank" in base else len(base)
-    chiefs = chiefs[base[:at] + added + base[at:]]
+    chiefs = _before_rank(rank_with_problems(chiefs, config=pc), [*COUNT_COLUMNS, "problems_reported", "rank_score"])
+    villages = result.villages
+    if len(villages) and "village_id" in villages.columns and len(found.villages):
+        villages = _join_counts(villages, found.villages, villages["village_id"].astype(str).to_numpy())
+        villages = rank_with_problems(villages, config=pc, by="village_id")
+        villages = _before_rank(villages, [*COUNT_COLUMNS, "rank_score"])
     rejects = [p for p in (result.problems, found.rejects) if len(p)]
     values = {f.name: getattr(result, f.name) for f in dataclasses.fields(PatrolResult)}
     values.update(
         segments=segs,
         chiefs=chiefs,
+        villages=villages,
         problems=pd.concat(rejects, ignore_index=True) if rejects else result.problems,
         summary={**result.summary, **found.summary},
     )
