@@ -346,3 +346,37 @@ def test_demo_revisits_passed_and_not(demo_town, demo_outputs):
 
     names = load_workbook(demo_outputs / "patrol_report.xlsx", read_only=True).sheetnames
     assert "问题 problems" in names and "回头看 revisits" in names
+
+
+def test_cli_reads_problems_from_a_kml(tmp_path):
+    from gis_town.cli import main
+
+    town = tmp_path / "town.gpkg"
+    rivers().to_file(town, layer="rivers", driver="GPKG")
+    tracks().to_file(town, layer="patrols", driver="GPKG")
+    placemarks = []
+    for pid, kind, x, y, rep, rect in [
+        ("K1", "乱堆", 200, 30, "2023-05-01", "2023-05-20"),  # closed 19 days, 张三 walked by on 06-10
+        ("K2", "排污", 100, 2300, "2023-05-15", ""),  # nearest S2, open 47 days on 07-01: overdue
+    ]:
+        lon, lat = _lonlat(x, y)
+        lines = [f"问题类型：{kind}", f"上报日期：{rep}"] + ([f"整改日期：{rect}"] if rect else [])
+        placemarks.append(
+            f"<Placemark><name>{pid}</name><description>{'&lt;br/&gt;'.join(lines)}</description>"
+            f"<Point><coordinates>{lon},{lat}</coordinates></Point></Placemark>"
+        )
+    kml = tmp_path / "事件导出.kml"
+    kml.write_text(
+        '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>' + "".join(placemarks) + "</Document></kml>",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    argv = ["-q", "patrol", str(town), "--problems", str(kml), "--as-of", "2023-07-01", "--out", str(out)]
+    assert main(argv) == 0
+    got = pd.read_csv(out / "patrol_problems.csv").set_index("problem_id")
+    assert got.loc["K1", "state"] == "closed" and got.loc["K1", "days_open"] == 19
+    assert got.loc["K2", "state"] == "overdue" and got.loc["K2", "days_open"] == 47
+    assert got.loc["K2", "segment_id"] == "S2" and bool(got.loc["K2", "far_from_river"])
+    rv = pd.read_csv(out / "patrol_revisits.csv").set_index("problem_id")
+    assert list(rv.index) == ["K1"] and bool(rv.loc["K1", "revisited"])
+    assert main([*argv[:-4], "--problems", str(tmp_path / "none.kml"), "--out", str(out)]) == 2

@@ -2,7 +2,7 @@
 
 Usage::
 
-    gis-town patrol TOWN.gpkg [--tracks FILE_OR_FOLDER] [--as-of YYYY-MM-DD] --out DIR
+    gis-town patrol TOWN.gpkg [--tracks FILE_OR_FOLDER] [--problems FILE] [--as-of YYYY-MM-DD] --out DIR
 
 Writes into ``DIR``: ``patrol_segments.csv`` (per segment, year to date),
 ``patrol_periods.csv`` (per segment and quarter), ``patrol_chiefs.csv``,
@@ -61,6 +61,14 @@ def register(sub) -> None:
         "exported twice counts once), instead of the town's patrols layer",
     )
     p.add_argument(
+        "--problems",
+        type=Path,
+        default=None,
+        help="河湖问题(清四乱)文件 (GeoPackage, KML/KMZ 事件导出, xlsx 台账 with 经度/纬度), 代替 [layers.problems] "
+        "/ a river problems file (GeoPackage, KML/KMZ from the patrol app, xlsx ledger with lon/lat) instead "
+        "of the town's [layers.problems]",
+    )
+    p.add_argument(
         "--as-of",
         type=_date,
         default=None,
@@ -93,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         tracks=args.tracks,
         scheduler=scheduler,
         workers=workers,
+        problems=args.problems,
     )
     return _write(args, town, res, res.problems if len(res.problems) else None)
 

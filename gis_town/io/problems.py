@@ -368,9 +368,12 @@ def load_problems(
         (:data:`~gis_town.io.validate.PROBLEM_COLUMNS`: no location, unknown
         kind, unreadable date, missing or duplicate id) and the layer's counts
         row (``layer``, ``read``, ``used``, ``repaired``, ``rejected``).
-        A configured file that does not exist is warned about and skipped.
+        A configured file that does not exist is warned about and skipped; a
+        ``path`` that does not exist raises :class:`~gis_town.errors.LayerError`.
     """
     layer = None
+    if path is not None and not Path(path).exists():
+        raise LayerError("问题文件不存在 / the problems file does not exist: check the path", path=str(path))
     if path is None:
         path, layer = problem_source(Path(town_path) if town_path is not None else None, config)
     if path is None:
