@@ -380,3 +380,16 @@ def test_cli_reads_problems_from_a_kml(tmp_path):
     rv = pd.read_csv(out / "patrol_revisits.csv").set_index("problem_id")
     assert list(rv.index) == ["K1"] and bool(rv.loc["K1", "revisited"])
     assert main([*argv[:-4], "--problems", str(tmp_path / "none.kml"), "--out", str(out)]) == 2
+
+
+def test_geopackage_with_chinese_headers(tmp_path):
+    path = tmp_path / "四乱问题.gpkg"
+    gdf = problems().iloc[:5].rename(
+        columns={"problem_id": "问题编号", "kind": "问题类型", "reported_date": "上报日期",
+                 "rectified_date": "整改日期", "segment_id": "河段编码", "reported_by": "上报人"}
+    )
+    gdf.to_file(path, layer="问题", driver="GPKG")
+    used, rejects, counts = load_problems(None, TownConfig(), path=path)
+    assert sorted(used["problem_id"]) == ["Q1", "Q2", "Q3", "Q4", "Q9"] and len(rejects) == 0
+    assert set(used["kind"]) == {"dumping", "garbage", "occupation", "sewage", "construction"}
+    assert used.set_index("problem_id").loc["Q2", "reported_by"] == "李四"

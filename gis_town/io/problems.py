@@ -315,7 +315,24 @@ def read_problems(
     if src is not None:
         opts = {"encoding": src.encoding, "crs": src.crs, "fields": src.fields,
                 "defaults": src.defaults, "where": src.where}
-    return read_layer(path, layer, schema_layer="problems", **opts)
+    return _known_headers(read_layer(path, layer, schema_layer="problems", **opts))
+
+
+def _known_headers(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Chinese or other known column names (问题编号, 问题类型, 上报日期 ...) renamed to the fields.
+
+    A column is renamed only when the field is not there already, so a
+    ``[layers.problems] fields`` mapping always wins.
+    """
+    lookup = _key_lookup()
+    rename: dict[str, str] = {}
+    for c in gdf.columns:
+        if c == gdf.geometry.name:
+            continue
+        f = lookup.get(str(c).strip().lower())
+        if f is not None and f != c and f not in gdf.columns and f not in rename.values():
+            rename[c] = f
+    return gdf.rename(columns=rename) if rename else gdf
 
 
 def problem_source(town_path: Path | None, config) -> tuple[Path | None, str | None]:
