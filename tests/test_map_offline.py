@@ -245,3 +245,72 @@ def test_failed_tiles_switch_the_hillshade_on_and_tiles_that_return_undo_it(
         assert o.errors == []
     finally:
         o.close()
+
+
+def test_demo_layout_with_tiled_parcels_draws_every_parcel_offline(
+    browser,  # noqa: F811
+    expected,
+    tmp_path,
+):
+    """``gis-town map --offline --tiles-out DIR``: the parcels come from tiles beside the page.
+
+    Every farmland parcel of the demo town (counted from ``map_specs`` above)
+    is in the tiles the page read at its first view, with the network refused
+    and the page opened from its folder (``file://``); the other layers stay
+    in the page and draw as before.
+    """
+    from gis_town.cli import main
+
+    out = tmp_path / "layout.html"
+    tiles = tmp_path / "layout_tiles"
+    assert (
+        main(
+            [
+                "-q",
+                "map",
+                str(DEMO),
+                "--kind",
+                "layout",
+                "--offline",
+                "--tiles-out",
+                str(tiles),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert sorted(p.suffix for p in tiles.iterdir() if p.is_file()) == [".pmtiles", ".pmtiles"]
+    want = expected["layout"]
+    o = Opened(browser, out, width=1400, height=900)
+    try:
+        tiled = o.js("Object.keys(GisTown.tiledLayers)")
+        assert len(tiled) == 2 and all(name in want for name in tiled)
+        for name in tiled:
+            n, shown = want[name]
+            o.js("(n) => { GisTown.map.addLayer(GisTown.tiledLayers[n]); }", name)
+            o.page.wait_for_function(
+                "(n) => { const l = GisTown.tiledLayers[n]; return !l.isLoading() && "
+                "GisTown.tiledDrawn(l).features > 0; }",
+                arg=name,
+                timeout=30000,
+            )
+            o.page.wait_for_timeout(300)
+            got = o.js("(n) => GisTown.tiledDrawn(GisTown.tiledLayers[n]).features", name)
+            assert got == n, (name, got, n)
+        painted = o.js("""() => {
+          let n = 0;
+          for (const c of document.querySelectorAll('.leaflet-gtTiled-pane canvas')) {
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            for (let i = 3; i < d.length; i += 4 * 7) { if (d[i] > 0) { n++; } }
+          }
+          return n;
+        }""")
+        assert painted > 1000, painted
+        others = o.js(DRAWN_JS)
+        for name, got in others.items():
+            assert got["decoded"] == want[name][0], name
+        assert o.requests == [] and o.errors == [], (o.requests, o.errors)
+        o.screenshot("demo_layout_tiled")
+    finally:
+        o.close()

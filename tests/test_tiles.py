@@ -306,3 +306,9 @@ def test_map_command_writes_tiles_beside_the_page(tmp_path, capsys):
     out2 = tmp_path / "maps" / "small.html"
     assert main(["-q", "map", str(town), "--kind", "layout", "--out", str(out2)]) == 0
     assert not (out.parent / "small_tiles").exists()
+
+
+def test_a_map_without_a_place_for_tiles_keeps_its_parcels_in_the_page():
+    m = build_map([spec()], title="t", offline=True, tiles_above=10)  # a notebook's map
+    assert any(isinstance(c, CompactLayer) for c in m._children.values())
+    assert not any(isinstance(c, T.TiledLayer) for c in m._children.values())

@@ -475,7 +475,9 @@ def build_map(
         Decimals of a degree kept (6: about 0.1 m).
     tiles_above : int, optional
         Polygon coverage layers (parcels) with more features than this are
-        written as vector tiles beside the page instead of into it
+        written as vector tiles beside the page instead of into it, when the
+        page has a place (``html_path`` or ``tiles_out``; a map shown only in
+        Jupyter keeps every layer in the page)
         (:mod:`gis_town.maps.tiles`; default ``[map] tiles_above`` when the
         config has it, else :data:`~gis_town.maps.tiles.TILES_ABOVE`, or 0
         when ``tiles_out`` is given).
@@ -574,7 +576,16 @@ def build_map(
         tiles_above = 0 if tiles_out is not None else _tiles.TILES_ABOVE
     tiled = False
     for i, (spec, frame) in enumerate(zip(specs, frames)):
-        if _tiles.is_tileable(spec) and _count_drawn(frame) > tiles_above:
+        big = _tiles.is_tileable(spec) and _count_drawn(frame) > tiles_above
+        if big and html_path is None and tiles_out is None:  # a notebook's map: no folder
+            log.info(
+                "图层 %s 要素较多，可写成矢量瓦片 / layer %s is large: give html_path or tiles_out "
+                "to write it as vector tiles beside the page",
+                spec.name,
+                spec.name,
+            )
+            big = False
+        if big:
             folder = _tiles.tiles_folder(html_path, tiles_out)
             key = f"{i:02d}_{spec.schema_layer or 'layer'}"
             tileset = _tiles.write_tiles(spec, frame, folder, key, gcj02=gcj)
