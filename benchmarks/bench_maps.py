@@ -20,6 +20,17 @@ Workloads
 - **every map kind** (layout, patrol, risk, progress, check), offline: size,
   features, bytes per feature, build and open time.
 
+- **vector tiles against the page with the parcels in it** (county sizes
+  only, ``--size 0.2`` = 200,000 parcels, ``--size county`` = 1,000,000): the
+  offline layout map as today (every layer in the page, compact encoding) and
+  the same map with its parcel layers as vector tiles
+  (:mod:`gis_town.maps.tiles`, default threshold): build + save time, bytes on
+  disk (page, archive, packed pieces), time to first paint (navigation to the
+  first frame after ``load``), time to switch the farmland layer on with the
+  layer control until it is drawn (tiles: every tile in view loaded and
+  painted), and the frame times while the map is dragged 400 px with the
+  farmland on (95th percentile and worst; the goal is under 50 ms).
+
 At county sizes (``--size county`` or a fraction) the parcels come from
 :mod:`county`; the folium baseline runs on a sample of at most 20,000
 parcels and is scaled per parcel (said in the note), and Chromium opens
@@ -93,7 +104,7 @@ def ours_layout(town_path: str, out: str) -> dict:
     from gis_town.maps import layout_map, save_map
 
     town = _load(town_path)
-    m = layout_map(town, offline=True)
+    m = layout_map(town, offline=True)  # no html_path: every layer in the page, as before tiles
     save_map(m, out)
     layers = [c for c in m._children.values() if getattr(c, "n_features", None) is not None]
     farm = next((c for c in layers if c.plain_name.startswith("耕地")), None)
@@ -217,6 +228,200 @@ def open_times(paths: list[str], repeat: int = 3) -> list[float | None]:
             out.append(times[len(times) // 2])
         b.close()
     return out
+
+
+# --------------------------------------------------------------------------- vector tiles
+
+FARM_LAYER = "耕地 farmland (by land use 地类)"
+
+
+def ours_layout_tiled(town_path: str, out: str) -> dict:
+    """gis_town: the offline layout map with its parcel layers as vector tiles beside the page."""
+    from gis_town.maps import layout_map, save_map
+
+    town = _load(town_path)
+    folder = Path(out).parent / f"{Path(out).stem}_tiles"
+    m = layout_map(town, offline=True, html_path=out, tiles_out=folder)  # every parcel layer
+    save_map(m, out)
+    sets = [c.tileset for c in m._children.values() if getattr(c, "tileset", None) is not None]
+    layers = [c for c in m._children.values() if getattr(c, "n_features", None) is not None]
+    return {
+        "features": sum(c.n_features for c in layers),
+        "bytes": Path(out).stat().st_size,
+        "archive_bytes": sum(t.archive_bytes for t in sets),
+        "packed_bytes": sum(t.packed_bytes for t in sets),
+        "pieces": sum(t.n_chunks for t in sets),
+        "tiled": [(t.key, t.n_features, t.min_zoom, t.max_zoom) for t in sets],
+    }
+
+
+#: Click the layer's box in the layer control; resolve when it is drawn (ms).
+_TOGGLE_JS = """async ([name, tiled]) => {
+  const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const m = GisTown.map;
+  const lyr = tiled ? GisTown.tiledLayers[name] : GisTown.layers[name];
+  const label = [...document.querySelectorAll('.leaflet-control-layers-overlays label')]
+    .find(l => l.textContent.trim() === name);
+  const t0 = performance.now();
+  label.querySelector('input').click();
+  if (tiled) {
+    await new Promise(r => { if (!lyr.isLoading()) { setTimeout(r, 50); } lyr.once('load', r); });
+  }
+  await frames();
+  const ms = performance.now() - t0;
+  const drawn = tiled ? GisTown.tiledDrawn(lyr).features
+    : lyr.getLayers().filter(l => l._gi !== undefined && l._parts && l._parts.length).length;
+  return [ms, m.hasLayer(lyr), drawn];
+}"""
+
+_FRAMES_START_JS = """() => {
+  window.__frames = []; window.__stop = false; let last = performance.now();
+  const f = (t) => { window.__frames.push(t - last); last = t; if (!window.__stop) requestAnimationFrame(f); };
+  requestAnimationFrame(f);
+}"""
+
+
+def _drag_frames(page) -> tuple[float, float]:
+    """Frame times (ms: 95th percentile, worst) while the map is dragged 400 px and settles."""
+    box = page.locator(".leaflet-container").first.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.evaluate(_FRAMES_START_JS)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for k in range(1, 26):
+        page.mouse.move(x - 16 * k, y - 6 * k)
+        page.wait_for_timeout(16)
+    page.mouse.up()
+    page.wait_for_timeout(1500)
+    frames = sorted(page.evaluate("() => { window.__stop = true; return window.__frames; }"))
+    if not frames:
+        return float("nan"), float("nan")
+    return frames[min(len(frames) - 1, int(0.95 * len(frames)))], frames[-1]
+
+
+def paint_toggle_pan(path: str, *, tiled: bool, repeat: int = 3) -> dict:
+    """Median first paint (s), farmland toggle (s) and drag frame times (ms) in Chromium, network blocked."""
+    from playwright.sync_api import sync_playwright
+
+    paints, toggles, p95s, worsts, drawn = [], [], [], [], 0
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        for _ in range(repeat):
+            page = b.new_page(viewport={"width": 1400, "height": 900})
+            page.route(
+                "**/*",
+                lambda r: (
+                    r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort()
+                ),
+            )
+            t0 = time.perf_counter()
+            page.goto(Path(path).resolve().as_uri(), wait_until="load", timeout=900_000)
+            page.evaluate(
+                "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+            )
+            paints.append(time.perf_counter() - t0)
+            ms, shown, drawn = page.evaluate(_TOGGLE_JS, [FARM_LAYER, tiled])
+            if not shown or not drawn:
+                raise RuntimeError(f"farmland not drawn after the toggle ({path})")
+            toggles.append(ms / 1000)
+            p95, worst = _drag_frames(page)
+            p95s.append(p95)
+            worsts.append(worst)
+            page.close()
+        b.close()
+
+    def med(v):
+        v = sorted(v)
+        return v[len(v) // 2]
+
+    return {
+        "paint_s": med(paints),
+        "toggle_s": med(toggles),
+        "frame_p95_ms": med(p95s),
+        "frame_max_ms": med(worsts),
+        "drawn": drawn,
+    }
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.exists() else 0
+
+
+def tiled_rows(size: str, town_path: str, what: str, tmp: Path, page_out: Path, page) -> list[Row]:
+    """The GeoJSON-in-page layout map against the tiled one: build, bytes, paint, toggle, pan."""
+    out = tmp / "layout_tiled.html"
+    tl = measure(ours_layout_tiled, town_path, str(out))
+    folder = out.parent / f"{out.stem}_tiles"
+    on_disk = tl.value["bytes"] + _folder_bytes(folder)
+    n_farm = next((n for k, n, _, _ in tl.value["tiled"] if "farmland" in k), 0)
+    zooms = ", ".join(f"{k} z{lo}-{hi}" for k, _, lo, hi in tl.value["tiled"])
+    rows = [
+        _row(
+            "county map: build + save",
+            size,
+            "page (parcels in HTML)",
+            page.wall_s,
+            page.features,
+            peak=page.peak_rss_mb,
+            ratio=1.0,
+            note=f"{what}; {page.value['bytes'] / 1e6:.1f} MB on disk",
+        ),
+        _row(
+            "county map: build + save",
+            size,
+            "vector tiles",
+            tl.wall_s,
+            tl.features,
+            peak=tl.peak_rss_mb,
+            ratio=page.wall_s / tl.wall_s,
+            note=f"{on_disk / 1e6:.1f} MB on disk: page {tl.value['bytes'] / 1e6:.2f} MB, archive "
+            f"{tl.value['archive_bytes'] / 1e6:.1f} MB, {tl.value['pieces']} pieces "
+            f"{tl.value['packed_bytes'] / 1e6:.1f} MB; {zooms}",
+        ),
+    ]
+    if not CHROMIUM.exists():
+        return rows
+    results = {}
+    for name, path, tiled in (("page", page_out, False), ("tiles", out, True)):
+        try:
+            results[name] = measure(paint_toggle_pan, str(path), tiled=tiled, isolate=False).value
+        except Exception as exc:  # a page too big for the browser is a result too
+            results[name] = {"error": str(exc).splitlines()[0][:80]}
+    for metric, label, target in (
+        ("paint_s", "county map: first paint", None),
+        ("toggle_s", "county map: switch farmland on", None),
+    ):
+        base = results["page"].get(metric)
+        for name, impl in (("page", "page (parcels in HTML)"), ("tiles", "vector tiles")):
+            r = results[name]
+            v = r.get(metric)
+            note = r.get("error", "")
+            if "frame_p95_ms" in r and metric == "toggle_s":
+                note = (
+                    f"{r['drawn']:,} parcels drawn; drag: frames p95 {r['frame_p95_ms']:.0f} ms, "
+                    f"worst {r['frame_max_ms']:.0f} ms (goal < 50 ms)"
+                )
+            if name == "tiles" and metric == "toggle_s" and v is not None:
+                total = v + r["paint_s"]
+                note += f"; open to parcels {total:.2f} s (goal < 2 s)"
+                target, met = "< 2 s to parcels", total < 2.0
+            else:
+                met = None
+            rows.append(
+                _row(
+                    label,
+                    size,
+                    impl,
+                    v,
+                    n_farm,
+                    ratio=(base / v) if base and v else (1.0 if name == "page" else None),
+                    target=target or "",
+                    met=met,
+                    note=note,
+                )
+            )
+            target = None
+    return rows
 
 
 # --------------------------------------------------------------------------- main
@@ -362,6 +567,9 @@ def main(size: str = "town") -> list[Row]:
                 note="not opened (no Chromium, or more than 300,000 features)",
             )
         )
+
+    if size != "town":
+        rows += tiled_rows(size, town_path, what, tmp, ours_out, ours)
 
     # every map kind
     if size == "town":
