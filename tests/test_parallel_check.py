@@ -31,8 +31,6 @@ from gis_town.analysis.check import (
 
 GK = "EPSG:4544"
 X0, Y0, CELL = 463_000.0, 3_941_000.0, 50.0
-#: The rules that measure plots inside a context layer: pieces of crossing plots agree to 1e-8.
-OVERLAY_RULES = ("redline", "river_buffer", "basic_farmland")
 
 
 def _plots() -> gpd.GeoDataFrame:
@@ -67,16 +65,12 @@ def _one_process(plots, rules, ctx):
     return p, res, summarize(res)
 
 
-def _assert_same(one, two, *, overlay_rtol: float = 0.0):
+def _assert_same(one, two):
     p1, r1, s1 = one
     p2, r2, s2 = two
     pd.testing.assert_frame_equal(s1, s2, check_exact=True)
     assert r1.attrs == r2.attrs
-    close = r1["rule"].isin(OVERLAY_RULES).to_numpy()
-    pd.testing.assert_frame_equal(r1.drop(columns="value"), r2.drop(columns="value"))
-    v1, v2 = r1["value"].to_numpy(), r2["value"].to_numpy()
-    np.testing.assert_array_equal(v1[~close], v2[~close])
-    np.testing.assert_allclose(v1[close], v2[close], rtol=overlay_rtol, atol=0)
+    pd.testing.assert_frame_equal(r1, r2, check_exact=True)  # values to the last bit
     for name in ("ids", "id_missing", "usable", "why_unusable_zh", "why_unusable_en"):
         assert (getattr(p1, name) == getattr(p2, name)).all(), name
     np.testing.assert_array_equal(p1.area_m2, p2.area_m2)
@@ -97,13 +91,12 @@ def test_cli_check_with_workers_writes_the_same_files(demo_town, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     code = main(["-q", "check", plots, "--out", str(one)])
     assert main(["-q", "check", plots, "--out", str(two), "--workers", "2"]) == code
-    assert (one / "check_summary.csv").read_bytes() == (two / "check_summary.csv").read_bytes()
-    a = pd.read_csv(one / "check_results.csv", encoding="utf-8-sig")
-    b = pd.read_csv(two / "check_results.csv", encoding="utf-8-sig")
-    close = a["rule"].isin(OVERLAY_RULES)
-    pd.testing.assert_frame_equal(a.drop(columns="value"), b.drop(columns="value"))
-    pd.testing.assert_series_equal(a.loc[~close, "value"], b.loc[~close, "value"])
-    np.testing.assert_allclose(a.loc[close, "value"], b.loc[close, "value"], rtol=1e-7)
+    for name in ("check_summary.csv", "check_results.csv"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    results = pd.read_csv(two / "check_results.csv", encoding="utf-8-sig")
+    # plots inside and crossing the context zones: their areas too are the one-process ones
+    inside = results[results["rule"].isin(["redline", "river_buffer", "basic_farmland"])]
+    assert (inside["value"] > 0).any()
     fa = gpd.read_file(one / "failed_plots.gpkg", engine="pyogrio")
     fb = gpd.read_file(two / "failed_plots.gpkg", engine="pyogrio")
     assert len(fa) > 0
@@ -156,6 +149,6 @@ def test_demo_acceptance_plots_with_context_and_rasters(demo_town, cluster):
     ctx = CheckContext(layers=dict(town.layers), dem=dem, ndvi=ndvi)
     one = _one_process(plots, rules, ctx)
     two = par.check_partitioned(plots, rules, context=ctx, npartitions=4)
-    _assert_same(one, two, overlay_rtol=1e-7)
+    _assert_same(one, two)
     statuses = set(two[1]["status"].astype(str))
     assert {"pass", "fail"} <= statuses  # the context and raster rules ran

@@ -41,7 +41,7 @@ results in the driver:
 
 Ellipsoidal areas are measured per partition at the centre one process
 measures the whole batch at, so the results are the one-process ones to the
-last bit (the check's plots crossing a context zone: to about 1e-8).
+last bit.
 
 Dask is opt-in: without a scheduler or a worker count, nothing here starts a
 cluster (:func:`client_for` yields ``None`` and the per-partition work runs in

@@ -25,14 +25,13 @@ it. The results of each partition are put together in the driver: global row
 numbers and ids (blank ids are ``#<row>`` of the whole layer), the categories
 in the one-process order, the summary per plot.
 
-The overlay of a partition's plots with a context layer (red line, river
-buffer, basic farmland: :func:`gis_town.analysis.overlay.inside_outside`)
-measures at that same centre too, so a plot wholly inside a zone has its
-one-process area (and 100.0 %). The pieces of a plot that crosses a zone
-boundary are measured together with the layer's other pieces in one
-process, at the centre of those; here at the layer's centre: their areas
-agree to about 1e-8 of the area, not to the last bit (the overlay takes no
-centre of its own).
+The overlay of the plots with a context layer (red line, river buffer,
+basic farmland: :func:`gis_town.analysis.overlay.inside_outside`) measures
+two batches in one process: the plots touching the zones with their pieces,
+then every plot. The extent of the plots touching each rule's zones is found
+over the layer first (a second pass over the partitions, which stay in the
+workers), and each partition measures both batches at their one-process
+centres: every value is the one-process one to the last bit.
 """
 
 from __future__ import annotations
@@ -125,14 +124,82 @@ def _rules_task(part, offset, gk_crs, centre, context, rules, id_field, layer):
         p.area_m2[rows] = _area_m2_at(gpd.GeoSeries(p.geom[rows], crs=p.crs), centre)
     # a task's own cache, starting from what the driver prepared (projected layers, river buffers)
     ctx = dataclasses.replace(context, gk_crs=gk_crs, cache=dict(context.cache))
-    outs = {}
+    outs, touch = {}, {}
     for i, r in enumerate(rules):
-        if r.kind in GLOBAL_RULE_KINDS:
-            continue
-        with _overlay_areas_at(centre if r.kind in _OVERLAY_KINDS else None):
+        if r.kind in _OVERLAY_KINDS:  # after the layer's extent of the plots in the zone is known
+            touch[i] = _touching_extent(p, _rule_zones(r, ctx, gk_crs))
+        elif r.kind not in GLOBAL_RULE_KINDS:
             outs[i] = RULE_FUNCTIONS[r.kind](p, ctx, **r.limits_dict())
     boxes = shapely.bounds(p.gk[rows]) if len(rows) else np.zeros((0, 4))
-    return {"plots": p, "outs": outs, "boxes": boxes}
+    return {"plots": p, "outs": outs, "boxes": boxes, "ctx": ctx, "touch": touch}
+
+
+def _overlay_task(state: dict, rules, centres: dict, centre) -> dict:
+    """The overlay rules of a partition, each batch measured at its one-process centre.
+
+    One process measures, in :func:`~gis_town.analysis.overlay.inside_outside`,
+    the plots touching the zone with their pieces at the centre of those
+    (``centres``, over the layer), then every plot at the layer's (``centre``).
+    """
+    from gis_town.analysis.check import RULE_FUNCTIONS
+
+    p, ctx = state["plots"], state["ctx"]
+    for i, r in enumerate(rules):
+        if r.kind not in _OVERLAY_KINDS:
+            continue
+        bounds, touching = state["touch"][i]
+        seq = (centres.get(i), centre) if touching and centres.get(i) is not None else (centre,)
+        if touching and centres.get(i) is None:  # the zone layer could not be found here
+            seq = (None,)
+        with _overlay_areas_at(*seq):
+            state["outs"][i] = RULE_FUNCTIONS[r.kind](p, ctx, **r.limits_dict())
+    return state
+
+
+#: The context layer and buffer each overlay rule reads by default.
+_OVERLAY_DEFAULTS = {
+    "redline": {"layer": "redline"},
+    "basic_farmland": {"layer": "basic_farmland"},
+    "river_buffer": {"layer": "rivers", "buffer_m": 30.0},
+}
+
+
+def _rule_zones(rule, ctx, gk_crs) -> gpd.GeoDataFrame | None:
+    """The zones an overlay rule measures the plots in (as the rule builds them), None if unknown."""
+    limits = {**_OVERLAY_DEFAULTS[rule.kind], **rule.limits_dict()}
+    if rule.kind != "river_buffer":
+        return ctx.layer_gk(limits["layer"], gk_crs)
+    key = f"river_buffer:{limits['layer']}:{limits['buffer_m']}:{gk_crs.to_wkt()}"
+    return ctx.cache.get(key)  # built by the driver's warm-up (_warm_context)
+
+
+def _touching_extent(p, zones) -> tuple[np.ndarray, bool]:
+    """Lon/lat extent of the usable plots that intersect ``zones``, and whether there is one."""
+    rows = np.flatnonzero(p.usable)
+    if zones is None or len(rows) == 0:
+        return np.full(4, np.nan), False
+    plots = gpd.GeoDataFrame(geometry=gpd.GeoSeries(p.gk[rows], crs=p.gk_crs))
+    hit = _touching_zones(plots, zones[[zones.geometry.name]])
+    if not hit.any():
+        return np.full(4, np.nan), False
+    return _geo_bounds(plots.geometry[hit]), True
+
+
+def _touching_zones(fl: gpd.GeoDataFrame, z: gpd.GeoDataFrame) -> np.ndarray:
+    """Which of ``fl`` intersect a zone: the ones :func:`~gis_town.analysis.overlay.area_by_zone` measures."""
+    import shapely
+
+    from gis_town.analysis.overlay import _geoms, _same_crs, _valid
+
+    zones = _same_crs(fl, z, "farmland", "zones")
+    pg, zg = _geoms(fl), _valid(_geoms(zones), "zones")
+    present = ~(shapely.is_missing(pg) | shapely.is_empty(pg))
+    zp = ~(shapely.is_missing(zg) | shapely.is_empty(zg))
+    hit = np.zeros(len(fl), dtype=bool)
+    if present.any() and zp.any():
+        tree = shapely.STRtree(np.where(present, pg, None))
+        hit[np.unique(tree.query(zg[zp], predicate="intersects")[1])] = True
+    return hit
 
 
 #: Rule kinds that measure the plots' area inside a context layer (:func:`~gis_town.analysis.overlay.inside_outside`).
@@ -179,7 +246,13 @@ def _overlay_areas_at(*centres: tuple[float, float] | None):
 
 def _ids_task(state: dict) -> dict:
     p = state["plots"]
-    return {"ids": p.ids, "id_missing": p.id_missing, "usable": p.usable, "boxes": state["boxes"]}
+    return {
+        "ids": p.ids,
+        "id_missing": p.id_missing,
+        "usable": p.usable,
+        "boxes": state["boxes"],
+        "touch": {i: b for i, (b, _) in state["touch"].items()},
+    }
 
 
 def _plot_arrays(state: dict) -> dict:
@@ -526,6 +599,8 @@ def check_partitioned(
     )
     del parts
     small = _compute([_delayed(_ids_task)(s) for s in states])
+    touch = {i: _centre(_union_bounds([sm["touch"][i] for sm in small])) for i in small[0]["touch"]}
+    states = _persist([_delayed(_overlay_task)(s, rules, touch, centre) for s in states])
     global_outs, arrays = _global_outputs(rules, states, small, ctx, gk, id_field)
     step = max(int(settings.CHECK_BLOCK_PLOTS), 1)
     finished = _compute(

@@ -31,7 +31,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gis_town.parallel.check import _overlay_areas_at
+from gis_town.parallel.check import _overlay_areas_at, _touching_zones
 from gis_town.parallel.cluster import _compute
 from gis_town.parallel.risk import (
     _area_m2_at,
@@ -64,23 +64,6 @@ def _has_project(part: pd.DataFrame) -> np.ndarray:
         return np.zeros(len(part), dtype=bool)
     proj = part["project"].astype("object")
     return (proj.notna() & (proj.astype(str).str.strip() != "")).to_numpy()
-
-
-def _touching_zones(fl: gpd.GeoDataFrame, z: gpd.GeoDataFrame) -> np.ndarray:
-    """Parcels that intersect a zone: the parcels :func:`~gis_town.analysis.overlay.area_by_zone` measures."""
-    import shapely
-
-    from gis_town.analysis.overlay import _geoms, _same_crs, _valid
-
-    zones = _same_crs(fl, z, "farmland", "zones")
-    pg, zg = _geoms(fl), _valid(_geoms(zones), "zones")
-    present = ~(shapely.is_missing(pg) | shapely.is_empty(pg))
-    zp = ~(shapely.is_missing(zg) | shapely.is_empty(zg))
-    hit = np.zeros(len(fl), dtype=bool)
-    if present.any() and zp.any():
-        tree = shapely.STRtree(np.where(present, pg, None))
-        hit[np.unique(tree.query(zg[zp], predicate="intersects")[1])] = True
-    return hit
 
 
 def _extents_task(state: dict, zones: gpd.GeoDataFrame | None) -> dict:
