@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +9,7 @@ import pytest
 
 from gis_town.cli import main
 from gis_town.demo.delivered import village_code, write_delivered_town
+from tests.demo_files import copy_demo
 
 REPO = Path(__file__).resolve().parents[1]
 LAYERS = REPO / "layers"
@@ -18,8 +18,7 @@ LAYERS = REPO / "layers"
 @pytest.fixture(scope="module")
 def towns(tmp_path_factory):
     root = tmp_path_factory.mktemp("delivered")
-    for f in ("demo_town.gpkg", "town.toml", "dem.tif", "ndvi_2022.tif", "ndvi_2023.tif"):
-        shutil.copy(LAYERS / f, root / f)
+    copy_demo(root)
     info = write_delivered_town(root / "demo_town.gpkg", root / "delivered")
     return root, info
 

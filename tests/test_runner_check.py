@@ -10,7 +10,6 @@ runner reads the rasters from the config and the analysis does not.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,6 +17,7 @@ import pandas as pd
 import pytest
 
 from gis_town.cli import main
+from tests.demo_files import copy_demo
 from tests.test_maps import column, page_layers
 
 DEMO = Path(__file__).resolve().parents[1] / "layers"
@@ -27,17 +27,8 @@ HS_LAYER = "高标准农田验收地块 high-standard plots: 检查结果 check 
 
 
 def _copy_demo(tmp: Path) -> Path:
-    """The demo town, its config and rasters copied to ``tmp``; the copied GeoPackage's path."""
-    if not (DEMO / "demo_town.gpkg").exists():
-        pytest.skip("demo town not generated: run `python -m gis_town generate`")
-    for p in [
-        DEMO / "demo_town.gpkg",
-        DEMO / "town.toml",
-        DEMO / "dem.tif",
-        *DEMO.glob("ndvi_*.tif"),
-    ]:
-        shutil.copy(p, tmp / p.name)
-    return tmp / "demo_town.gpkg"
+    """The demo town, its config, river problems and rasters copied to ``tmp``; the copied GeoPackage."""
+    return copy_demo(tmp)
 
 
 def _set_dem(town: Path, value: str) -> None:

@@ -7,7 +7,6 @@ recompute a milestone share by hand from the household dates.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +14,7 @@ import pytest
 
 from gis_town.analysis.progress import STAGE_LABELS, STAGE_PREREQUISITES, STAGES
 from gis_town.cli import main
+from tests.demo_files import copy_demo
 from tests.test_maps import column, page_layers
 
 DEMO = Path(__file__).resolve().parents[1] / "layers"
@@ -25,9 +25,7 @@ AS_OF = "2023-06-30"
 def outputs(tmp_path_factory):
     """The demo town (copied), its progress reports and its progress map, as of 2023-06-30."""
     tmp = tmp_path_factory.mktemp("progress")
-    for name in ("demo_town.gpkg", "town.toml"):
-        shutil.copy(DEMO / name, tmp / name)
-    town = tmp / "demo_town.gpkg"
+    town = copy_demo(tmp, rasters=False)
     assert main(["progress", str(town), "--as-of", AS_OF, "--out", str(tmp / "out"), "-q"]) == 0
     page = tmp / "progress.html"
     assert (

@@ -10,7 +10,6 @@ from the factor values and the config's weights with the formula of
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import pandas as pd
 import pytest
 
 from gis_town.cli import main
+from tests.demo_files import copy_demo
 from tests.test_maps import column, page_layers
 
 try:
@@ -32,17 +32,8 @@ LESS_IS_RISKIER = {"area_mu", "ndvi_mean", "ndvi_change"}
 
 
 def _copy_demo(tmp: Path) -> Path:
-    """The demo town, its config and rasters copied to ``tmp``; the copied GeoPackage's path."""
-    if not (DEMO / "demo_town.gpkg").exists():
-        pytest.skip("demo town not generated: run `python -m gis_town generate`")
-    for p in [
-        DEMO / "demo_town.gpkg",
-        DEMO / "town.toml",
-        DEMO / "dem.tif",
-        *DEMO.glob("ndvi_*.tif"),
-    ]:
-        shutil.copy(p, tmp / p.name)
-    return tmp / "demo_town.gpkg"
+    """The demo town, its config, river problems and rasters copied to ``tmp``; the copied GeoPackage."""
+    return copy_demo(tmp)
 
 
 @pytest.fixture(scope="module")

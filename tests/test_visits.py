@@ -28,6 +28,7 @@ from gis_town.analysis.visits import (
     validate_visits,
 )
 from gis_town.cli import main
+from tests.demo_files import copy_demo
 
 GK = "EPSG:4544"
 X0, Y0 = 463_740.0, 3_941_220.0
@@ -360,14 +361,9 @@ def test_recently_visited_rules():
 
 def test_demo_filled_workbook_runs_visits_risk_and_progress(demo_town, tmp_path):
     """gis_town.demo.visits: the demo's filled list gives its five bad rows, and risk/progress read the result."""
-    import shutil
-
     from gis_town.demo.visits import BAD_ROWS, LISTED, write_filled_visits
 
-    for p in [demo_town, demo_town.parent / "town.toml", demo_town.parent / "dem.tif",
-              *demo_town.parent.glob("ndvi_*.tif")]:
-        shutil.copy(p, tmp_path / p.name)
-    town = tmp_path / demo_town.name
+    town = copy_demo(tmp_path)
     filled = write_filled_visits(town, tmp_path / "visits_filled.xlsx")
     shipped = demo_town.parent / "visits_filled.xlsx"
     if shipped.exists():  # the demo's file is what the builder makes of the demo town (same bytes)
