@@ -151,7 +151,7 @@ def build_filled_visits(town, *, seed: int = 2023, out_dir: Path | None = None) 
     wb = openpyxl.load_workbook(paths["xlsx"])
     sheets = [_Sheet(ws) for ws in wb.worksheets[1:]]  # the village sheets (the first: all villages)
     for k, sheet in enumerate(sheets):
-        kinds = [b for i, b in enumerate(BAD_ROWS) if i % len(sheets) == k]
+        kinds = [b for i, b in enumerate(BAD_ROWS) if i % len(sheets) == k]  # k < len(sheets)
         rows = list(sheet.rows)
         bad_rows = rows[-len(kinds):] if kinds else []  # the village's last parcels
         for r in rows[: len(rows) - len(kinds)]:
