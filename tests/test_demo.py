@@ -356,7 +356,7 @@ def test_generation_is_deterministic(town, tmp_path):
             pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(b.drop(columns="geometry"))
         )
         assert (a.geometry.to_wkb() == b.geometry.to_wkb()).all(), name
-    for key in ("dem", "ndvi_2022", "ndvi_2023", "report"):
+    for key in ("dem", "ndvi_2022", "ndvi_2023", "report", "visits_filled"):
         assert Path(town[key]).read_bytes() == Path(again[key]).read_bytes(), key
 
 
@@ -366,3 +366,11 @@ def test_cli_help():
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
     assert exc.value.code == 0
+
+
+def test_generate_writes_what_the_demo_reads(town):
+    """Last year's survey, the river problems and the filled visit list are written with the town."""
+    for key, layer in (("previous", "farmland"), ("problems", "problems")):
+        assert layer in pyogrio.list_layers(town[key])[:, 0], key
+        assert len(_layer({"town": town[key]}, layer)) > 0, key
+    assert town["visits_filled"].suffix == ".xlsx" and town["visits_filled"].stat().st_size > 0

@@ -29,19 +29,25 @@ def _steps(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     town = str(args.town)
     rep = args.reports
     as_of = ["--as-of", args.as_of] if args.as_of else []
+    layers = args.town.parent
+    visits = ["--visits", str(rep / "visits" / "visits.csv")]
+    offline = ["--offline"] if args.offline else []
     steps: list[tuple[str, list[str]]] = [
         ("info", ["info", town, "--rows", "2"]),
         ("areas", ["areas", town, "--out", str(rep / "areas.csv")]),
         ("patrol", ["patrol", town, *as_of, "--out", str(rep / "patrol")]),
-        ("risk", ["risk", town, "--out", str(rep / "risk")]),
-        ("progress", ["progress", town, *as_of, "--out", str(rep / "progress")]),
+        ("visits", ["visits", str(layers / "visits_filled.xlsx"), "--town", town, *as_of,
+                    "--out", str(rep / "visits")]),
+        ("risk", ["risk", town, *visits, "--out", str(rep / "risk")]),
+        ("progress", ["progress", town, *as_of, *visits, "--out", str(rep / "progress")]),
+        ("compare", ["compare", str(layers / "demo_town_2022.gpkg"), town, "--old-date", "2022-12-31",
+                     *offline, "--out", str(rep / "compare")]),
         ("check", ["check", f"{town}:acceptance_plots", "--town", town, "--rules", "high_standard",
                    "--out", str(rep / "check_high_standard")]),
         ("check", ["check", f"{town}:reclamation", "--town", town, "--rules", "reclamation",
                    "--out", str(rep / "check_reclamation")]),
         ("siting", ["siting", town, "--for", "greenhouse", "--out", str(rep / "siting_greenhouse")]),
     ]
-    offline = ["--offline"] if args.offline else []
     for kind in ("layout", "patrol", "risk", "progress", "check"):
         steps.append(("map", ["map", town, "--kind", kind, *offline, "--out", str(args.maps / f"{kind}.html")]))
     steps.append(("map", ["map", town, "--kind", "layout", "--out", str(args.maps / "layout.pdf")]))

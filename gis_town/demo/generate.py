@@ -921,12 +921,16 @@ def generate_demo_town(
     Returns
     -------
     dict of str -> Path
-        ``town`` (the GeoPackage), ``dem``, ``ndvi_2022``, ``ndvi_2023`` and
+        ``town`` (the GeoPackage), ``previous`` (last year's survey),
+        ``problems`` (the river problems), ``dem``, ``ndvi_2022``, ``ndvi_2023``,
+        ``visits_filled`` (the visit list as the villages sent it back) and
         ``report`` (a JSON file listing planted problems and design numbers).
     """
     import pyogrio
 
     from gis_town.demo.previous import write_previous_survey
+    from gis_town.demo.problems import write_river_problems
+    from gis_town.demo.visits import write_filled_visits
     from gis_town.io.write import atomic_path, write_text
 
     out_dir = Path(out_dir)
@@ -939,12 +943,14 @@ def generate_demo_town(
             pyogrio.write_dataframe(out, tmp, layer=name, driver="GPKG", append=tmp.exists())
     paths = {"town": gpkg}
     paths["previous"] = write_previous_survey(gpkg, out_dir / "demo_town_2022.gpkg")
+    paths["problems"] = write_river_problems(gpkg, out_dir / "river_problems.gpkg")
     _write_raster(town["dem"], town["grid"], out_dir / "dem.tif")
     paths["dem"] = out_dir / "dem.tif"
     for year, arr in town["ndvi"].items():
         p = out_dir / f"ndvi_{year}.tif"
         _write_raster(arr, town["grid"], p)
         paths[f"ndvi_{year}"] = p
+    paths["visits_filled"] = write_filled_visits(gpkg, out_dir / "visits_filled.xlsx")
     report = town["report"]
     report["layer_counts"] = {k: int(len(v)) for k, v in town["layers"].items()}
     paths["report"] = write_text(
