@@ -330,13 +330,18 @@ def _english(name: str) -> str:
     return name.rsplit(" ", 1)[-1]
 
 
+#: Columns holding a share of 1 whose name does not say so (``rank_score`` mixes two shares).
+_SHARE_NAMES = frozenset({"progress", "fraction", "rate", "rank_score"})
+
+
 def _excel_kind(s: pd.Series, name: str = "") -> str:
     """The kind of a column (a key of :data:`XLSX_NUMBER_FORMATS`), from its dtype, values and name.
 
     Dates (also ISO date strings and date objects) get a date format; floats
     a two-decimal one, except counts (every value whole, the name not a
     measure) as integers, ``*_pct`` as a percentage already x 100 and
-    ``*share*`` / ``*_fraction`` / ``progress`` (of 1) as a percentage.
+    ``*share*`` / ``*_fraction`` / ``*_rate`` / ``progress`` / ``rank_score`` (of 1)
+    as a percentage.
     """
     en = _english(name).lower()
     if pd.api.types.is_bool_dtype(s):
@@ -348,7 +353,7 @@ def _excel_kind(s: pd.Series, name: str = "") -> str:
             return "coord"
         if en.endswith("_pct") or en == "pct":
             return "pct"
-        if "share" in en or en.endswith("_fraction") or en in ("progress", "fraction"):
+        if "share" in en or en.endswith(("_fraction", "_rate")) or en in _SHARE_NAMES:
             return "share"
         if pd.api.types.is_integer_dtype(s):
             return "int"

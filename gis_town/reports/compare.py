@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from gis_town.analysis.compare import CHANGE_CLASSES
+from gis_town.schema import CODE_VALUES, code_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from gis_town.runners.compare import CompareResult
@@ -49,8 +50,8 @@ CHANGE_LABELS: dict[str, str] = {
 GEOMETRY_LABELS: dict[str, str] = {
     "same": "未变", "split": "分割", "merged": "合并", "reshaped": "边界调整",
 }
-#: Chinese words of the status codes.
-STATUS_LABELS: dict[str, str] = {"cultivated": "耕种", "abandoned": "撂荒", "fallow": "休耕"}
+#: Chinese words of the status codes (the schema's vocabulary, as every report says them).
+STATUS_LABELS: dict[str, str] = {code: code_label("status", code) for code in CODE_VALUES["status"]}
 _STATUS_ZH = STATUS_LABELS
 
 #: Visit-list columns the comparison has no values for (left out of its list).
@@ -65,8 +66,8 @@ CHANGES_COLUMNS: tuple[str, ...] = (
 #: Output column -> Chinese label.
 COLUMN_LABELS: dict[str, str] = {
     "old_parcel_id": "上期地块编码", "new_parcel_id": "本期地块编码", "village_id": "村代码",
-    "village_name": "村名", "old_status": "上期耕种状态", "new_status": "本期耕种状态",
-    "old_status_zh": "上期状态", "new_status_zh": "本期状态",
+    "village_name": "村名", "old_status": "上期耕种状态代码", "new_status": "本期耕种状态代码",
+    "old_status_zh": "上期耕种状态", "new_status_zh": "本期耕种状态",
     "change": "变化类型代码", "change_zh": "变化类型", "geometry_change": "图形变化代码",
     "geometry_change_zh": "图形变化", "area_mu": "面积(亩)", "old_area_mu": "上期地块面积(亩)",
     "new_area_mu": "本期地块面积(亩)", "total_mu": "合计(亩)", "pieces": "图斑数",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gis_town.reports.labels import code_header, with_code_labels
 from gis_town.schema import FIELD_LABELS
 
 __all__ = [
@@ -84,6 +85,8 @@ COLUMN_LABELS: dict[str, str] = {
     "list": "榜单代码",
     "list_label": "红黑榜",
     "village_name": "村名",
+    "chief_level": code_header(FIELD_LABELS["chief_level"]),
+    "chief_level_label": FIELD_LABELS["chief_level"],
     # river problems (清四乱)
     "problems": "问题数",
     "problems_open": "未整改",
@@ -131,8 +134,9 @@ PROGRESS_CLASS_LABELS: dict[int, str] = {
 
 
 def zh_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """Chinese + English headers; zoned times as local wall-clock times (Excel has no time zones)."""
-    out = df.copy()
+    """Chinese + English headers, the chief level's words beside its code; zoned times as local
+    wall-clock times (Excel has no time zones)."""
+    out = with_code_labels(df, {"chief_level": "chief_level"})
     for c in out.columns:
         if isinstance(out[c].dtype, pd.DatetimeTZDtype):
             out[c] = out[c].dt.tz_localize(None)

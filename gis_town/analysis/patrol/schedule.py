@@ -108,7 +108,7 @@ def segment_table(
         end or ``as_of``, whichever is earlier), ``target``, ``progress``
         (``patrols_ytd / target``, the true share, not capped: 65 of 52 is
         1.25), ``met`` (the year's target reached), ``due_share`` (milestone
-        schedule), ``due_patrols``, ``on_track``, ``covered_m``,
+        schedule), ``due_patrols`` (whole patrols due by now: ``ceil(due_share * target)``), ``on_track``, ``covered_m``,
         ``covered_fraction`` (union of the period's valid trips),
         ``uncovered_m``, ``blind_spots`` (uncovered stretches longer than
         ``gps_noise_m``).
@@ -124,7 +124,8 @@ def segment_table(
     patrols, own_patrols, ytd = _segment_counts(trip_segments, start, end_eff, n_seg)
     target = segments["target"].to_numpy(dtype="float64")
     due = float(milestone_share([end_eff], config=cfg)[0])
-    due_patrols = due * target
+    # whole patrols: ytd >= ceil(due * target) exactly when ytd >= due * target (ytd counts trips)
+    due_patrols = np.ceil(due * target - 1e-9)
     progress, on_track, met = _progress(ytd, target, due)
     length = segments["length_m"].to_numpy()
     covered, n_gaps = _segment_coverage(segments, trips, intervals, start, end_eff, cfg, _net)
