@@ -94,3 +94,23 @@ def test_zone_and_basic_farmland_totals_split_parcels():
     assert valley_total["parcels"] == 4 and "(1)" in valley_total["note"]
     assert t.loc[f"{TOTAL_LABEL}(两线)", "parcels"] == 4 and t.loc[f"{TOTAL_LABEL}(两线)", "note"] == ""
     assert b["parcels"].iloc[-1] == 4 and "(1)" in b["note"].iloc[-1]
+
+
+def test_overlapping_zones_of_a_kind_total_their_union_once():
+    """Two corridors overlapping over a 100 m x 100 m parcel: 60 m strips each, 20 m shared."""
+    from gis_town.analysis.areas import OVERLAP_NOTE, zone_totals
+
+    f = gpd.GeoDataFrame({"parcel_id": ["p"], "village_id": ["V"], "status": ["cultivated"]},
+                         geometry=[box(500_000, 3_940_000, 500_100, 3_940_100)], crs="EPSG:4544")
+    zones = gpd.GeoDataFrame(
+        {"zone_id": ["C1", "C2"], "kind": ["corridor", "corridor"], "name": ["西线", "东线"]},
+        geometry=[box(499_000, 3_939_000, 500_060, 3_941_000), box(500_040, 3_939_000, 501_000, 3_941_000)],
+        crs="EPSG:4544",
+    )
+    t = zone_totals(f, zones).set_index("zone_id")
+    whole = parcel_areas(f)["area_mu"].iloc[0]  # ~15 mu: the union covers the whole parcel
+    assert t.loc["C1", "area_mu"] == pytest.approx(0.6 * whole, abs=0.01)
+    assert t.loc["C2", "area_mu"] == pytest.approx(0.6 * whole, abs=0.01)
+    total = t.loc[f"{TOTAL_LABEL}(两线)"]
+    assert total["area_mu"] == pytest.approx(whole, abs=0.01)  # not 1.2 x: the overlap once
+    assert total["parcels"] == 1 and OVERLAP_NOTE in total["note"]

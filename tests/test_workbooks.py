@@ -133,3 +133,93 @@ def test_the_checker_catches_what_it_is_for(tmp_path):
     assert any("English code" in b for b in bad)
     assert any("Python repr" in b for b in bad)
     assert any("date as text" in b for b in bad)
+
+
+# --------------------------------------------------------------------------- totals
+
+#: Columns whose rows add up to their 合计 (by the English part of the header): areas,
+#: lengths, money and counts of things. Shares, targets per row, thresholds and ranks do not.
+ADDITIVE = re.compile(
+    r"^(?!threshold|required).*(_mu|_ha|_km|_m|_wan)$"
+    r"|^(parcels|plots|pieces|households|trees|done|roads|listed|visited|not_visited|recultivated"
+    r"|promised|overdue|transferred|cannot_farm|not_reached|reclaimed_plots|flagged|patrols|base)$"
+)
+#: The note of a total whose parcels (roads) count once though they count in each part.
+COUNTED_ONCE = "只计一次"
+#: The note of a total over overlapping zones: its area is their union.
+OVERLAP = "重叠"
+#: Counts a split item adds to each part of.
+SPLIT_COUNTS = frozenset({"parcels", "roads"})
+
+
+def _decimals(fmt: str) -> int:
+    """Decimals Excel shows for a number format (``#,##0.00`` -> 2)."""
+    m = re.search(r"0\.(0+)", fmt)
+    return len(m.group(1)) if m else 0
+
+
+def _shown(cell) -> float:
+    """A number cell as Excel shows it: rounded to its format's decimals."""
+    return round(float(cell.value), _decimals(cell.number_format))
+
+
+def _is_total(row) -> bool:
+    return any(isinstance(c.value, str) and c.value.startswith("合计") for c in row[:4])
+
+
+def _total_groups(headers: list[str], rows: list):
+    """(total row, additive column indices, {scope: body rows}) for each 合计 row of a table.
+
+    A total's body is the rows that agree with it on every non-empty cell left of the first
+    additive column (its 合计 cells aside: cohort, kind, stage ...), counted separately for each
+    value of a 统计范围 scope column (the destinations and the villages each add to the total).
+    """
+    english = [_english(h) for h in headers]
+    additive = [i for i, en in enumerate(english) if ADDITIVE.search(en)]
+    if not additive:
+        return
+    scope = english.index("scope") if "scope" in english else None
+    body = [r for r in rows if not _is_total(r)]
+    for total in (r for r in rows if _is_total(r)):
+        keys = [
+            i for i in range(additive[0])
+            if i != scope and total[i].value not in (None, "")
+            and not (isinstance(total[i].value, str) and total[i].value.startswith("合计"))
+        ]
+        parts: dict = {}
+        for r in body:
+            if all(r[i].value == total[i].value for i in keys):
+                parts.setdefault(None if scope is None else r[scope].value, []).append(r)
+        yield total, additive, parts
+
+
+def _total_mismatches(path: Path) -> list[str]:
+    bad: list[str] = []
+    for sheet, headers, rows in _tables(path):
+        note = next((i for i, h in enumerate(headers) if _english(h) == "note"), None)
+        for total, additive, parts in _total_groups(headers, rows):
+            said = str(total[note].value or "") if note is not None else ""
+            for scope, members in parts.items():
+                for i in additive:
+                    shown = total[i]
+                    cells = [r[i] for r in members if isinstance(r[i].value, (int, float))]
+                    if not isinstance(shown.value, (int, float)) or not cells:
+                        continue  # a town-wide value with no parts (a target)
+                    added = round(sum(_shown(c) for c in cells), _decimals(shown.number_format))
+                    union = OVERLAP in said or (COUNTED_ONCE in said and _english(headers[i]) in SPLIT_COUNTS)
+                    if union and _shown(shown) <= added:
+                        continue  # counted once: at most the parts' sum, as its note says
+                    if added != _shown(shown):
+                        bad.append(f"{path.name} [{sheet}] {headers[i]} row {shown.row}"
+                                   f"{'' if scope is None else f' ({scope})'}: rows add to {added},"
+                                   f" 合计 shows {_shown(shown)} ({len(cells)} rows)")
+    return bad
+
+
+def test_every_total_is_the_sum_of_its_rows_as_shown(workbooks):
+    """Each 合计 equals its rows as Excel shows them (rounded to the decimals displayed)."""
+    bad = [m for path in workbooks for m in _total_mismatches(path)]
+    checked = sum(1 for path in workbooks for _, h, rows in _tables(path)
+                  for _ in _total_groups(h, rows))
+    assert checked >= 20, f"only {checked} totals found: is the 合计 row still there?"
+    assert not bad, f"{len(bad)} totals:\n" + "\n".join(bad[:60])

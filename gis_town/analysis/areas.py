@@ -312,8 +312,10 @@ def zone_sums(farmland: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> tuple[pd.D
     -------
     (by_zone, by_kind)
         ``zone_id``, ``parcels`` (pieces), ``area_m2``; ``kind``, ``parcels``
-        (distinct parcels with a piece in a zone of the kind). Both add up
-        over disjoint sets of parcels.
+        (distinct parcels with a piece in a zone of the kind), ``overlaps``
+        (1 where zones of the kind overlap each other), ``union_m2`` (the
+        farmland inside the union of the kind's zones, where they overlap;
+        0 otherwise). Both add up over disjoint sets of parcels.
     """
     from gis_town.analysis.overlay import area_by_zone
 
@@ -321,7 +323,21 @@ def zone_sums(farmland: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> tuple[pd.D
     by_zone = group_sums(pieces, ["zone_id"], ["area_m2"])
     kinds = pieces.merge(pd.DataFrame(zones[["zone_id", "kind"]]), on="zone_id", how="left")
     by_kind = kinds.groupby("kind", sort=True)["parcel_row"].nunique().rename("parcels").reset_index()
+    union = {kind: _union_m2(farmland, zk) for kind, zk in zones.groupby("kind", sort=True)}
+    by_kind["overlaps"] = [int(union.get(k) is not None) for k in by_kind["kind"]]
+    by_kind["union_m2"] = [union.get(k) or 0.0 for k in by_kind["kind"]]
     return by_zone, by_kind
+
+
+def _union_m2(farmland: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> float | None:
+    """Farmland area (m²) inside the union of ``zones`` when some of them overlap; None when none do."""
+    from gis_town.analysis.overlay import inside_outside
+
+    left, right = zones.sindex.query(zones.geometry, predicate="overlaps")
+    if not (left != right).any():
+        return None
+    io = inside_outside(farmland, zones, parcel_columns=[], zones_layer="zones")
+    return float(io["inside_m2"].sum())
 
 
 def finish_zone_totals(
@@ -334,17 +350,34 @@ def finish_zone_totals(
     names = dict(zip(zones["zone_id"], zones["name"]))
     distinct = dict(zip(by_kind["kind"], by_kind["parcels"]))
     tables = []
+    kinds = by_kind.set_index("kind")
     for kind, part in pieces.groupby("kind", sort=True):
         t = group_totals(part, ["zone_id"], decimals=decimals, count_column="parcels",
                          total_label=f"{TOTAL_LABEL}({code_label('zone_kind', kind)})")
         t.insert(1, "kind", [kind] * len(t))
         t.insert(2, "name", [str(names.get(z, "")) for z in t["zone_id"]])
-        tables.append(_count_split_once(t, int(distinct.get(kind, 0))))
+        t = _count_split_once(t, int(distinct.get(kind, 0)))
+        if "overlaps" in kinds.columns and kind in kinds.index and kinds.at[kind, "overlaps"] > 0:
+            t = _union_total(t, float(kinds.at[kind, "union_m2"]), decimals)
+        tables.append(t)
     return pd.concat(tables, ignore_index=True)
 
 
 #: The note of a total row whose parts split parcels.
 SPLIT_NOTE = "跨分区的地块在各部分各计一次，合计只计一次 / a parcel split between parts counts in each part, once in the total"
+#: The note of a total row whose zones overlap each other.
+OVERLAP_NOTE = "分区相互重叠，重叠部分合计只计一次 / the zones overlap: their overlap counts once in the total"
+
+
+def _union_total(table: pd.DataFrame, union_m2: float, decimals: int) -> pd.DataFrame:
+    """The total row's area as the farmland inside the union of the zones (overlaps once), noted."""
+    table = table.copy()
+    last = table.index[-1]
+    table.loc[last, "area_mu"] = round(float(m2_to_mu(union_m2)), decimals)
+    table.loc[last, "area_ha"] = round(float(m2_to_ha(union_m2)), decimals)
+    note = str(table.loc[last, "note"] or "")
+    table.loc[last, "note"] = "; ".join(x for x in (note, OVERLAP_NOTE) if x)
+    return table
 
 
 def _count_split_once(table: pd.DataFrame, distinct: int) -> pd.DataFrame:

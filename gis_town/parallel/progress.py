@@ -193,6 +193,7 @@ def _zones_topic(results: list[dict], zones: gpd.GeoDataFrame, config, as_of, cr
     from gis_town.analysis.progress.zones import (
         _COLUMNS,
         _NO_FILM,
+        _noted_total,
         _zone_inputs,
         _zone_rows,
         _zone_summary,
@@ -209,7 +210,7 @@ def _zones_topic(results: list[dict], zones: gpd.GeoDataFrame, config, as_of, cr
     rows: list[dict] = []
     for kind in [k for k in CODE_VALUES["zone_kind"] if (z["kind"] == k).any()]:
         zk = z[(z["kind"] == kind).to_numpy()]
-        rows += _zone_rows(zk, pieces, kind, film_note, due, as_of)
+        parts = _zone_rows(zk, pieces, kind, film_note, due, as_of)
         io = [r["inside"][kind] for r in done if kind in r["inside"]]
         io = (
             pd.concat(io, ignore_index=True)
@@ -218,7 +219,7 @@ def _zones_topic(results: list[dict], zones: gpd.GeoDataFrame, config, as_of, cr
                 {"inside_m2": [], "status": [], "film_mulch": pd.Series([], dtype=bool)}
             )
         )
-        rows.append(_kind_total(io, zk, kind, film_note, due, as_of))
+        rows += [*parts, _noted_total(_kind_total(io, zk, kind, film_note, due, as_of), parts)]
     table = pd.DataFrame(rows, columns=_COLUMNS)
     table["status_label"] = table["status"].map(STATUS_LABELS)
     return TopicProgress(

@@ -19,6 +19,8 @@ import pandas as pd
 from gis_town.analysis.progress.resettlement import HOUSEHOLD_COLUMNS
 from gis_town.analysis.progress.stages import STAGE_LABELS, STAGES
 from gis_town.analysis.progress.status import needs_attention
+from gis_town.reports.labels import labels_beside_codes
+from gis_town.reports.totals import balance_to_totals
 from gis_town.schema import FIELD_LABELS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -164,6 +166,18 @@ def stage_label(code: str) -> str:
     return STAGE_LABELS.get(code, code) if code else NOT_STARTED
 
 
+#: Topic tables with 合计 rows, and the columns a total shares with its rows (one 合计 per kind,
+#: per cohort): their areas and lengths add up to the 合计 at the digits shown.
+TOTAL_KEYS: dict[str, tuple[str, ...]] = {
+    "afforestation": ("kind",),
+    "reclamation": ("cohort",),
+    "zones": ("kind",),
+    "high_standard": (),
+    "roads": (),
+    "collective": (),
+}
+
+
 def for_output(df: pd.DataFrame) -> pd.DataFrame:
     """Dates as YYYY-MM-DD text, booleans as 是/否, geometry dropped."""
     out = labels_beside_codes(pd.DataFrame(df.drop(columns="geometry", errors="ignore"))).copy()
@@ -176,20 +190,6 @@ def for_output(df: pd.DataFrame) -> pd.DataFrame:
                 s.astype("boolean").map({True: "是", False: "否"}).astype("object").fillna("")
             )
     return out
-
-
-def labels_beside_codes(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with each ``X_label`` column (the Chinese words) right after its code column ``X``.
-
-    Officials read the label; the code stays in a column of its own for machines.
-    """
-    cols = [c for c in df.columns if not (str(c).endswith("_label") and str(c)[:-6] in df.columns)]
-    out: list = []
-    for c in cols:
-        out.append(c)
-        if f"{c}_label" in df.columns:
-            out.append(f"{c}_label")
-    return df[out]
 
 
 def zh_columns(df: pd.DataFrame, headers: dict[str, str] | None = None) -> pd.DataFrame:
@@ -302,6 +302,8 @@ def write_progress(town, result: ProgressResult, out_dir: Path, *, fmt: str = "g
     write_csv(for_output(summary), safe_output_path(out_dir, "summary.csv"))
     for stem, sheet, table in topic_tables(result):
         frame = for_output(table)
+        if stem in TOTAL_KEYS:
+            frame = balance_to_totals(frame, keys=TOTAL_KEYS[stem])
         write_csv(frame, safe_output_path(out_dir, f"{stem}.csv"))
         sheets[sheet] = zh_columns(frame, SHEET_HEADERS.get(stem))
         highlight[sheet] = needs_attention(table).reset_index(drop=True)

@@ -61,6 +61,10 @@ def road_progress(
     target = float(config.targets.road_hardened_km)
     status = _annual_status(total_km, target, due, as_of)
     note = "; ".join(notes)
+    split = sum(n_v.values()) - len(sel)
+    if split > 0:  # a road crossing a village boundary counts in each village's row
+        notes.append(f"跨村道路在各村各计一条，合计只计一次 / a road crossing villages counts in each, "
+                     f"once in the total ({split})")
     rows.append(
         {
             "village_id": TOTAL_ID,
@@ -70,7 +74,7 @@ def road_progress(
             "target_km": target,
             "share_pct": _share_pct(total_km, target),
             "status": status,
-            "note": note,
+            "note": "; ".join(notes),
         }
     )
     table = pd.DataFrame(rows)

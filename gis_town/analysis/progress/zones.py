@@ -90,8 +90,8 @@ def zone_progress(
     rows: list[dict] = []
     for kind in [k for k in CODE_VALUES["zone_kind"] if (z["kind"] == k).any()]:
         zk = z[(z["kind"] == kind).to_numpy()]
-        rows += _zone_rows(zk, pieces, kind, film_note, due, as_of)
-        rows.append(_kind_total(fl, zk, kind, film_note, due, as_of))
+        parts = _zone_rows(zk, pieces, kind, film_note, due, as_of)
+        rows += [*parts, _noted_total(_kind_total(fl, zk, kind, film_note, due, as_of), parts)]
     table = pd.DataFrame(rows, columns=_COLUMNS)
     table["status_label"] = table["status"].map(STATUS_LABELS)
     return TopicProgress(
@@ -225,6 +225,16 @@ def _kind_total(
         due,
         as_of,
     )
+
+
+def _noted_total(total: dict, parts: list[dict]) -> dict:
+    """The kind's total with a note where its parts count split parcels in each part or overlap."""
+    from gis_town.analysis.areas import OVERLAP_NOTE, SPLIT_NOTE
+
+    split = sum(r["parcels"] for r in parts) - total["parcels"]
+    overlap = sum(r["area_mu"] for r in parts) - total["area_mu"] > 1e-6 * max(total["area_mu"], 1.0)
+    notes = [total["note"], f"{SPLIT_NOTE} ({split})" if split > 0 else "", OVERLAP_NOTE if overlap else ""]
+    return {**total, "note": "; ".join(x for x in notes if x)}
 
 
 def _zone_summary(rows: list[dict], due: pd.Timestamp) -> list[dict]:
