@@ -31,10 +31,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gis_town.cli.common import add_command, echo, print_table, write_rejects
+from gis_town.cli.common import (
+    add_command,
+    echo,
+    echo_written,
+    print_table,
+    write_rejects,
+    written_since,
+)
 from gis_town.errors import InputError, LayerError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -344,6 +352,7 @@ def run(args: argparse.Namespace) -> int:
         echo(problem)
     out: Path = args.out
     _guard_outputs(out, plots_path)
+    t0 = time.time()
     _write_tables(result, out)
     title = report_title(cfg.town.name, rule_set)
     meta = report_meta(result, f"{plots_path}" + (f" : {layer}" if layer else ""))
@@ -354,5 +363,5 @@ def run(args: argparse.Namespace) -> int:
     if town is not None:
         write_rejects(town, out)
     _print_results(result)
-    echo(f"已写出 wrote {', '.join(written)} -> {out}")
+    echo_written(written_since(out, t0), out)
     return 0 if result.n_passed == result.n_plots else 1

@@ -111,6 +111,17 @@ def echo_written(paths, folder: Path | None = None) -> None:
     echo(f"已写出 wrote {len(paths)} 个文件 files to {folder}{full}: {', '.join(names)}")
 
 
+def written_since(folder: Path, t0: float) -> list[Path]:
+    """The files under ``folder`` written at or after ``t0`` (``time.time()``), in name order.
+
+    For :func:`echo_written` when a command writes more files than it returns.
+    """
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
+                  and p.stat().st_mtime >= t0 - 1.0)
+
+
 def write_rejects(town: Town, out_dir: Path, *, extra: pd.DataFrame | None = None) -> Path | None:
     """Write ``rejects.csv`` when a feature was rejected or repaired; print the feature accounting.
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gis_town.cli.common import add_command, echo, print_table, write_rejects
+from gis_town.cli.common import (
+    add_command,
+    echo,
+    echo_written,
+    print_table,
+    write_rejects,
+    written_since,
+)
 from gis_town.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -139,13 +147,14 @@ def run(args: argparse.Namespace) -> int:
         result = run_compare(old, new, cfg, **kwargs)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
     written = _write(result, out, cfg.town.name)
     if not args.no_map:
         written += _maps(new, result, out, offline=args.offline, print_map=not args.no_print)
     _print(result, cfg.town.name)
     extra = old.problems.assign(layer="上期 old " + old.problems["layer"].astype(str))
     write_rejects(new, out, extra=extra)
-    echo("已写出 wrote " + ", ".join(str(p) for p in written))
+    echo_written(written_since(out, t0), out)
     return 0
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,9 +28,11 @@ from gis_town.cli.common import (
     add_town_args,
     config_from_args,
     echo,
+    echo_written,
     open_town,
     print_table,
     write_rejects,
+    written_since,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,6 +126,7 @@ def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -
     # everything is computed: now write (each file atomically)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
     seg = res.segments
     trips = res.trips.drop(columns=["trip", "chief_key"])
     invalid = res.invalid_trips.drop(columns=["trip", "chief_key"])
@@ -150,7 +154,7 @@ def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -
     written += _write_problems(res, out, fmt, cfg)
     write_rejects(town, out, extra=problems)
     _print_summary(title, res, cfg)
-    echo(f"已写出 wrote {len(written)} files to {out} ({', '.join(p.name for p in written)})")
+    echo_written(written_since(out, t0), out)
     return 0
 
 

@@ -23,15 +23,18 @@ an unknown kind, a config milestone with an unknown stage...).
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from gis_town.cli.common import (
     add_command,
     add_town_args,
     echo,
+    echo_written,
     open_town,
     print_table,
     write_rejects,
+    written_since,
 )
 
 __all__ = ["register", "run"]
@@ -71,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     town = open_town(args, layers=LAYERS)
     result = run_progress(town, town.config, as_of=args.as_of, visits=args.visits)
     out_dir: Path = args.out
+    t0 = time.time()
     xlsx = write_progress(town, result, out_dir, fmt=args.vector_format)
     write_rejects(town, out_dir)
     shown = result.summary[list(SUMMARY_HEADERS)]
@@ -109,5 +113,5 @@ def run(args: argparse.Namespace) -> int:
                 ].rename(columns=lambda c: f"{HEADERS.get(c, c)} {c}"),
                 max_rows=30,
             )
-    echo(f"已写出 wrote {xlsx} 及 CSV 表 and CSV tables in {out_dir}")
+    echo_written(written_since(out_dir, t0), out_dir)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,9 +11,11 @@ from gis_town.cli.common import (
     add_command,
     add_town_args,
     echo,
+    echo_written,
     open_town,
     print_table,
     write_rejects,
+    written_since,
 )
 from gis_town.errors import InputError
 
@@ -102,13 +105,11 @@ def run(args: argparse.Namespace) -> int:
     )
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    paths = _write(result, out, args.vector_format, town.config)
+    t0 = time.time()
+    _write(result, out, args.vector_format, town.config)
     _print(result, town.config.town.name)
     write_rejects(town, out)
-    echo(
-        f"已写出 wrote {out / 'risk.csv'}, {out / ('risk.' + args.vector_format)}, {out / 'risk_villages.csv'}, "
-        f"{paths['xlsx']}, {paths['kml']}, {paths['gpx']}"
-    )
+    echo_written(written_since(out, t0), out)
     return 0
 
 

@@ -20,10 +20,18 @@ Exit code 0 when every filled row was accepted, 1 when some were rejected
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gis_town.cli.common import add_command, echo, print_table, write_rejects
+from gis_town.cli.common import (
+    add_command,
+    echo,
+    echo_written,
+    print_table,
+    write_rejects,
+    written_since,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from gis_town.runners.visits import VisitsResult
@@ -86,11 +94,12 @@ def run(args: argparse.Namespace) -> int:
     history = read_visit_history(args.history) if args.history is not None else None
     result = run_visits(town, town.config, paths=args.filled, as_of=args.as_of, history=history)
     out: Path = args.out
-    paths = write_visits(result, out)
+    t0 = time.time()
+    write_visits(result, out)
     rejects = result.rejects
     write_rejects(town, out, extra=rejects if len(rejects) else None)
     _print(result, town.config.town.name)
-    echo(f"已写出 wrote {paths['visits']}, {paths['listed']}, {paths['villages']}, {paths['xlsx']}")
+    echo_written(written_since(out, t0), out)
     return 1 if len(rejects) else 0
 
 
