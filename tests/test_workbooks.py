@@ -142,7 +142,8 @@ def test_the_checker_catches_what_it_is_for(tmp_path):
 ADDITIVE = re.compile(
     r"^(?!threshold|required).*(_mu|_ha|_km|_m|_wan)$"
     r"|^(parcels|plots|pieces|households|trees|done|roads|listed|visited|not_visited|recultivated"
-    r"|promised|overdue|transferred|cannot_farm|not_reached|reclaimed_plots|flagged|patrols|base)$"
+    r"|promised|overdue|transferred|cannot_farm|not_reached|reclaimed_plots|flagged|patrols|base"
+    r"|candidates|suitable|excluded)$"
 )
 #: The note of a total whose parcels (roads) count once though they count in each part.
 COUNTED_ONCE = "只计一次"

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from gis_town.analysis.siting import PURPOSE_LABELS, SITING_FACTOR_INFO
 from gis_town.config import SITING_FACTORS
+from gis_town.reports.totals import balance_to_totals
 from gis_town.schema import FIELD_LABELS
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
     from gis_town.runners.siting import SitingResult
 
 __all__ = [
@@ -105,8 +106,6 @@ def weights_text(weights_used: Mapping[str, float]) -> str:
 
 
 def _table(gdf, cols: list[str]) -> pd.DataFrame:
-    import pandas as pd
-
     df = pd.DataFrame(gdf[cols]).copy()
     if "status" in df.columns:
         from gis_town.schema import code_label
@@ -116,9 +115,7 @@ def _table(gdf, cols: list[str]) -> pd.DataFrame:
 
 
 def sheets(result: SitingResult) -> dict[str, pd.DataFrame]:
-    """The workbook's sheets, Chinese headers: ranked list, excluded, villages, weights."""
-    import pandas as pd
-
+    """The workbook's sheets, headers ``中文 english``: ranked list, excluded, villages, weights."""
     c = result.candidates
     ranked = _table(result.ranked, candidate_columns(c, result.id_column))
     excluded = _table(result.excluded, candidate_columns(c, result.id_column, excluded=True))
@@ -126,21 +123,23 @@ def sheets(result: SitingResult) -> dict[str, pd.DataFrame]:
         [
             {
                 "因素代码 factor": f,
-                "因素": SITING_FACTOR_INFO[f].label,
+                "因素 factor_label": SITING_FACTOR_INFO[f].label,
                 "权重占比 weight_share": w,
             }
             for f, w in result.weights_used.items()
         ]
     )
-    labels = {**FIELD_LABELS, **COLUMN_LABELS, "status_zh": "耕种状态", "status": "耕种状态代码"}
-
-    def zh(df: pd.DataFrame) -> pd.DataFrame:
-        out = df.rename(columns={k: labels.get(k, k) for k in df.columns})
-        return out.loc[:, ~out.columns.duplicated()]
-
+    villages = balance_to_totals(result.villages)  # the villages' areas add up to the 合计 shown
     return {
-        "排名 ranked": zh(ranked),
-        "排除 excluded": zh(excluded),
-        "各村 villages": zh(result.villages),
+        "排名 ranked": _zh(ranked),
+        "排除 excluded": _zh(excluded),
+        "各村 villages": _zh(villages, excluded="排除地块数"),
         "权重 weights": weights,
     }
+
+
+def _zh(df: pd.DataFrame, **labels: str) -> pd.DataFrame:
+    """Sheet headers ``中文 english`` (``labels`` override a column's Chinese)."""
+    words = {**FIELD_LABELS, **COLUMN_LABELS, "status_zh": "耕种状态", "status": "耕种状态代码", **labels}
+    out = df.loc[:, ~df.columns.duplicated()]
+    return out.rename(columns={k: f"{words[k]} {k}" if k in words else k for k in out.columns})
