@@ -158,6 +158,11 @@ def test_long_console_lines_wrap_to_the_width():
         assert all(display_width(p) <= width for p in parts)
         assert " ".join(p.strip() for p in parts).replace(", ", ",").split() == line.replace(", ", ",").split()
     assert wrap_line("短 short", 80) == ["短 short"]
+    # a thousands separator is not a place to break: 42,924.46 stays whole
+    numbers = "上期 old 42,924.46 亩 = 两期重叠 overlap 40,448.16 + 减少 lost 21.81 + 细碎 slivers 2,454.49"
+    for width in (30, 40, 60):
+        parts = wrap_line(numbers, width)
+        assert all(tok in " ".join(parts) for tok in ("42,924.46", "40,448.16", "2,454.49"))
 
 
 def test_a_single_column_wider_than_the_screen_is_cut():

@@ -211,3 +211,12 @@ def test_visit_list_coordinates_six_decimals_and_rank_in_list_order(tmp_path):
         cells = [ws.cell(row=r, column=col) for r in range(4, 8)]
         assert all(c.number_format == "0.000000" for c in cells)
         assert [c.value for c in cells] == listed[h.split()[-1]].tolist()
+
+
+def test_visit_list_title_names_what_the_list_is(tmp_path):
+    paths = write_visit_list(_visits(), tmp_path, town_name="示范镇", stem="newly_abandoned",
+                             title="新增撂荒走访清单 / newly abandoned parcels to visit")
+    wb = openpyxl.load_workbook(paths["xlsx"])
+    assert wb["全部 all"]["A1"].value == "示范镇 新增撂荒走访清单 / newly abandoned parcels to visit"
+    assert wb["一村"]["A1"].value.startswith("示范镇 一村 新增撂荒走访清单 (包村领导")
+    assert paths["xlsx"].name == "newly_abandoned.xlsx"

@@ -176,8 +176,8 @@ def _write(result: CompareResult, out: Path, town_name: str) -> list[Path]:
     paths.append(write_csv(pd.DataFrame(na.drop(columns=na.geometry.name)), out / "newly_abandoned.csv"))
     if len(na):
         visits = na[[na.geometry.name]].join(visit_frame(result))
-        lists = write_visit_list(visits, out, town_name=f"{town_name} 新增撂荒 newly abandoned",
-                                 stem="newly_abandoned")
+        lists = write_visit_list(visits, out, town_name=town_name, stem="newly_abandoned",
+                                 title="新增撂荒走访清单 / newly abandoned parcels to visit")
         paths += [lists["xlsx"], lists["kml"], lists["gpx"]]
     return paths
 

@@ -95,7 +95,7 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-_BREAK = re.compile(r"(?<=[,，;；、]) ?|(?<=\)) (?=\S)| (?=\()| (?=--)| (?=->)| (?=/ )")
+_BREAK = re.compile(r"(?<=[,;])(?!\d) ?|(?<=[，；、]) ?|(?<=\)) (?=\S)| (?=\()| (?=--)| (?=->)| (?=/ )")
 
 
 def wrap_line(line: str, width: int, indent: str = "    ") -> list[str]:

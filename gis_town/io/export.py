@@ -270,6 +270,7 @@ def write_visit_list(
     *,
     town_name: str = "",
     stem: str = "visit_list",
+    title: str = "撂荒风险走访清单 / abandonment-risk visit list",
     max_sheets: int = 60,
 ) -> dict[str, Path]:
     """Write the visit list (走访清单) as xlsx (for printing), KML and GPX (for phones).
@@ -284,6 +285,8 @@ def write_visit_list(
         For titles.
     stem : str
         File name stem (``visit_list.xlsx`` / ``.kml`` / ``.gpx``).
+    title : str
+        What the list is, ``中文 / English`` (the village sheets take the Chinese part).
     max_sheets : int, default 60
         One sheet per village up to this many villages (else only the "all" sheet).
 
@@ -301,7 +304,7 @@ def write_visit_list(
     ]
     all_name = "全部 all"
     sheets[all_name] = _printable(visit)
-    titles[all_name] = f"{town_name} 撂荒风险走访清单 / abandonment-risk visit list".strip()
+    titles[all_name] = f"{town_name} {title}".strip()
     villages = list(dict.fromkeys(visit["village_id"].astype("string").fillna("").tolist()))
     if 1 < len(villages) <= max_sheets or len(villages) == 1:
         used: set[str] = {all_name}
@@ -319,7 +322,7 @@ def write_visit_list(
                 errors="ignore",
             )
             titles[sheet] = (
-                f"{town_name} {vname or vid} 撂荒风险走访清单 (包村领导 leader: {leader or '—'})".strip()
+                f"{town_name} {vname or vid} {title.split(' / ')[0]} (包村领导 leader: {leader or '—'})".strip()
             )
             footers[sheet] = sign
     xlsx = write_xlsx(
