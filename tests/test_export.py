@@ -220,3 +220,11 @@ def test_visit_list_title_names_what_the_list_is(tmp_path):
     assert wb["全部 all"]["A1"].value == "示范镇 新增撂荒走访清单 / newly abandoned parcels to visit"
     assert wb["一村"]["A1"].value.startswith("示范镇 一村 新增撂荒走访清单 (包村领导")
     assert paths["xlsx"].name == "newly_abandoned.xlsx"
+
+
+def test_visit_list_says_status_in_the_words_of_every_report(tmp_path):
+    """耕种 / 撂荒 as the areas and risk reports say them (the schema's vocabulary), not 在耕."""
+    paths = write_visit_list(_visits(), tmp_path, town_name="示范镇")
+    ws = openpyxl.load_workbook(paths["xlsx"])["全部 all"]
+    cells = {c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    assert {"耕种", "撂荒"} <= cells and "在耕" not in cells

@@ -35,6 +35,7 @@ from gis_town.analysis.visits import FILL_COLUMNS, OUTCOME_CHOICES
 from gis_town.errors import InputError
 from gis_town.io.write import atomic_path, safe_output_path, write_text, write_xlsx
 from gis_town.reports.risk import VISIT_HEADERS, VISIT_PRINT_COLUMNS
+from gis_town.schema import CODE_VALUES, code_label
 
 __all__ = [
     "RISK_COLORS",
@@ -50,7 +51,8 @@ log = logging.getLogger(__name__)
 #: KML colours (aabbggrr) of the risk classes: high red, medium orange, low yellow.
 RISK_COLORS: dict[str, str] = {"high": "ff0000ff", "medium": "ff0080ff", "low": "ff00ffff"}
 
-_STATUS_ZH = {"cultivated": "在耕", "abandoned": "撂荒", "fallow": "休耕"}
+#: The status words of every report (the schema's vocabulary: 耕种, 撂荒, 休耕).
+_STATUS_ZH = {code: code_label("status", code) for code in CODE_VALUES["status"]}
 
 
 def _lonlat_points(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoSeries, np.ndarray, np.ndarray]:
