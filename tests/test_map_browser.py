@@ -336,3 +336,26 @@ def test_online_map_asks_only_for_tiles_and_says_when_they_fail(browser, maps):
         o.no_harm()
     finally:
         o.close()
+
+
+def test_patrol_map_names_each_segment_on_hover(browser, maps):
+    """Hovering the middle of each river segment shows its id and river name (escaped)."""
+    import pyogrio
+
+    town = maps["patrol_offline"].parent / "town"
+    gpkg = next(town.glob("*.gpkg"))
+    assert "rivers" in pyogrio.list_layers(gpkg)[:, 0]
+    rivers = gpd.read_file(gpkg, layer="rivers").to_crs(4490)
+    assert len(rivers) >= 2
+    o = Opened(browser, maps["patrol_offline"])
+    try:
+        for seg in rivers.itertuples():
+            mid = seg.geometry.interpolate(0.5, normalized=True)
+            o.page.mouse.move(0, 0)  # leave the last segment: its tooltip closes
+            o.click_latlng(mid.y, mid.x, hover=True)
+            o.page.wait_for_selector(".leaflet-tooltip", timeout=5000)
+            tip = o.page.locator(".leaflet-tooltip").last.text_content()
+            assert str(seg.segment_id) in tip and str(seg.river_name) in tip, (seg.segment_id, tip)
+        o.no_harm()
+    finally:
+        o.close()
