@@ -351,11 +351,21 @@ def test_patrol_map_names_each_segment_on_hover(browser, maps):
     try:
         for seg in rivers.itertuples():
             mid = seg.geometry.interpolate(0.5, normalized=True)
-            o.page.mouse.move(0, 0)  # leave the last segment: its tooltip closes
-            o.click_latlng(mid.y, mid.x, hover=True)
-            o.page.wait_for_selector(".leaflet-tooltip", timeout=5000)
-            tip = o.page.locator(".leaflet-tooltip").last.text_content()
-            assert str(seg.segment_id) in tip and str(seg.river_name) in tip, (seg.segment_id, tip)
+            want = (str(seg.segment_id), str(seg.river_name))
+            tips: list[str] = []
+            for _ in range(3):  # a busy machine may miss one mouse move: hover again
+                o.page.mouse.move(0, 0)  # leave the last segment: its tooltip closes
+                o.click_latlng(mid.y, mid.x, hover=True)
+                deadline = time.perf_counter() + 3.0
+                while time.perf_counter() < deadline:
+                    tips = o.page.locator(".leaflet-tooltip").all_text_contents()
+                    if any(all(w in t for w in want) for t in tips):
+                        break
+                    time.sleep(0.1)
+                else:
+                    continue
+                break
+            assert any(all(w in t for w in want) for t in tips), (want, tips)
         o.no_harm()
     finally:
         o.close()
