@@ -36,7 +36,7 @@ def _steps(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
         ("info", ["info", town, "--rows", "2"]),
         ("areas", ["areas", town, "--out", str(rep / "areas.csv")]),
         ("patrol", ["patrol", town, *as_of, "--out", str(rep / "patrol")]),
-        ("visits", ["visits", str(layers / "visits_filled.xlsx"), "--town", town, *as_of,
+        ("visits", ["visits", str(layers / "visits_filled.xlsx"), "--town", town, *_visits_as_of(args),
                     "--out", str(rep / "visits")]),
         ("risk", ["risk", town, *visits, "--out", str(rep / "risk")]),
         ("progress", ["progress", town, *as_of, *visits, "--out", str(rep / "progress")]),
@@ -54,6 +54,15 @@ def _steps(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     if getattr(args, "delivered", False):
         steps += _delivered_steps(args)
     return steps
+
+
+def _visits_as_of(args: argparse.Namespace) -> list[str]:
+    """``--as-of`` for the visits step: the demo's date, else the town's data_date (as risk and
+    progress take it), so promises are overdue as of the same day in every report."""
+    from gis_town.config import config_for
+
+    day = args.as_of or (config_for(args.town).town.data_date if args.town.exists() else None)
+    return ["--as-of", str(day)] if day else []
 
 
 def _delivered_dir(args: argparse.Namespace) -> Path:
