@@ -73,3 +73,38 @@ def test_title_controls_and_legend_do_not_overlap(browser, maps, kind, size):  #
         page.screenshot(f"{kind}_{size}")
     finally:
         page.page.close()
+
+
+LABELS_JS = """() => Array.from(document.querySelectorAll('.gt-label span')).map((s) => {
+  const r = s.getBoundingClientRect();
+  return {text: s.textContent, shown: getComputedStyle(s).visibility !== 'hidden' && r.width > 0,
+          box: [r.left, r.top, r.right, r.bottom], zone: s.parentNode.className.includes('gt-zone')};
+})"""
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_labels_never_collide_at_any_zoom(browser, maps, size):  # noqa: F811
+    """The demo's zone and village labels (石峡河流域 over 石峡线沿线示范片带 before): no two shown
+    labels overlap at the opening zoom or after zooming in and out; zone labels win a collision."""
+    w, h = SIZES[size]
+    page = Opened(browser, maps["layout"], width=w, height=h)
+    try:
+        for step in (0, 1, -2):
+            if step:
+                page.js(f"() => {{ GisTown.map.setZoom(GisTown.map.getZoom() + {step}, {{animate: false}}); }}")
+                page.page.wait_for_timeout(300)
+            labels = page.js(LABELS_JS)
+            shown = [lab for lab in labels if lab["shown"]]
+            assert shown, "no label shown"
+            for i, a in enumerate(shown):
+                for b in shown[i + 1:]:
+                    assert not _overlap(a["box"], b["box"]), (step, a["text"], b["text"])
+            hidden = [lab for lab in labels if not lab["shown"] and lab["box"][2] > lab["box"][0]]
+            for lab in hidden:  # each hidden label would have collided with a shown one
+                assert any(_overlap(lab["box"], s["box"]) or _near(lab["box"], s["box"]) for s in shown), lab
+    finally:
+        page.page.close()
+
+
+def _near(a, b, gap: float = 2.0) -> bool:
+    return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap

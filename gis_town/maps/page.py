@@ -158,7 +158,30 @@ DECODER_JS = r"""
       GT.phone(map);
       GT.fitTitle(map);
       map.on("resize", function () { GT.fitTitle(map); });
+      GT.declutter(map);
+      map.on("zoomend overlayadd overlayremove resize", function () { GT.declutter(map); });
     }, 0);
+  };
+  // Labels that would collide are hidden: zone labels first, then villages, then the rest, each
+  // kept only where it overlaps no label already kept (2 px apart); re-run at each zoom.
+  GT.labelRank = function (span) {
+    var cls = span.parentNode.className || "";
+    return cls.indexOf("gt-zone") >= 0 ? 0 : (cls.indexOf("gt-village") >= 0 ? 1 : 2);
+  };
+  GT.declutter = function (map) {
+    var spans = Array.prototype.slice.call(map.getContainer().querySelectorAll(".gt-label span"));
+    spans.sort(function (a, b) { return GT.labelRank(a) - GT.labelRank(b); });
+    var kept = [];
+    for (var k = 0; k < spans.length; k++) {
+      var s = spans[k];
+      s.style.visibility = "";
+      var r = s.getBoundingClientRect();
+      if (!r.width) { continue; }
+      var hit = kept.some(function (q) {
+        return r.left < q.right + 2 && r.right > q.left - 2 && r.top < q.bottom + 2 && r.bottom > q.top - 2;
+      });
+      if (hit) { s.style.visibility = "hidden"; } else { kept.push(r); }
+    }
   };
   // The title between the top-left tools and the layer list when, centred, it would run into them.
   GT.fitTitle = function (map) {
