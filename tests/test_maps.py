@@ -1214,3 +1214,39 @@ def test_patrol_map_problems_by_state_escaped(town_path, tmp_path):
     assert column(layer, "回头看 revisit")[0].startswith("整改后已巡")
     assert EVIL not in page
     assert column(layer, "备注")[2] == html.escape(EVIL, quote=True)
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    h = hex_colour.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+def _luminance(hex_colour: str) -> float:
+    """WCAG relative luminance (sRGB linearised), written here independently of matplotlib."""
+    lin = [(c / 255) / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in _rgb(hex_colour)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def test_project_colours_are_told_apart_and_the_same_in_every_map():
+    from gis_town.maps.colors import qualitative
+    from gis_town.maps.layout import project_styles
+
+    colours = qualitative(5)
+    gaps = [sum((a - b) ** 2 for a, b in zip(_rgb(x), _rgb(y))) ** 0.5
+            for i, x in enumerate(colours) for y in colours[i + 1:]]
+    assert min(gaps) > 80  # the old greens (#2d6a4f, #40916c, #1b4332 ...) were 30-60 apart
+    names = ["2023年张家岔村高标准农田建设项目", "2023年柳家河村高标准农田建设项目", "2023年石峡村高标准农田建设项目"]
+    a = project_styles(names)
+    b = project_styles(list(reversed(names)) + [None, ""])  # another map, another row order
+    assert {k: s.fill for k, s in a.items()} == {k: s.fill for k, s in b.items()}
+    assert len({s.fill for s in a.values()}) == 3
+
+
+def test_ordered_classes_run_from_light_to_dark():
+    from gis_town.maps.colors import ordered
+
+    ramp = ordered(11)
+    lum = [_luminance(c) for c in ramp]
+    assert all(x > y for x, y in zip(lum, lum[1:])), lum
+    assert lum[0] / lum[-1] > 10  # the ends are far apart; neighbours still differ
+    assert min(x - y for x, y in zip(lum, lum[1:])) > 0.01

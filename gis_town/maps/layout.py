@@ -29,6 +29,7 @@ __all__ = [
     "layout_map",
     "layout_specs",
     "palette_styles",
+    "project_styles",
     "town_data_date",
     "town_map",
     "with_village_names",
@@ -53,8 +54,6 @@ PALETTE: tuple[str, ...] = (
 )
 
 
-#: Colours of the high-standard farmland projects (the layout and the progress map alike).
-PROJECT_PALETTE: tuple[str, ...] = ("#2d6a4f", "#40916c", "#74c69d", "#1b4332", "#95d5b2")
 
 
 def palette_styles(
@@ -78,6 +77,16 @@ def palette_styles(
         else:
             out[v] = Style(color=c, fill=c, weight=weight, fill_opacity=fill_opacity)
     return out
+
+
+def project_styles(projects: Sequence[object], **kwargs) -> dict[object, Style]:
+    """The high-standard projects' styles, the same in every map: colour-blind-safe colours
+    (:func:`gis_town.maps.colors.qualitative`) given in the projects' sorted order."""
+    from gis_town.maps.colors import qualitative
+
+    names = sorted({str(v) for v in projects if v is not None and v == v and str(v) != ""})
+    styles = palette_styles(names, palette=qualitative(len(names)), **kwargs)
+    return {v: styles[str(v)] for v in dict.fromkeys(projects) if str(v) in styles}
 
 
 def town_data_date(town: Town) -> dt.date | None:
@@ -271,12 +280,7 @@ def layout_specs(town: Town) -> list[LayerSpec]:
                         fields=["parcel_id", "village_name", "project", "land_use", "area_mu"],
                         tooltip=["project"],
                         category="project",
-                        styles=palette_styles(
-                            proj["project"],
-                            fill_opacity=0.6,
-                            weight=0.5,
-                            palette=PROJECT_PALETTE,
-                        ),
+                        styles=project_styles(proj["project"], fill_opacity=0.6, weight=0.5),
                         schema_layer="farmland",
                         coverage=True,
                     )

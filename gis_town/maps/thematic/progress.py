@@ -10,10 +10,10 @@ import pandas as pd
 
 from gis_town.io.town import Town
 from gis_town.maps.base import TownMap
+from gis_town.maps.colors import ordered
 from gis_town.maps.layout import (
-    PROJECT_PALETTE,
     farmland_with_area,
-    palette_styles,
+    project_styles,
     town_map,
     with_village_names,
 )
@@ -165,12 +165,7 @@ def progress_specs(
                             "project_status": "项目状态",
                         },
                         category="project",
-                        styles=palette_styles(
-                            proj["project"],
-                            fill_opacity=0.6,
-                            weight=0.5,
-                            palette=PROJECT_PALETTE,
-                        ),
+                        styles=project_styles(proj["project"], fill_opacity=0.6, weight=0.5),
                         schema_layer="farmland",
                         coverage=True,
                     )
@@ -267,23 +262,9 @@ def progress_specs(
         )
         g["stage_reached"] = g["stage_reached"].map(stage_label).to_numpy()  # the analysis' code
         order = [stage_label(""), *[STAGE_LABELS.get(s, s) for s in STAGES]]
-        ramp = (
-            "#f7fbff",
-            "#deebf7",
-            "#c6dbef",
-            "#9ecae1",
-            "#6baed6",
-            "#4292c6",
-            "#2171b5",
-            "#08519c",
-            "#08306b",
-            "#3f007d",
-            "#54278f",
-        )
+        ramp = ordered(len(order))  # not started (lightest) .. funds paid (darkest)
         styles = {
-            lab: Style(
-                color="#333333", fill=ramp[i % len(ramp)], radius=6, fill_opacity=0.95, weight=1
-            )
+            lab: Style(color="#333333", fill=ramp[i], radius=6, fill_opacity=0.95, weight=1)
             for i, lab in enumerate(order)
         }
         fields = [
