@@ -45,3 +45,27 @@ def test_graticule_ticks_sit_where_the_meridians_cross_the_frame():
 
 def test_map_number():
     assert printmap.town_map_number("关川镇", "layout", dt.date(2023, 12, 31)) == "关川镇-layout-20231231"
+
+
+def test_print_labels_that_collide_are_hidden_zone_labels_first():
+    """Three labels: a village label under a zone label (hidden), and one apart (kept)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from gis_town.maps.printmap import LABEL_GID, declutter_labels
+
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    village = ax.text(50, 50, "石峡村 village", gid=f"{LABEL_GID}1", ha="center", va="center")
+    zone = ax.text(52, 51, "石峡河流域 basin", gid=f"{LABEL_GID}0", ha="center", va="center")
+    apart = ax.text(50, 10, "关川村", gid=f"{LABEL_GID}1", ha="center", va="center")
+    other = ax.text(50, 50, "图例 (not a label)")  # no gid: never hidden
+    try:
+        assert declutter_labels(ax) == 1
+        assert zone.get_visible() and not village.get_visible()
+        assert apart.get_visible() and other.get_visible()
+    finally:
+        plt.close(fig)

@@ -35,7 +35,7 @@ from gis_town.io.write import atomic_path
 from gis_town.maps.encode import label_points
 from gis_town.maps.spec import LayerSpec, Style, public_specs
 
-__all__ = ["PAPER_MM", "cjk_font", "print_map", "print_town_map", "town_map_number"]
+__all__ = ["LABEL_GID", "PAPER_MM", "cjk_font", "declutter_labels", "print_map", "print_town_map", "town_map_number"]
 
 log = logging.getLogger(__name__)
 
@@ -327,8 +327,33 @@ def _draw_layer(ax, spec: LayerSpec, gdf, font: str) -> list[tuple[str, object]]
                     zorder=8,
                     clip_on=True,
                     path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")],
+                    gid=f"{LABEL_GID}{0 if spec.schema_layer == 'zones' else 1}",
                 )
     return entries
+
+
+#: The gid of a map label: ``gt-label-0`` for zone labels (placed first), ``gt-label-1`` for the rest.
+LABEL_GID = "gt-label-"
+
+
+def declutter_labels(ax, *, gap_px: float = 2.0) -> int:
+    """Hide the map labels of ``ax`` that would overlap one already placed; the number hidden.
+
+    Zone labels (一川两线三流域) are placed first, then the others, each in drawing order,
+    as on the web map; a label is kept when its box (``gap_px`` wider) meets no kept box.
+    """
+    renderer = ax.figure.canvas.get_renderer()
+    labels = [t for t in ax.texts if (t.get_gid() or "").startswith(LABEL_GID)]
+    labels.sort(key=lambda t: t.get_gid())  # stable: drawing order within a rank
+    kept, hidden = [], 0
+    for t in labels:
+        box = t.get_window_extent(renderer).expanded(1.0, 1.0).padded(gap_px / 2)
+        if any(box.overlaps(k) for k in kept):
+            t.set_visible(False)
+            hidden += 1
+        else:
+            kept.append(box)
+    return hidden
 
 
 def _rgba(color: str | None, alpha: float):
@@ -530,6 +555,7 @@ def print_map(
         legend = _draw_layers(ax, projected, font)
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
+        log.debug("打印版地图隐藏重叠注记 / print map: %d colliding labels hidden", declutter_labels(ax))
         _graticule(ax, crs, extent, font)
         for side in ax.spines.values():
             side.set_linewidth(0.8)
