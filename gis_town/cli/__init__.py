@@ -42,7 +42,7 @@ COMMANDS: tuple[str, ...] = (
     "visits",
     "siting",
     "map",
-    "serve",
+    "export",
     "demo",
     "generate",
 )

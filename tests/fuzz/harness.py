@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[list[str], list[str]]] = {
                          ["progress.html"]),
     "map_print": (["map", "{town}", "--kind", "layout", "--out", "{out}/layout.png", "--dpi", "60"], ["layout.png"]),
     "info": (["info", "{town}"], []),
+    "export_kml": (["export", "{town}", "--out", "{out}"], ["farmland.kml"]),
 }
 
 
