@@ -271,6 +271,61 @@ class ResettlementMilestone(_Model):
     cohort: int | None = None
 
 
+class ProgrammeStage(_Model):
+    """One stage of a programme: the date column that records it and its Chinese label."""
+
+    field: str
+    label: str
+
+
+class ProgrammeTarget(_Model):
+    """A dated target of a programme: by ``date`` (MM-DD of the plan year, or ISO), ``stage``
+    reached by ``share`` of the items (0-1), or by ``count`` items town-wide (the plan's XX户/座)."""
+
+    date: str
+    stage: str
+    share: float | None = Field(None, ge=0, le=1)
+    count: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ProgrammeTarget:
+        if (self.share is None) == (self.count is None):
+            raise ValueError(f"target of stage {self.stage!r}: give share (0-1) or count, not both or neither")
+        return self
+
+
+class Programme(_Model):
+    """``[programmes.KEY]``: a household or site programme tracked through its stages (docs/progress.md).
+
+    Each item (household, site) is a feature of ``path``/``layer`` (default: the town's file),
+    with one date column per stage; a stage counts when its date is on or before the as-of
+    date and the stage before it was reached on or before that date.
+    """
+
+    #: shown name, Chinese with English (``"卫生改厕 toilet renovation"``)
+    name: str
+    path: str | None = None
+    layer: str | None = None
+    #: source column -> programme field (``"户编号" = "household_id"``)
+    fields: dict[str, str] = Field(default_factory=dict)
+    id_field: str = "item_id"
+    village_field: str = "village_id"
+    #: the unit of an item: 户 households, 座 greenhouses, 家 cooperatives ...
+    unit: str = "户"
+    stages: list[ProgrammeStage] = Field(min_length=1)
+    targets: list[ProgrammeTarget] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known_stages(self) -> Programme:
+        fields = [s.field for s in self.stages]
+        if len(set(fields)) != len(fields):
+            raise ValueError(f"stages repeat a field: {fields}")
+        for t in self.targets:
+            if t.stage not in fields:
+                raise ValueError(f"target stage {t.stage!r} is not a stage; stages: {', '.join(fields)}")
+        return self
+
+
 class AfforestationTargets(_Model):
     """Afforestation targets of the year (林长制): trees and mu per kind."""
 
@@ -513,6 +568,8 @@ class TownConfig(_Model):
     siting: SitingSection = Field(default_factory=SitingSection)
     map: MapSection = Field(default_factory=MapSection)
     dask: DaskSection = Field(default_factory=DaskSection)
+    #: household and site programmes (抗震房, 改厕, 大棚 ...) tracked by ``progress``
+    programmes: dict[str, Programme] = Field(default_factory=dict)
     #: folder of the config file (paths resolve against it); not a key of the file
     base_dir: Path | None = Field(default=None, exclude=True)
 

@@ -9,8 +9,8 @@ import pytest
 
 LAYERS = Path(__file__).resolve().parents[1] / "layers"
 
-#: What ``layers/town.toml`` names, besides the rasters: the town and its river problems.
-DEMO_FILES = ("demo_town.gpkg", "town.toml", "river_problems.gpkg")
+#: What ``layers/town.toml`` names, besides the rasters: the town, its river problems and programmes.
+DEMO_FILES = ("demo_town.gpkg", "town.toml", "river_problems.gpkg", "programmes.gpkg")
 
 
 def copy_demo(dest: Path, *, rasters: bool = True) -> Path:

@@ -198,11 +198,24 @@ def zh_columns(df: pd.DataFrame, headers: dict[str, str] | None = None) -> pd.Da
     return df.rename(columns={c: f"{labels[c]} {c}" if c in labels else c for c in df.columns})
 
 
+#: Headers of a programme's sheets (``[programmes.KEY]``: the table and its items).
+PROGRAMME_HEADERS: dict[str, str] = {
+    "stage": "阶段代码", "stage_label": "阶段名称", "done": "完成数", "base": "总数(分母)",
+    "share_pct": "完成率(%)=完成数/总数", "required_pct": "应完成比例(%)", "required": "应完成数",
+    "flagged": "日期顺序异常数", "stage_reached": "已到阶段", "order_issue": "日期顺序问题",
+    "behind": "滞后",
+}
+
 #: Header overrides of the sheets whose columns mean something of their own.
 SHEET_HEADERS: dict[str, dict[str, str]] = {
     "resettlement": RESETTLEMENT_HEADERS,
     "summary": SUMMARY_SHEET_HEADERS,
 }
+
+
+def sheet_headers(stem: str) -> dict[str, str] | None:
+    """The header overrides of a table (by its file stem), programmes' included."""
+    return PROGRAMME_HEADERS if stem.startswith("programme_") else SHEET_HEADERS.get(stem)
 
 
 def topic_tables(result: ProgressResult) -> list[tuple[str, str, pd.DataFrame]]:
@@ -222,6 +235,11 @@ def topic_tables(result: ProgressResult) -> list[tuple[str, str, pd.DataFrame]]:
         if key == "resettlement_households":
             table = table[[c for c in HOUSEHOLD_COLUMNS if c in table.columns]]
         out.append((stem, sheet, table))
+    for topic, res in result.topics.items():  # the declared programmes, in config order
+        if topic.startswith("programme:"):
+            key = topic.split(":", 1)[1]
+            out.append((f"programme_{key}", res.label[:28], res.table))
+            out.append((f"programme_{key}_items", f"{res.label[:24]} 明细", res.details["items"]))
     return out
 
 
@@ -305,7 +323,7 @@ def write_progress(town, result: ProgressResult, out_dir: Path, *, fmt: str = "g
         if stem in TOTAL_KEYS:
             frame = balance_to_totals(frame, keys=TOTAL_KEYS[stem])
         write_csv(frame, safe_output_path(out_dir, f"{stem}.csv"))
-        sheets[sheet] = zh_columns(frame, SHEET_HEADERS.get(stem))
+        sheets[sheet] = zh_columns(frame, sheet_headers(stem))
         highlight[sheet] = needs_attention(table).reset_index(drop=True)
     _add_remediation(result, out_dir, sheets, highlight)
     title = (

@@ -134,6 +134,33 @@ def _with_rejects(summary: pd.DataFrame, problems: pd.DataFrame) -> pd.DataFrame
     return summary
 
 
+def read_programme_items(town, config: TownConfig, key: str):
+    """The items of ``[programmes.KEY]``: its ``path`` (default the town's file) and ``layer``
+    (default the key), read and cleaned as every layer is, its ``fields`` mapped."""
+    from gis_town.errors import ConfigError
+    from gis_town.io.read import read_layer
+
+    prog = config.programmes[key]
+    path = config.resolve(prog.path) if prog.path else town.path
+    if path is None:
+        raise ConfigError("项目没有数据文件 / the programme names no file: give path", field=f"programmes.{key}.path")
+    return read_layer(path, prog.layer or key, fields=prog.fields or None)
+
+
+def programme_topics(town, config: TownConfig, as_of: pd.Timestamp) -> dict:
+    """Each declared programme's progress (:func:`~gis_town.analysis.progress.programmes.programme_progress`),
+    keyed ``programme:KEY`` after the plan's topics."""
+    from gis_town.analysis.progress.programmes import programme_progress
+
+    return {
+        f"programme:{key}": programme_progress(
+            read_programme_items(town, config, key), prog, key=key, config=config, as_of=as_of,
+            villages=town.layers.get("villages"),
+        )
+        for key, prog in config.programmes.items()
+    }
+
+
 def run_progress(
     town,
     config: TownConfig | None = None,
@@ -172,6 +199,7 @@ def run_progress(
     day = progress_as_of(as_of, cfg)
     history, listed, history_path = visit_history(cfg, visits)
     topics = plan_progress(town, day, config=cfg)
+    topics.update(programme_topics(town, cfg, day))
     problems = _problems(town)
     summary = _with_rejects(summary_table(topics), problems)
     remediation = None

@@ -17,9 +17,15 @@ from gis_town.maps.layout import (
     town_map,
     with_village_names,
 )
-from gis_town.maps.spec import LayerSpec, Style, graduated_classes, split_by_family
+from gis_town.maps.spec import LayerSpec, Style, geometry_kind, graduated_classes, split_by_family
 from gis_town.maps.thematic.common import TOTAL_ID, context_specs
-from gis_town.reports.progress import PROGRESS_LABELS, STAGE_LABELS, STAGES, stage_label
+from gis_town.reports.progress import (
+    PROGRAMME_HEADERS,
+    PROGRESS_LABELS,
+    STAGE_LABELS,
+    STAGES,
+    stage_label,
+)
 
 log = logging.getLogger(__name__)
 
@@ -307,6 +313,8 @@ def progress_specs(
                 )
             )
 
+    specs += _programme_specs(town, res)
+
     if town.has("roads"):
         roads = town.layers["roads"].copy()
         year = town.config.town.year
@@ -342,6 +350,36 @@ def progress_specs(
     title = f"{town.config.town.name} 计划进度图 / plan progress"
     subtitle = f"截至 as of {day:%Y-%m-%d}"
     return specs, title, subtitle
+
+
+#: The legend class of an item that has reached no stage yet.
+NOT_STARTED_LABEL = "未开始 not started"
+
+
+def _programme_specs(town: Town, topics: dict) -> list[LayerSpec]:
+    """One layer per declared programme: its items by the last stage reached (ordered colours,
+    light to dark), those behind a target due in full ringed in red."""
+    specs: list[LayerSpec] = []
+    for topic, res in topics.items():
+        items = res.details.get("items") if topic.startswith("programme:") else None
+        if not isinstance(items, gpd.GeoDataFrame) or not len(items) or items.crs is None:
+            continue
+        key = topic.split(":", 1)[1]
+        prog = town.config.programmes[key]
+        g = items.copy()
+        g["stage_reached"] = g["stage_reached"].replace("", NOT_STARTED_LABEL)
+        order = [NOT_STARTED_LABEL, *[s.label for s in prog.stages]]
+        kind = geometry_kind(g)
+        styles = {
+            lab: (Style(color="#333333", fill=c, radius=6, fill_opacity=0.95, weight=1) if kind == "point"
+                  else Style(color=c, fill=c, weight=1, fill_opacity=0.6))
+            for lab, c in zip(order, ordered(len(order)))
+        }
+        fields = [c for c in (prog.id_field, "village_name", "stage_reached", "order_issue") if c in g.columns]
+        specs.append(LayerSpec(prog.name, g, fields=[*fields, *[s.field for s in prog.stages]],
+                               tooltip=[prog.id_field, "stage_reached"], labels=PROGRAMME_HEADERS,
+                               category="stage_reached", styles=styles))
+    return specs
 
 
 def progress_map(town: Town, *, result=None, as_of=None, results=None, **kwargs) -> TownMap:
