@@ -326,6 +326,19 @@ class Programme(_Model):
         return self
 
 
+class MonitoringSection(_Model):
+    """``[monitoring]``: the households under monitoring (三类户, 防返贫监测): where, and how often visited."""
+
+    #: the ledger (a layer of points, or of rows joined to their village); relative to the config
+    path: str | None = None
+    layer: str = "monitoring"
+    #: source column -> field (``"户主" = "head"``, ``"监测类型" = "category"``, ``"风险类型" = "risk_reasons"``)
+    fields: dict[str, str] = Field(default_factory=dict)
+    id_field: str = "household_id"
+    #: a household not visited for longer is due a visit (六必访, monthly)
+    visit_every_days: int = Field(30, ge=1)
+
+
 class AfforestationTargets(_Model):
     """Afforestation targets of the year (林长制): trees and mu per kind."""
 
@@ -570,6 +583,7 @@ class TownConfig(_Model):
     dask: DaskSection = Field(default_factory=DaskSection)
     #: household and site programmes (抗震房, 改厕, 大棚 ...) tracked by ``progress``
     programmes: dict[str, Programme] = Field(default_factory=dict)
+    monitoring: MonitoringSection = Field(default_factory=MonitoringSection)
     #: folder of the config file (paths resolve against it); not a key of the file
     base_dir: Path | None = Field(default=None, exclude=True)
 

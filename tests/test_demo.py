@@ -370,7 +370,8 @@ def test_cli_help():
 
 def test_generate_writes_what_the_demo_reads(town):
     """Last year's survey, the river problems and the filled visit list are written with the town."""
-    for key, layer in (("previous", "farmland"), ("problems", "problems"), ("programmes", "toilets")):
+    for key, layer in (("previous", "farmland"), ("problems", "problems"), ("programmes", "toilets"),
+                       ("monitoring", "monitoring")):
         assert layer in pyogrio.list_layers(town[key])[:, 0], key
         assert len(_layer({"town": town[key]}, layer)) > 0, key
     assert town["visits_filled"].suffix == ".xlsx" and town["visits_filled"].stat().st_size > 0

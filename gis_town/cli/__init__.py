@@ -41,6 +41,7 @@ COMMANDS: tuple[str, ...] = (
     "compare",
     "visits",
     "siting",
+    "monitoring",
     "map",
     "export",
     "demo",

@@ -47,6 +47,7 @@ def _steps(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
         ("check", ["check", f"{town}:reclamation", "--town", town, "--rules", "reclamation",
                    "--out", str(rep / "check_reclamation")]),
         ("siting", ["siting", town, "--for", "greenhouse", "--out", str(rep / "siting_greenhouse")]),
+        ("monitoring", ["monitoring", town, *as_of, *offline, "--out", str(rep / "monitoring")]),
     ]
     for kind in ("layout", "patrol", "risk", "progress", "check"):
         steps.append(("map", ["map", town, "--kind", kind, *offline, "--out", str(args.maps / f"{kind}.html")]))

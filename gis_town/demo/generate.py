@@ -922,7 +922,7 @@ def generate_demo_town(
     -------
     dict of str -> Path
         ``town`` (the GeoPackage), ``previous`` (last year's survey),
-        ``problems`` (the river problems), ``programmes`` (抗震房, 改厕, 大棚), ``dem``, ``ndvi_2022``, ``ndvi_2023``,
+        ``problems`` (the river problems), ``programmes`` (抗震房, 改厕, 大棚), ``monitoring`` (三类户), ``dem``, ``ndvi_2022``, ``ndvi_2023``,
         ``visits_filled`` (the visit list as the villages sent it back) and
         ``report`` (a JSON file listing planted problems and design numbers).
     """
@@ -930,7 +930,7 @@ def generate_demo_town(
 
     from gis_town.demo.previous import write_previous_survey
     from gis_town.demo.problems import write_river_problems
-    from gis_town.demo.programmes import write_programmes
+    from gis_town.demo.programmes import write_monitoring, write_programmes
     from gis_town.demo.visits import write_filled_visits
     from gis_town.io.write import atomic_path, write_text
 
@@ -946,6 +946,7 @@ def generate_demo_town(
     paths["previous"] = write_previous_survey(gpkg, out_dir / "demo_town_2022.gpkg")
     paths["problems"] = write_river_problems(gpkg, out_dir / "river_problems.gpkg")
     paths["programmes"] = write_programmes(gpkg, out_dir / "programmes.gpkg")
+    paths["monitoring"] = write_monitoring(gpkg, out_dir / "monitoring.gpkg")
     _write_raster(town["dem"], town["grid"], out_dir / "dem.tif")
     paths["dem"] = out_dir / "dem.tif"
     for year, arr in town["ndvi"].items():

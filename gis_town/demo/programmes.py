@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["PROGRAMMES", "build_programmes", "write_programmes"]
+__all__ = ["PROGRAMMES", "build_monitoring", "build_programmes", "write_monitoring", "write_programmes"]
 
 log = logging.getLogger(__name__)
 
@@ -116,4 +116,56 @@ def write_programmes(town_gpkg: str | Path, out_path: str | Path, *, seed: int =
             pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())
     log.info("项目台账已生成 programmes written to %s: %s", out_path,
              ", ".join(f"{k} {len(v)}" for k, v in layers.items()))
+    return out_path
+
+
+#: Surnames and given-name characters of the demo's synthetic household heads (no real person).
+_SURNAMES = "马许何谢唐罗苟杨魏张李王刘陈赵"
+_GIVEN = "生明虎玉秀俊金东成兰敏军海红英福平"
+
+
+def build_monitoring(town_gpkg: str | Path, *, seed: int = 2023) -> gpd.GeoDataFrame:
+    """The households under monitoring (三类户): as many per village as its ``monitored_households``,
+    at its settlements, with a category, risk reasons, members and the last visit (EPSG:4490)."""
+    from gis_town.analysis.monitoring import CATEGORIES, RISK_REASONS
+
+    town_gpkg = Path(town_gpkg)
+    rng = np.random.default_rng(seed + 7)
+    villages = gpd.read_file(town_gpkg, layer="villages")
+    per_village = dict(zip(villages["village_id"], villages["monitored_households"].fillna(0).astype(int)))
+    st = gpd.read_file(town_gpkg, layer="settlements").to_crs(_GK)
+    rows, geoms = [], []
+    for vid, n in per_village.items():
+        here = st[st["village_id"] == vid]
+        for _ in range(n):
+            at = here.geometry.values[int(rng.integers(0, len(here)))] if len(here) else None
+            if at is None:
+                continue
+            geoms.append(shapely.Point(at.x + rng.normal(0, 50), at.y + rng.normal(0, 50)))
+            k = int(rng.integers(1, 3))
+            last = dt.date(2023, 12, 31) - dt.timedelta(days=int(rng.integers(3, 75)))
+            rows.append({
+                "村代码": vid,
+                "户主": rng.choice(list(_SURNAMES)) + "".join(rng.choice(list(_GIVEN), 2)),
+                "监测类型": rng.choice(list(CATEGORIES), p=[0.5, 0.35, 0.15]),
+                "家庭人数": int(rng.integers(1, 7)),
+                "风险类型": "、".join(rng.choice(list(RISK_REASONS), k, replace=False)),
+                "最近走访日期": None if rng.random() < 0.05 else last.isoformat(),
+            })
+    g = gpd.GeoDataFrame(rows, geometry=geoms, crs=_GK)
+    g.insert(0, "户编号", [f"JC{i + 1:03d}" for i in range(len(g))])
+    return g.to_crs("EPSG:4490")
+
+
+def write_monitoring(town_gpkg: str | Path, out_path: str | Path, *, seed: int = 2023) -> Path:
+    """Write :func:`build_monitoring` to ``out_path`` (layer ``monitoring``), atomically."""
+    import pyogrio
+
+    from gis_town.io.write import atomic_path
+
+    g = build_monitoring(town_gpkg, seed=seed)
+    out_path = Path(out_path)
+    with atomic_path(out_path) as tmp:
+        pyogrio.write_dataframe(g, tmp, layer="monitoring", driver="GPKG")
+    log.info("监测户已生成 monitored households written to %s: %d", out_path, len(g))
     return out_path
