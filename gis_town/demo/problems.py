@@ -188,13 +188,9 @@ def build_river_problems(town_gpkg: str | Path, *, seed: int = 2023) -> gpd.GeoD
 
 def write_river_problems(town_gpkg: str | Path, out_path: str | Path, *, seed: int = 2023) -> Path:
     """Write the demo town's river problems built from ``town_gpkg`` to ``out_path`` (layer ``problems``)."""
-    import pyogrio
-
-    from gis_town.io.write import atomic_path
+    from gis_town.io.write import write_gpkg_layers
 
     out = build_river_problems(town_gpkg, seed=seed)
-    out_path = Path(out_path)
-    with atomic_path(out_path) as tmp:
-        pyogrio.write_dataframe(out, tmp, layer="problems", driver="GPKG")
+    out_path = write_gpkg_layers({"problems": out}, out_path)
     log.info("河湖问题已生成 river problems written to %s: %d problems", out_path, len(out))
     return out_path

@@ -105,15 +105,10 @@ def build_programmes(town_gpkg: str | Path, *, seed: int = 2023) -> dict[str, gp
 
 def write_programmes(town_gpkg: str | Path, out_path: str | Path, *, seed: int = 2023) -> Path:
     """Write :func:`build_programmes` of ``town_gpkg`` to ``out_path`` (a layer each), atomically."""
-    import pyogrio
-
-    from gis_town.io.write import atomic_path
+    from gis_town.io.write import write_gpkg_layers
 
     layers = build_programmes(town_gpkg, seed=seed)
-    out_path = Path(out_path)
-    with atomic_path(out_path) as tmp:
-        for name, gdf in layers.items():
-            pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())
+    out_path = write_gpkg_layers(layers, out_path)
     log.info("项目台账已生成 programmes written to %s: %s", out_path,
              ", ".join(f"{k} {len(v)}" for k, v in layers.items()))
     return out_path
@@ -159,13 +154,9 @@ def build_monitoring(town_gpkg: str | Path, *, seed: int = 2023) -> gpd.GeoDataF
 
 def write_monitoring(town_gpkg: str | Path, out_path: str | Path, *, seed: int = 2023) -> Path:
     """Write :func:`build_monitoring` to ``out_path`` (layer ``monitoring``), atomically."""
-    import pyogrio
-
-    from gis_town.io.write import atomic_path
+    from gis_town.io.write import write_gpkg_layers
 
     g = build_monitoring(town_gpkg, seed=seed)
-    out_path = Path(out_path)
-    with atomic_path(out_path) as tmp:
-        pyogrio.write_dataframe(g, tmp, layer="monitoring", driver="GPKG")
+    out_path = write_gpkg_layers({"monitoring": g}, out_path)
     log.info("监测户已生成 monitored households written to %s: %d", out_path, len(g))
     return out_path

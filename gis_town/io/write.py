@@ -34,6 +34,7 @@ __all__ = [
     "is_measure",
     "safe_output_path",
     "write_csv",
+    "write_gpkg_layers",
     "write_text",
     "write_vector",
     "write_xlsx",
@@ -513,3 +514,17 @@ def _writable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             out = out.copy() if out is gdf else out
             out[col] = s.map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else (str(v) if isinstance(v, dict) else v))
     return out
+
+
+def write_gpkg_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:
+    """Write several layers into one new GeoPackage at ``path``, atomically (a layer per key).
+
+    For files written whole (the demo's ledgers): an existing file is replaced, not appended to.
+    """
+    import pyogrio
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        for name, gdf in layers.items():
+            pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())
+    return path
