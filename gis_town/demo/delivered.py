@@ -25,6 +25,7 @@ Totals computed from it agree with the GeoPackage town (the tests check).
 from __future__ import annotations
 
 import logging
+import os
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -343,6 +344,9 @@ def _write_config(out: Path, demo_config: Path, tiles: list[Path], bands: dict[i
         "rivers": {"path": "河长制/河段.shp", "fields": dict(RIVER_FIELDS)},
         "resettlement": {"path": "台账/搬迁户台账.xlsx"},
     }
+    for section in [*data.get("programmes", {}).values(), data.get("monitoring", {})]:
+        if section.get("path"):  # the demo's ledgers, beside the demo town
+            section["path"] = os.path.relpath(demo_config.parent / section["path"], out).replace(os.sep, "/")
     data["rasters"] = {
         "dem": [rel(t) for t in tiles],
         "ndvi": {y: {"red": rel(r), "nir": rel(n), "scale": 0.0001, "offset": -0.1} for y, (r, n) in bands.items()},
