@@ -89,29 +89,39 @@ def _status(done: int, base: int, required: int, has_target: bool) -> str:
     return "behind"
 
 
-def _row(scope: str, vid: str, name: str, stage: str, label: str, done: int, base: int,
+def _against(target: dict | None, base: int, is_total: bool) -> tuple[int, float | None, int | None, str]:
+    """(base, share due %, count due, note) of a row against the target then due (None: no target here).
+
+    A share target applies to every row (``ceil(share × base)``); a count target is town-wide: the
+    合计 row's base is the larger of the count and the items, the village rows have none.
+    """
+    if target is None:
+        return base, None, None, ""
+    if target["share"] is not None:
+        return base, 100.0 * target["share"], int(np.ceil(target["share"] * base - 1e-9)), ""
+    if not is_total:
+        return base, None, None, "目标为全镇数 / the target is a town-wide count"
+    count = int(target["count"])
+    note = f"计划 {count}, 数据 {base} / planned {count}, {base} in the data" if count > base else ""
+    base = max(base, count)
+    return base, 100.0 * count / base if base else 0.0, count, note
+
+
+def _row(scope: str, vid: str, name: str, stage: str, label: str, done: int, n: int,
          n_flagged: int, target: dict | None, is_total: bool) -> dict:
     """One row of the table: a stage in total or in a village, against the target then due."""
-    required, req_pct, note = 0, 0.0, ""
-    if target is not None and target["share"] is not None:
-        req_pct = 100.0 * target["share"]
-        required = int(np.ceil(target["share"] * base - 1e-9))
-    elif target is not None and is_total:  # a count target is town-wide
-        if int(target["count"]) > base:
-            note = f"计划 {target['count']}, 数据 {base} / planned {target['count']}, {base} in the data"
-        base = max(base, int(target["count"]))
-        required = int(target["count"])
-        req_pct = 100.0 * required / base if base else 0.0
-    elif target is not None:
-        note = "目标为全镇数 / the target is a town-wide count"
-    has_target = target is not None and (target["share"] is not None or is_total)
+    base, req_pct, required, note = _against(target, n, is_total)
+    if required is not None:
+        status = _status(done, base, required, True)
+    else:
+        status = "town_target_only" if target is not None else _status(done, base, 0, False)
     return {
         "scope": scope, "village_id": vid, "village_name": name, "stage": stage, "stage_label": label,
         "done": done, "base": base, "share_pct": 100.0 * done / base if base else np.nan,
-        "required_pct": req_pct if has_target else np.nan, "required": required if has_target else np.nan,
+        "required_pct": np.nan if req_pct is None else req_pct,
+        "required": np.nan if required is None else required,
         "flagged": n_flagged, "due_date": target["date"] if target is not None else pd.NaT,
-        "status": _status(done, base, required, has_target) if has_target or not target else "town_target_only",
-        "note": note,
+        "status": status, "note": note,
     }
 
 
