@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pandas as pd
 import pytest
 
 from gis_town.cli import main
+from tests.demo_files import copy_demo
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "layers"
@@ -31,11 +31,10 @@ KML_NO_TIME = (
 
 
 def _demo(tmp: Path, extra_config: str = "") -> Path:
-    for f in ("demo_town.gpkg", "dem.tif", "ndvi_2022.tif", "ndvi_2023.tif"):
-        shutil.copy(DEMO / f, tmp / f)
+    town = copy_demo(tmp)
     text = (DEMO / "town.toml").read_text(encoding="utf-8") + "\n" + extra_config
     (tmp / "town.toml").write_text(text, encoding="utf-8")
-    return tmp / "demo_town.gpkg"
+    return town
 
 
 def _gdb_without_dltb(tmp: Path) -> list[str]:
