@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from gis_town.analysis.progress.fields import _dates, _ids, _require
+from gis_town.analysis.progress.stages import reached_in_order
 from gis_town.analysis.progress.status import (
     STATUS_LABELS,
     TOTAL_ID,
@@ -43,30 +44,6 @@ PROGRAMME_COLUMNS: tuple[str, ...] = (
     "scope", "village_id", "village_name", "stage", "stage_label", "done", "base", "share_pct",
     "required_pct", "required", "flagged", "due_date", "status", "status_label", "note",
 )
-
-
-def _reached(dates: dict[str, np.ndarray], order: list[str], labels: dict[str, str],
-             as_of: pd.Timestamp) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[str]]:
-    """Per stage, the items that reached it (counted) and those flagged out of order; each item's issues."""
-    n = len(next(iter(dates.values())))
-    raw = {s: ~pd.isna(dates[s]) & (dates[s] <= as_of.to_datetime64()) for s in order}
-    issues: list[list[str]] = [[] for _ in range(n)]
-    reached: dict[str, np.ndarray] = {}
-    flagged: dict[str, np.ndarray] = {}
-    for k, s in enumerate(order):
-        bad = np.zeros(n, dtype=bool)
-        if k:
-            p = order[k - 1]
-            missing = raw[s] & ~raw[p]
-            early = raw[s] & raw[p] & (dates[s] < dates[p])
-            for i in np.flatnonzero(missing):
-                issues[i].append(f"{labels[s]}({_fmt_date(dates[s][i])})但无{labels[p]} / {s} without {p}")
-            for i in np.flatnonzero(early):
-                issues[i].append(f"{labels[s]}早于{labels[p]} / {s} before {p}")
-            bad = missing | early
-        flagged[s] = bad
-        reached[s] = raw[s] & ~bad
-    return reached, flagged, ["; ".join(x) for x in issues]
 
 
 def _targets_due(prog: Programme, config: TownConfig, as_of: pd.Timestamp, key: str) -> dict[str, dict]:
@@ -172,7 +149,9 @@ def programme_progress(
     order = [s.field for s in programme.stages]
     labels = {s.field: s.label for s in programme.stages}
     dates = {s: _dates(items, s, layer, programme.id_field).to_numpy() for s in order}
-    reached, flagged, issues = _reached(dates, order, labels, as_of)
+    st = reached_in_order(dates, as_of, stages=order, labels=labels,
+                          prerequisites={s: (order[k - 1],) for k, s in enumerate(order) if k})
+    reached, flagged, issues = st.reached, st.flagged, st.order_issues
     vf = programme.village_field
     vids = items[vf].astype("object").astype(str).to_numpy() if vf in items.columns else np.full(len(items), "")
     names = _names(villages)
@@ -204,7 +183,7 @@ def _summary_row(programme: Programme, total: dict, label: str, stage: str) -> d
         "base": float(total["base"]),
         "share_pct": total["share_pct"],
         "target_pct": total["required_pct"],
-        "target": float(total["required"]) if total["required"] == total["required"] else np.nan,
+        "target": float(total["required"]) if pd.notna(total["required"]) else np.nan,
         "due_date": _fmt_date(total["due_date"]),
         "status": total["status"],
         "note": f"{total['flagged']} 个日期顺序异常 out of order" if total["flagged"] else "",

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from gis_town.analysis.progress.fields import _codes, _dates, _numbers, _require
-from gis_town.analysis.progress.stages import STAGE_LABELS, STAGE_PREREQUISITES, STAGES
+from gis_town.analysis.progress.stages import (
+    STAGE_LABELS,
+    STAGE_PREREQUISITES,
+    STAGES,
+    StageDates,
+    reached_in_order,
+)
 from gis_town.analysis.progress.status import (
     STATUS_LABELS,
     TOTAL_ID,
@@ -122,42 +127,6 @@ def _stage_status(done: int, n: int, required: float) -> str:
     if share >= required - 1e-9:
         return "done" if done == n else "on_track"
     return "behind"
-
-
-@dataclass
-class _Stages:
-    """Who reached each stage by the as-of date (``reached``: counted, ``flagged``: out of order)."""
-
-    reached: dict[str, np.ndarray]
-    flagged: dict[str, np.ndarray]
-    order_issues: list[str]
-
-
-def _stage_dates(
-    households: pd.DataFrame, dates: dict[str, np.ndarray], as_of: pd.Timestamp
-) -> _Stages:
-    """Each stage reached on ``as_of`` with its prerequisites; those out of order flagged, not counted."""
-    n = len(households)
-    reached_raw = {s: ~pd.isna(dates[s]) & (dates[s] <= as_of.to_datetime64()) for s in STAGES}
-    flagged: dict[str, np.ndarray] = {}
-    issues: list[list[str]] = [[] for _ in range(n)]
-    for s in STAGES:
-        bad = np.zeros(n, dtype=bool)
-        for p in STAGE_PREREQUISITES.get(s, ()):
-            no_p = reached_raw[s] & ~reached_raw[p]
-            early = reached_raw[s] & reached_raw[p] & (dates[s] < dates[p])
-            for i in np.flatnonzero(no_p):
-                issues[i].append(
-                    f"{_STAGE_LABELS[s]}({_fmt_date(dates[s][i])})但无{_STAGE_LABELS[p]} / {s} without {p}"
-                )
-            for i in np.flatnonzero(early):
-                issues[i].append(
-                    f"{_STAGE_LABELS[s]}({_fmt_date(dates[s][i])})早于{_STAGE_LABELS[p]}({_fmt_date(dates[p][i])}) / {s} before {p}"
-                )
-            bad |= no_p | early
-        flagged[s] = bad
-    reached = {s: reached_raw[s] & ~flagged[s] for s in STAGES}
-    return _Stages(reached, flagged, ["; ".join(x) for x in issues])
 
 
 def stage_reached(reached: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -284,7 +253,7 @@ def _stage_summary(
 
 def _cohort_rows(
     hh: pd.DataFrame,
-    st: _Stages,
+    st: StageDates,
     config: TownConfig,
     as_of: pd.Timestamp,
     names: dict[str, str],
@@ -423,7 +392,8 @@ def resettlement_progress(
     as_of = parse_as_of(as_of)
     plan_year = config.town.year
     hh = _household_frame(households, config)
-    st = _stage_dates(hh, {s: hh[s].to_numpy() for s in STAGES}, as_of)
+    st = reached_in_order({s: hh[s].to_numpy() for s in STAGES}, as_of, stages=STAGES,
+                          prerequisites=STAGE_PREREQUISITES, labels=_STAGE_LABELS)
     hh["order_issue"] = st.order_issues
     names = _names(villages)
     hh["village_name"] = hh["village_id"].map(lambda v: names.get(v, ""))
