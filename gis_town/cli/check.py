@@ -268,7 +268,7 @@ def _write_html(result: CheckResult, out: Path, title: str, meta: dict[str, str]
     release_memory()
 
 
-def _write_layers(result: CheckResult, args: argparse.Namespace, crs, written: list[str]) -> None:
+def _write_layers(result: CheckResult, args: argparse.Namespace, crs) -> None:
     """failed_plots (and repaired_plots with ``--write-repaired``) in the chosen format."""
     from gis_town.io.write import safe_output_path, write_vector
     from gis_town.reports.check import failed_plots_layer, repaired_plots_layer
@@ -281,7 +281,6 @@ def _write_layers(result: CheckResult, args: argparse.Namespace, crs, written: l
         fmt=ext,
         crs=crs,
     )
-    written.append(f"failed_plots.{ext}")
     if not args.write_repaired:
         return
     rep, n_repaired = repaired_plots_layer(result)
@@ -292,7 +291,6 @@ def _write_layers(result: CheckResult, args: argparse.Namespace, crs, written: l
         fmt=ext,
         crs=crs,
     )
-    written.append(f"repaired_plots.{ext}")
     echo(
         f"已修复 {n_repaired} 个无效几何（另存，不覆盖输入）/ {n_repaired} invalid geometries repaired into repaired_plots.{ext} (the input is untouched)"
     )
@@ -358,8 +356,7 @@ def run(args: argparse.Namespace) -> int:
     meta = report_meta(result, f"{plots_path}" + (f" : {layer}" if layer else ""))
     _write_workbook(result, out, title, meta)
     _write_html(result, out, title, meta)
-    written = ["check_results.csv", "check_summary.csv", "check_report.xlsx", "check_report.html"]
-    _write_layers(result, args, cfg.town.crs, written)
+    _write_layers(result, args, cfg.town.crs)
     if town is not None:
         write_rejects(town, out)
     _print_results(result)

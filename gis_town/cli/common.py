@@ -42,8 +42,16 @@ def add_command(sub, name: str, help_text: str, description: str | None = None) 
     return p
 
 
-def add_town_args(p: argparse.ArgumentParser, *, out: str | None = "reports", town_required: bool = True) -> None:
-    """Add the town path, ``--config`` and (optionally) ``--out``."""
+def add_town_args(
+    p: argparse.ArgumentParser,
+    *,
+    out: str | None = "reports",
+    town_required: bool = True,
+    vector_format: bool = True,
+    dask: bool = True,
+) -> None:
+    """Add the town path, ``--config``, (optionally) ``--out``, and the vector ``--format`` and Dask
+    options (``--scheduler``, ``--workers``) unless the command writes no layers or runs in one process."""
     p.add_argument(
         "town", nargs=None if town_required else "?", type=Path,
         help="乡镇数据 (GeoPackage 或文件夹) / the town GeoPackage or folder of layers",
@@ -51,9 +59,12 @@ def add_town_args(p: argparse.ArgumentParser, *, out: str | None = "reports", to
     p.add_argument("--config", type=Path, default=None, help="配置文件 town config (TOML/YAML); default: town.toml beside the town")
     if out is not None:
         p.add_argument("--out", type=Path, default=Path(out), help=f"输出目录 output folder (default: {out})")
-    p.add_argument("--format", dest="vector_format", choices=["gpkg", "shp", "kml", "kmz"], default="gpkg",
-                   help="矢量输出格式 vector output format: gpkg (default), shp (GBK, for ArcGIS 10.x/MapGIS/CASS), "
-                        "kml or kmz (奥维互动地图, 两步路 and other phone apps)")
+    if vector_format:
+        p.add_argument("--format", dest="vector_format", choices=["gpkg", "shp", "kml", "kmz"], default="gpkg",
+                       help="矢量输出格式 vector output format: gpkg (default), shp (GBK, for ArcGIS 10.x/MapGIS/CASS), "
+                            "kml or kmz (奥维互动地图, 两步路 and other phone apps)")
+    if not dask:
+        return
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask 调度器地址 run on an existing Dask cluster (tcp://host:8786, or a scheduler "
                         ".json file); default: [dask] scheduler in the config. Opt-in (areas, patrol)")

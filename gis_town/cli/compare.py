@@ -148,9 +148,9 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    written = _write(result, out, cfg.town.name)
+    _write(result, out, cfg.town.name)
     if not args.no_map:
-        written += _maps(new, result, out, offline=args.offline, print_map=not args.no_print)
+        _maps(new, result, out, offline=args.offline, print_map=not args.no_print)
     _print(result, cfg.town.name)
     extra = old.problems.assign(layer="上期 old " + old.problems["layer"].astype(str))
     write_rejects(new, out, extra=extra)

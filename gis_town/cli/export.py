@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from gis_town.cli.common import (
     add_command,
+    add_town_args,
     config_from_args,
     echo,
     echo_written,
@@ -28,9 +28,7 @@ def register(sub) -> None:
             "GPS fixes (patrols) only when named in --layers."
         ),
     )
-    p.add_argument("town", type=Path, help="乡镇数据 (GeoPackage 或文件夹) / the town GeoPackage or folder of layers")
-    p.add_argument("--config", type=Path, default=None, help="配置文件 town config; default: town.toml beside the town")
-    p.add_argument("--out", type=Path, default=Path("reports/export"), help="输出目录 output folder (default: reports/export)")
+    add_town_args(p, out="reports/export", vector_format=False, dask=False)
     p.add_argument("--format", dest="export_format", choices=["kml", "kmz", "gpkg", "shp"], default="kml",
                    help="格式 format: kml (default), kmz (zipped KML), gpkg (one file), shp (GBK)")
     p.add_argument("--layers", default=None, metavar="NAMES",

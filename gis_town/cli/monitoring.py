@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gis_town.cli.common import (
     add_command,
+    add_town_args,
     config_from_args,
     echo,
     echo_written,
@@ -26,10 +27,7 @@ def register(sub) -> None:
         sub, "monitoring",
         "防返贫监测 households under monitoring (三类户): counts per village, visits due; names only with --internal",
     )
-    p.add_argument("town", type=Path, help="乡镇数据 (GeoPackage 或文件夹) / the town GeoPackage or folder of layers")
-    p.add_argument("--config", type=Path, default=None, help="配置文件 town config; default: town.toml beside the town")
-    p.add_argument("--out", type=Path, default=Path("reports/monitoring"),
-                   help="输出目录 output folder (default: reports/monitoring)")
+    add_town_args(p, out="reports/monitoring", vector_format=False, dask=False)
     p.add_argument("--as-of", default=None, help="统计截止日期 as-of date (default: the config's data_date)")
     p.add_argument("--internal", action="store_true",
                    help="内部版 add the visits-due list with names and the households' points (marked internal)")

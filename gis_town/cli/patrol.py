@@ -134,24 +134,16 @@ def _write(args: argparse.Namespace, town, res, problems: pd.DataFrame | None) -
     title = f"{cfg.town.name} 巡河覆盖 river patrol coverage, 截至 as of {res.as_of.isoformat()}"
     sheets = patrol_sheets(res)
     behind = ~seg["on_track"].fillna(True).astype(bool).reset_index(drop=True)
-    written = [
-        write_csv(seg, out / "patrol_segments.csv"),
-        write_csv(res.periods, out / "patrol_periods.csv"),
-        write_csv(res.chiefs, out / "patrol_chiefs.csv"),
-        write_csv(res.villages, out / "patrol_villages.csv"),
-        write_csv(trips, out / "patrol_trips.csv"),
-        write_csv(invalid, out / "patrol_invalid_trips.csv"),
-        write_vector(
-            res.gaps, out / f"patrol_gaps.{fmt}", layer="patrol_gaps", fmt=fmt, crs=cfg.town.crs
-        ),
-        write_xlsx(
-            sheets,
-            out / "patrol_report.xlsx",
-            highlight={"河段 segments": behind},
-            titles={k: f"{title} - {k}" for k in sheets},
-        ),
-    ]
-    written += _write_problems(res, out, fmt, cfg)
+    write_csv(seg, out / "patrol_segments.csv")
+    write_csv(res.periods, out / "patrol_periods.csv")
+    write_csv(res.chiefs, out / "patrol_chiefs.csv")
+    write_csv(res.villages, out / "patrol_villages.csv")
+    write_csv(trips, out / "patrol_trips.csv")
+    write_csv(invalid, out / "patrol_invalid_trips.csv")
+    write_vector(res.gaps, out / f"patrol_gaps.{fmt}", layer="patrol_gaps", fmt=fmt, crs=cfg.town.crs)
+    write_xlsx(sheets, out / "patrol_report.xlsx", highlight={"河段 segments": behind},
+               titles={k: f"{title} - {k}" for k in sheets})
+    _write_problems(res, out, fmt, cfg)
     write_rejects(town, out, extra=problems)
     _print_summary(title, res, cfg)
     echo_written(written_since(out, t0), out)
