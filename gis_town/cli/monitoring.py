@@ -39,8 +39,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``gis-town monitoring``: read the ledger, count per village, write (and map) them."""
     from gis_town.analysis.monitoring import monitoring_by_village, visits_due
-    from gis_town.io.read import read_layer
-    from gis_town.io.town import load_town
+    from gis_town.io.town import load_town, read_config_layer
     from gis_town.io.write import write_csv, write_xlsx
     from gis_town.maps.thematic.monitoring import INTERNAL_MARK
     from gis_town.reports.monitoring import zh_columns
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     town = load_town(args.town, cfg, layers=["villages"], required=("villages",))
     mon = cfg.monitoring
-    hh = read_layer(cfg.resolve(mon.path) if mon.path else town.path, mon.layer, fields=mon.fields or None)
+    hh = read_config_layer(cfg, town.path, path=mon.path, layer=mon.layer, fields=mon.fields, key="monitoring")
     day = progress_as_of(args.as_of, cfg)
     opts = {"as_of": day, "visit_every_days": mon.visit_every_days, "villages": town.layers["villages"],
             "id_field": mon.id_field}

@@ -216,3 +216,31 @@ def load_town(
         town.problems = pd.concat([p for p in problems if len(p)] or [problems[0]], ignore_index=True)
     town.counts = pd.DataFrame(counts, columns=["layer", "read", "used", "repaired", "rejected"])
     return town
+
+
+def read_config_layer(
+    config: TownConfig,
+    town_path: str | Path | None,
+    *,
+    path: str | None,
+    layer: str,
+    fields: dict[str, str] | None,
+    key: str,
+) -> gpd.GeoDataFrame:
+    """A layer a config section names outside the schema (a programme's items, the monitoring
+    ledger): its ``path`` (relative to the config; default the town's file) and ``layer``, read
+    and cleaned as every layer is, its ``fields`` mapped.
+
+    Raises
+    ------
+    ConfigError
+        Neither the section nor the town names a file (``key`` is the section, for the message).
+    LayerError
+        The file or layer is missing or cannot be read.
+    """
+    from gis_town.errors import ConfigError
+
+    source = config.resolve(path) if path else town_path
+    if source is None:
+        raise ConfigError("没有数据文件 / no file: give path", field=f"{key}.path")
+    return read_layer(source, layer, fields=fields or None)

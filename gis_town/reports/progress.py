@@ -235,11 +235,9 @@ def topic_tables(result: ProgressResult) -> list[tuple[str, str, pd.DataFrame]]:
         if key == "resettlement_households":
             table = table[[c for c in HOUSEHOLD_COLUMNS if c in table.columns]]
         out.append((stem, sheet, table))
-    for topic, res in result.topics.items():  # the declared programmes, in config order
-        if topic.startswith("programme:"):
-            key = topic.split(":", 1)[1]
-            out.append((f"programme_{key}", res.label[:28], res.table))
-            out.append((f"programme_{key}_items", f"{res.label[:24]} 明细", res.details["items"]))
+    for key, res in result.programmes.items():  # the declared programmes, in config order
+        out.append((f"programme_{key}", res.label[:28], res.table))
+        out.append((f"programme_{key}_items", f"{res.label[:24]} 明细", res.details["items"]))
     return out
 
 

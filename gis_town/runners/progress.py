@@ -83,6 +83,12 @@ class ProgressResult:
         return None if res is None else res.details.get("resettlement_households")
 
     @property
+    def programmes(self) -> dict[str, TopicProgress]:
+        """The declared programmes' progress by their key (``toilets``), in config order."""
+        n = len(PROGRAMME_PREFIX)
+        return {t[n:]: res for t, res in self.topics.items() if t.startswith(PROGRAMME_PREFIX)}
+
+    @property
     def behind(self) -> int:
         """Number of summary items behind schedule."""
         return int((self.summary["status"] == "behind").sum())
@@ -134,26 +140,27 @@ def _with_rejects(summary: pd.DataFrame, problems: pd.DataFrame) -> pd.DataFrame
     return summary
 
 
+#: The topics of the declared programmes are keyed ``programme:KEY`` (after the plan's own).
+PROGRAMME_PREFIX = "programme:"
+
+
 def read_programme_items(town, config: TownConfig, key: str):
     """The items of ``[programmes.KEY]``: its ``path`` (default the town's file) and ``layer``
     (default the key), read and cleaned as every layer is, its ``fields`` mapped."""
-    from gis_town.errors import ConfigError
-    from gis_town.io.read import read_layer
+    from gis_town.io.town import read_config_layer
 
     prog = config.programmes[key]
-    path = config.resolve(prog.path) if prog.path else town.path
-    if path is None:
-        raise ConfigError("项目没有数据文件 / the programme names no file: give path", field=f"programmes.{key}.path")
-    return read_layer(path, prog.layer or key, fields=prog.fields or None)
+    return read_config_layer(config, town.path, path=prog.path, layer=prog.layer or key,
+                             fields=prog.fields, key=f"programmes.{key}")
 
 
 def programme_topics(town, config: TownConfig, as_of: pd.Timestamp) -> dict:
     """Each declared programme's progress (:func:`~gis_town.analysis.progress.programmes.programme_progress`),
-    keyed ``programme:KEY`` after the plan's topics."""
+    keyed :data:`PROGRAMME_PREFIX` + KEY after the plan's topics."""
     from gis_town.analysis.progress.programmes import programme_progress
 
     return {
-        f"programme:{key}": programme_progress(
+        f"{PROGRAMME_PREFIX}{key}": programme_progress(
             read_programme_items(town, config, key), prog, key=key, config=config, as_of=as_of,
             villages=town.layers.get("villages"),
         )

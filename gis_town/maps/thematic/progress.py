@@ -313,7 +313,7 @@ def progress_specs(
                 )
             )
 
-    specs += _programme_specs(town, res)
+    specs += _programme_specs(town, result.programmes)
 
     if town.has("roads"):
         roads = town.layers["roads"].copy()
@@ -356,15 +356,14 @@ def progress_specs(
 NOT_STARTED_LABEL = "未开始 not started"
 
 
-def _programme_specs(town: Town, topics: dict) -> list[LayerSpec]:
-    """One layer per declared programme: its items by the last stage reached (ordered colours,
-    light to dark), those behind a target due in full ringed in red."""
+def _programme_specs(town: Town, programmes: dict) -> list[LayerSpec]:
+    """One layer per declared programme (``ProgressResult.programmes``): its items by the last
+    stage reached, in ordered colours from light to dark."""
     specs: list[LayerSpec] = []
-    for topic, res in topics.items():
-        items = res.details.get("items") if topic.startswith("programme:") else None
+    for key, res in programmes.items():
+        items = res.details.get("items")
         if not isinstance(items, gpd.GeoDataFrame) or not len(items) or items.crs is None:
             continue
-        key = topic.split(":", 1)[1]
         prog = town.config.programmes[key]
         g = items.copy()
         g["stage_reached"] = g["stage_reached"].replace("", NOT_STARTED_LABEL)
