@@ -128,6 +128,26 @@ class RastersSection(_Model):
     dem: str | list[str] | None = None
     #: year -> NDVI raster, or its bands
     ndvi: dict[int, str | NdviBands] = Field(default_factory=dict)
+    #: dated NDVI scenes, date (YYYY-MM-DD) -> NDVI raster (the first crop of reclaimed plots)
+    ndvi_scenes: dict[dt.date, str] = Field(default_factory=dict)
+
+    @field_validator("ndvi_scenes", mode="before")
+    @classmethod
+    def _scene_dates(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
+        out = {}
+        for key, path in v.items():
+            if isinstance(key, dt.date) and not isinstance(key, dt.datetime):
+                out[key] = path
+                continue
+            try:
+                out[dt.date.fromisoformat(str(key).strip())] = path
+            except ValueError:
+                raise ValueError(
+                    f"scene date {key!r} is not a date YYYY-MM-DD (e.g. \"2023-06-28\" = \"ndvi_2023-06-28.tif\")"
+                ) from None
+        return out
 
 
 class PatrolSection(_Model):
@@ -339,6 +359,25 @@ class MonitoringSection(_Model):
     visit_every_days: int = Field(30, ge=1)
 
 
+class HighStandardSection(_Model):
+    """``[high_standard]``: the construction sections (建设片区/标段) of the high-standard projects.
+
+    Each section is a polygon of ``path``/``layer`` (default: the town's file) with its
+    ``project`` (the names of ``targets.high_standard``), ``village_id`` and one date column
+    per stage of :data:`gis_town.analysis.progress.stages.HIGH_STANDARD_STAGES`; a stage counts when its date is on or before the
+    as-of date and the stage before it was reached by then, and *accepted* only when no plot of
+    the section failed the acceptance check (docs/progress.md "High-standard farmland").
+    """
+
+    path: str | None = None
+    layer: str = "high_standard_sections"
+    #: source column -> field (``"标段编号" = "section_id"``, ``"完工日期" = "built"``)
+    fields: dict[str, str] = Field(default_factory=dict)
+    id_field: str = "section_id"
+    #: the upload (上图入库) export keeps plots of these land classes (GB/T 21010 耕地)
+    upload_land_uses: list[str] = Field(default_factory=lambda: ["水田", "水浇地", "旱地"], min_length=1)
+
+
 class AfforestationTargets(_Model):
     """Afforestation targets of the year (林长制): trees and mu per kind."""
 
@@ -411,6 +450,48 @@ class AreasSection(_Model):
     survey_tolerance_pct: float = Field(0.1, ge=0)
     #: ... and by at least this many m² before it is listed (rounding of small parcels)
     survey_tolerance_m2: float = Field(1.0, ge=0)
+
+
+class ReclamationSection(_Model):
+    """``[reclamation]`` 拆旧复垦: the first crop of reclaimed plots (种植夏粮).
+
+    A plot reclaimed on date R is due a crop in the first ``first_crop_window``
+    (MM-DD start, end; both days included) whose start is on or after R; it
+    counts as cropped when its mean NDVI in a scene of that window reaches
+    ``first_crop_min_ndvi`` (docs/progress.md "First crop").
+    """
+
+    #: the summer-grain window (夏粮): MM-DD start and end, in one calendar year
+    first_crop_window: tuple[str, str] = ("05-15", "07-31")
+    #: plot mean NDVI (coverage-weighted) from which the plot shows a crop
+    first_crop_min_ndvi: float = 0.30
+
+    @field_validator("first_crop_window")
+    @classmethod
+    def _window(cls, v: tuple[str, str]) -> tuple[str, str]:
+        days = []
+        for text in v:
+            if not re.fullmatch(r"\d{2}-\d{2}", str(text)):
+                raise ValueError(f"{text!r} is not MM-DD (e.g. [\"05-15\", \"07-31\"])")
+            try:  # a common year: 02-29 would not exist in most years
+                days.append(dt.date.fromisoformat(f"2001-{text}"))
+            except ValueError:
+                raise ValueError(f"{text!r} is not a day of the year (MM-DD, e.g. \"05-15\")") from None
+        if days[0] >= days[1]:
+            raise ValueError(f"the window's start {v[0]!r} must come before its end {v[1]!r} (one calendar year)")
+        return v
+
+    @field_validator("first_crop_min_ndvi")
+    @classmethod
+    def _ndvi(cls, v: float) -> float:
+        if not 0 < v < 1:
+            raise ValueError(f"an NDVI threshold between 0 and 1 (exclusive) is expected, e.g. 0.30; got {v}")
+        return v
+
+    def window(self, year: int) -> tuple[dt.date, dt.date]:
+        """The window's first and last day in ``year``."""
+        start, end = self.first_crop_window
+        return dt.date.fromisoformat(f"{year}-{start}"), dt.date.fromisoformat(f"{year}-{end}")
 
 
 class CompareSection(_Model):
@@ -578,12 +659,16 @@ class TownConfig(_Model):
     check: CheckSection = Field(default_factory=CheckSection)
     areas: AreasSection = Field(default_factory=AreasSection)
     compare: CompareSection = Field(default_factory=CompareSection)
+    #: the first crop of reclaimed plots (拆旧复垦 种植夏粮)
+    reclamation: ReclamationSection = Field(default_factory=ReclamationSection)
     siting: SitingSection = Field(default_factory=SitingSection)
     map: MapSection = Field(default_factory=MapSection)
     dask: DaskSection = Field(default_factory=DaskSection)
     #: household and site programmes (抗震房, 改厕, 大棚 ...) tracked by ``progress``
     programmes: dict[str, Programme] = Field(default_factory=dict)
     monitoring: MonitoringSection = Field(default_factory=MonitoringSection)
+    #: the high-standard projects' construction sections and their stages
+    high_standard: HighStandardSection = Field(default_factory=HighStandardSection)
     #: folder of the config file (paths resolve against it); not a key of the file
     base_dir: Path | None = Field(default=None, exclude=True)
 
@@ -632,6 +717,10 @@ class TownConfig(_Model):
             else:
                 out[year] = self.resolve(src)
         return out
+
+    def ndvi_scene_paths(self) -> dict[dt.date, Path]:
+        """Date -> dated NDVI scene (``[rasters] ndvi_scenes``), resolved, in date order."""
+        return {day: self.resolve(src) for day, src in sorted(self.rasters.ndvi_scenes.items())}
 
     def milestone_date(self, month_day: str, year: int | None = None) -> dt.date:
         """Turn a milestone's "MM-DD" into a date of the plan year."""

@@ -9,8 +9,16 @@ import pytest
 
 LAYERS = Path(__file__).resolve().parents[1] / "layers"
 
-#: What ``layers/town.toml`` names, besides the rasters: the town, its river problems and programmes.
-DEMO_FILES = ("demo_town.gpkg", "town.toml", "river_problems.gpkg", "programmes.gpkg", "monitoring.gpkg")
+#: What ``layers/town.toml`` names, besides the rasters: the town, its river problems, programmes,
+#: monitored households and high-standard farmland sections.
+DEMO_FILES = (
+    "demo_town.gpkg",
+    "town.toml",
+    "river_problems.gpkg",
+    "programmes.gpkg",
+    "monitoring.gpkg",
+    "high_standard.gpkg",
+)
 
 
 def copy_demo(dest: Path, *, rasters: bool = True) -> Path:

@@ -356,7 +356,7 @@ def test_generation_is_deterministic(town, tmp_path):
             pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(b.drop(columns="geometry"))
         )
         assert (a.geometry.to_wkb() == b.geometry.to_wkb()).all(), name
-    for key in ("dem", "ndvi_2022", "ndvi_2023", "report", "visits_filled"):
+    for key in ("dem", "ndvi_2022", "ndvi_2023", "ndvi_2023-06-28", "report", "visits_filled"):
         assert Path(town[key]).read_bytes() == Path(again[key]).read_bytes(), key
 
 

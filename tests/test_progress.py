@@ -482,11 +482,12 @@ def test_high_standard_targets_and_missing_target():
     mu = _mu(farmland)
     cfg = parse_config({"targets": {"high_standard": {"A项目": 600, "C项目": 100}}})
     t = high_standard_progress(farmland, config=cfg, as_of="2023-12-31").table.set_index("project")
-    assert t.loc["A项目", "area_mu"] == pytest.approx(mu[0] + mu[1], rel=1e-6)
+    assert t.loc["A项目", "tagged_mu"] == pytest.approx(mu[0] + mu[1], rel=1e-6)
+    assert t.loc["A项目", "measure"] == "tagged"
     assert t.loc["A项目", "parcels"] == 2 and t.loc["A项目", "target_mu"] == 600
     assert t.loc["A项目", "status"] == ("done" if mu[0] + mu[1] >= 600 else "behind")
     assert t.loc["B项目", "status"] == "no_target" and math.isnan(t.loc["B项目", "target_mu"])
-    assert t.loc["C项目", "area_mu"] == 0 and t.loc["C项目", "status"] == "behind"
+    assert t.loc["C项目", "tagged_mu"] == 0 and t.loc["C项目", "status"] == "behind"
     assert t.loc[TOTAL_ID, "target_mu"] == 700
 
 

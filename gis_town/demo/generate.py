@@ -19,6 +19,8 @@ Outputs (:func:`generate_demo_town`):
   nodata -9999.
 * ``ndvi_2022.tif``, ``ndvi_2023.tif``: NDVI on the DEM's grid (EPSG:4544),
   float32, nodata -9999.
+* ``ndvi_2023-06-28.tif``: a dated summer scene on the same grid, the reclaimed
+  plots' first crop burnt in (:mod:`gis_town.demo.scenes`).
 
 Conventions designed into the data
 ----------------------------------
@@ -922,15 +924,19 @@ def generate_demo_town(
     -------
     dict of str -> Path
         ``town`` (the GeoPackage), ``previous`` (last year's survey),
-        ``problems`` (the river problems), ``programmes`` (抗震房, 改厕, 大棚), ``monitoring`` (三类户), ``dem``, ``ndvi_2022``, ``ndvi_2023``,
+        ``problems`` (the river problems), ``programmes`` (抗震房, 改厕, 大棚), ``monitoring`` (三类户),
+        ``high_standard`` (the high-standard construction sections), ``dem``, ``ndvi_2022``, ``ndvi_2023``,
+        ``ndvi_2023-06-28`` (the summer scene of the reclaimed plots' first crop, :mod:`gis_town.demo.scenes`),
         ``visits_filled`` (the visit list as the villages sent it back) and
         ``report`` (a JSON file listing planted problems and design numbers).
     """
     import pyogrio
 
+    from gis_town.demo.high_standard import write_sections
     from gis_town.demo.previous import write_previous_survey
     from gis_town.demo.problems import write_river_problems
     from gis_town.demo.programmes import write_monitoring, write_programmes
+    from gis_town.demo.scenes import write_summer_scene
     from gis_town.demo.visits import write_filled_visits
     from gis_town.io.write import atomic_path, write_text
 
@@ -947,12 +953,14 @@ def generate_demo_town(
     paths["problems"] = write_river_problems(gpkg, out_dir / "river_problems.gpkg")
     paths["programmes"] = write_programmes(gpkg, out_dir / "programmes.gpkg")
     paths["monitoring"] = write_monitoring(gpkg, out_dir / "monitoring.gpkg")
+    paths["high_standard"] = write_sections(gpkg, out_dir / "high_standard.gpkg")
     _write_raster(town["dem"], town["grid"], out_dir / "dem.tif")
     paths["dem"] = out_dir / "dem.tif"
     for year, arr in town["ndvi"].items():
         p = out_dir / f"ndvi_{year}.tif"
         _write_raster(arr, town["grid"], p)
         paths[f"ndvi_{year}"] = p
+    paths["ndvi_2023-06-28"] = write_summer_scene(gpkg, paths["ndvi_2023"], out_dir / "ndvi_2023-06-28.tif")
     paths["visits_filled"] = write_filled_visits(gpkg, out_dir / "visits_filled.xlsx")
     report = town["report"]
     report["layer_counts"] = {k: int(len(v)) for k, v in town["layers"].items()}

@@ -131,36 +131,13 @@ def _kind_centres(ext: list[dict]) -> dict:
     return {k: _centre(_union_bounds(v)) for k, v in kinds.items()}
 
 
-def _high_standard(results: list[dict], config, as_of, villages):
+def _high_standard(results: list[dict], config, as_of, villages, sections=None, checks=None):
     """:func:`~gis_town.analysis.progress.high_standard_progress` from the partitions' project parcels."""
-    from gis_town.analysis.progress.high_standard import (
-        _COLUMNS,
-        _hs_summary,
-        _project_rows,
-        _total_row,
-    )
-    from gis_town.analysis.progress.status import (
-        STATUS_LABELS,
-        TopicProgress,
-        _due,
-        _names,
-        _summary,
-    )
+    from gis_town.analysis.progress.high_standard import _progress
 
-    due = _due(config, "targets.annual_due", config.targets.annual_due)
     f = pd.concat([r["project"] for r in results], ignore_index=True)
-    rows = _project_rows(f, config, _names(villages), due, as_of)
-    total = _total_row(rows, due, as_of)
-    if total is not None:
-        rows.append(total)
-    table = pd.DataFrame(rows, columns=_COLUMNS)
-    table["status_label"] = table["status"].map(STATUS_LABELS)
-    return TopicProgress(
-        "high_standard",
-        "高标准农田 high-standard farmland",
-        table,
-        _summary(_hs_summary(rows, due)),
-    )
+    return _progress(f, config=config, as_of=as_of, villages=villages, sections=sections,
+                     checks=checks)
 
 
 def _kind_total(io: pd.DataFrame, zk, kind: str, film_note: str, due, as_of) -> dict:
@@ -242,6 +219,7 @@ def farmland_progress(
     npartitions: int | None = None,
     layer: str | None = None,
     path: str | None = None,
+    high_standard: dict | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame, dict[str, Any]]:
     """The farmland topics of plan progress, the farmland read, validated and overlaid per partition.
 
@@ -258,6 +236,9 @@ def farmland_progress(
     as_of : date or "YYYY-MM-DD"
     villages : DataFrame, optional
         For the villages' names.
+    high_standard : dict, optional
+        The construction ``sections`` and their ``checks``
+        (:func:`~gis_town.analysis.progress.plan_progress`).
     validate, read_options, npartitions, layer, path
         As :func:`gis_town.parallel.areas_report`.
 
@@ -306,7 +287,7 @@ def farmland_progress(
     results = _compute([_delayed(_farmland_task)(s, zones, centres, r) for s, r in zip(read, rows)])
     del read
     topics: dict[str, Any] = {
-        "high_standard": _high_standard(results, config, as_of, villages),
+        "high_standard": _high_standard(results, config, as_of, villages, **(high_standard or {})),
         "zones": None,
     }
     if zones is not None:
@@ -332,6 +313,7 @@ def plan_progress(
     *,
     config: Any = None,
     farmland: Any = None,
+    high_standard: dict | None = None,
     **options: Any,
 ) -> tuple[dict[str, Any], pd.DataFrame, dict[str, Any]]:
     """:func:`gis_town.analysis.progress.plan_progress` with the farmland per partition.
@@ -352,10 +334,11 @@ def plan_progress(
         config=cfg,
         as_of=as_of,
         villages=town.layers.get("villages"),
+        high_standard=high_standard,
         **options,
     )
     out: dict[str, Any] = {}
     for key, label, layers in TOPICS:
-        res = fp.get(key) if key in fp else _topic(key, town, cfg, as_of)
+        res = fp.get(key) if key in fp else _topic(key, town, cfg, as_of, high_standard)
         out[key] = res if res is not None else _missing_topic(key, label, layers)
     return out, prob, counts

@@ -154,7 +154,9 @@ OUTPUTS: list[tuple[str, str | None, str, str]] = [
     ("resettlement", None, "resettlement", "搬迁 resettlement"),
     ("resettlement", "resettlement_households", "resettlement_households", "搬迁户 households"),
     ("resettlement", "reclamation", "reclamation", "复垦 reclamation"),
+    ("resettlement", "first_crop", "first_crop", "复垦首季种植 first crop"),
     ("high_standard", None, "high_standard", "高标准农田 high-standard"),
+    ("high_standard", "high_standard_sections", "high_standard_sections", "高标准农田片区 sections"),
     ("zones", None, "zones", "示范片带 zones"),
     ("roads", None, "roads", "道路 roads"),
     ("collective", None, "collective", "集体经济 collective"),
@@ -206,9 +208,32 @@ PROGRAMME_HEADERS: dict[str, str] = {
     "behind": "滞后",
 }
 
+#: Headers of the first-crop sheet (拆旧复垦 种植夏粮, ``details["first_crop"]``).
+FIRST_CROP_HEADERS: dict[str, str] = {
+    "reclaimed_date": "复垦日期", "season": "首季年度", "window_start": "夏粮窗口起",
+    "window_end": "夏粮窗口止", "scene_date": "影像日期", "ndvi_mean": "地块NDVI均值(最高一景)",
+    "state": "种植状态代码", "state_label": "种植状态",
+}
+
+#: Headers of the high-standard sheets (the projects and their construction sections).
+HIGH_STANDARD_HEADERS: dict[str, str] = {
+    "tagged_mu": "标注本项目的耕地面积(亩)", "sections": "建设片区数", "planned_mu": "已规划设计(亩)",
+    "started_mu": "已开工(亩)", "built_mu": "已完工(亩)", "accepted_mu": "已竣工验收(亩)",
+    "uploaded_mu": "已上图入库(亩)", "target_mu": "计划面积(亩)",
+    "share_pct": "完成率(%)=完工或标注面积/计划面积", "accepted_pct": "验收率(%)=验收面积/计划面积",
+    "measure": "对比口径代码", "measure_label": "对比口径", "section_id": "标段编号",
+    "planned": "规划设计日期", "started": "开工日期", "built": "完工日期", "accepted": "验收日期",
+    "uploaded": "上图入库日期", "stage_reached": "已到阶段", "checked_plots": "验收前检查地块数",
+    "failed_plots": "未通过地块数", "check_state": "验收前检查代码", "check_state_label": "验收前检查",
+    "failed_plot_ids": "未通过地块编号", "order_issue": "日期顺序问题",
+}
+
 #: Header overrides of the sheets whose columns mean something of their own.
 SHEET_HEADERS: dict[str, dict[str, str]] = {
     "resettlement": RESETTLEMENT_HEADERS,
+    "first_crop": FIRST_CROP_HEADERS,
+    "high_standard": HIGH_STANDARD_HEADERS,
+    "high_standard_sections": HIGH_STANDARD_HEADERS,
     "summary": SUMMARY_SHEET_HEADERS,
 }
 
@@ -309,13 +334,12 @@ def write_progress(town, result: ProgressResult, out_dir: Path, *, fmt: str = "g
     cfg = town.config
     summary = result.summary
     out_dir.mkdir(parents=True, exist_ok=True)
-    sheets: dict[str, pd.DataFrame] = {
-        "汇总 summary": zh_columns(for_output(summary), SUMMARY_SHEET_HEADERS)
-    }
+    shown = balance_to_totals(for_output(summary), keys=("topic", "unit"), columns=["done"])
+    sheets: dict[str, pd.DataFrame] = {"汇总 summary": zh_columns(shown, SUMMARY_SHEET_HEADERS)}
     highlight: dict[str, pd.Series] = {
         "汇总 summary": needs_attention(summary).reset_index(drop=True)
     }
-    write_csv(for_output(summary), safe_output_path(out_dir, "summary.csv"))
+    write_csv(shown, safe_output_path(out_dir, "summary.csv"))
     for stem, sheet, table in topic_tables(result):
         frame = for_output(table)
         if stem in TOTAL_KEYS:

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from gis_town.analysis.progress import (
@@ -26,7 +27,7 @@ from gis_town.analysis.progress import (
 from gis_town.config import TownConfig
 from gis_town.settings import LOCAL_TZ
 
-__all__ = ["LAYERS", "ProgressResult", "progress_as_of", "run_progress"]
+__all__ = ["LAYERS", "ProgressResult", "high_standard_inputs", "progress_as_of", "run_progress"]
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,49 @@ def programme_topics(town, config: TownConfig, as_of: pd.Timestamp) -> dict:
     }
 
 
+def read_sections(town, config: TownConfig):
+    """The construction sections of ``[high_standard]`` (its ``path``, else the town's file when it
+    has the layer), read and cleaned as every layer is; None when there are none."""
+    from gis_town.io.read import list_layers
+    from gis_town.io.town import read_config_layer
+
+    hs = config.high_standard
+    if hs.path is None:
+        p = town.path
+        if p is None or not Path(p).is_file() or hs.layer not in {n for n, _ in list_layers(p)}:
+            return None
+    return read_config_layer(config, town.path, path=hs.path, layer=hs.layer, fields=hs.fields,
+                             key="high_standard")
+
+
+def high_standard_inputs(town, config: TownConfig) -> dict | None:
+    """What :func:`~gis_town.analysis.progress.high_standard_progress` needs beyond the farmland:
+    the construction ``sections`` and, when the town has ``acceptance_plots``, the acceptance
+    check's verdict per section (``checks``: the shipped or configured ``high_standard`` rules,
+    :func:`gis_town.runners.check.run_check`). None without sections."""
+    from gis_town.analysis.progress.construction import section_checks
+    from gis_town.errors import InputError
+    from gis_town.runners.check import _raw_layer, run_check
+
+    sections = read_sections(town, config)
+    if sections is None:
+        return None
+    plots = _raw_layer(town, "acceptance_plots")
+    if plots is None or not len(plots):
+        return {"sections": sections, "checks": None}
+    try:
+        res = run_check(town, config, plots=plots, rules="high_standard", layer="acceptance_plots")
+    except InputError as err:  # a raster the rules read is missing: progress goes on, by the dates
+        log.warning("验收前检查未运行，竣工验收按日期计 / acceptance check not run, accepted counted by "
+                    "its date: %s", err)
+        return {"sections": sections, "checks": None}
+    passed = np.zeros(res.n_plots, dtype=bool)
+    passed[res.summary["row"].to_numpy(dtype=int)] = res.summary["passed"].to_numpy(dtype=bool)
+    checks = section_checks(sections, res.plots.gdf, passed, plot_ids=res.plots.ids,
+                            id_field=config.high_standard.id_field)
+    return {"sections": sections, "checks": checks}
+
+
 def run_progress(
     town,
     config: TownConfig | None = None,
@@ -205,7 +249,7 @@ def run_progress(
     cfg = town.config if config is None else config
     day = progress_as_of(as_of, cfg)
     history, listed, history_path = visit_history(cfg, visits)
-    topics = plan_progress(town, day, config=cfg)
+    topics = plan_progress(town, day, config=cfg, high_standard=high_standard_inputs(town, cfg))
     topics.update(programme_topics(town, cfg, day))
     problems = _problems(town)
     summary = _with_rejects(summary_table(topics), problems)

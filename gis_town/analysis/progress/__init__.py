@@ -12,9 +12,12 @@ table, detail tables and the topic's rows of the summary):
   stage against the milestone then due (``targets.resettlement_milestones``),
   per cohort, in total, per destination (进城/乡镇) and per village; households
   behind schedule by name; stage dates out of order flagged and not counted;
-  reclaimed area (mu) from the reclamation layer.
-* :func:`high_standard_progress` - 高标准农田: farmland area per project against
-  ``targets.high_standard``.
+  reclaimed area (mu) from the reclamation layer; with dated NDVI scenes
+  (``[rasters] ndvi_scenes``) the first crop of each reclaimed plot
+  (:func:`first_crop`, 种植夏粮).
+* :func:`high_standard_progress` - 高标准农田: area built, accepted and uploaded
+  (上图入库) per project from its construction sections, against
+  ``targets.high_standard``, beside the farmland tagged with the project.
 * :func:`zone_progress` - 一川两线三流域 demonstration belts: farmland inside
   each zone by true intersection (:mod:`gis_town.analysis.overlay`), all
   statuses and the film-mulched part (全膜双垄沟播), against the zone's
@@ -53,6 +56,7 @@ import pandas as pd
 
 from gis_town.analysis.progress.afforestation import AFFORESTATION_UNITS, afforestation_progress
 from gis_town.analysis.progress.collective import collective_progress
+from gis_town.analysis.progress.first_crop import FIRST_CROP_STATES, first_crop
 from gis_town.analysis.progress.high_standard import high_standard_progress
 from gis_town.analysis.progress.resettlement import (
     HOUSEHOLD_COLUMNS,
@@ -76,6 +80,7 @@ from gis_town.config import TownConfig
 
 __all__ = [
     "AFFORESTATION_UNITS",
+    "FIRST_CROP_STATES",
     "HOUSEHOLD_COLUMNS",
     "STAGES",
     "STAGE_LABELS",
@@ -87,6 +92,7 @@ __all__ = [
     "TopicProgress",
     "afforestation_progress",
     "collective_progress",
+    "first_crop",
     "high_standard_progress",
     "milestones_due",
     "needs_attention",
@@ -132,8 +138,11 @@ def _missing_topic(topic: str, label: str, layers: str) -> TopicProgress:
     return TopicProgress(topic, label, pd.DataFrame(), summary)
 
 
-def _topic(key: str, town, cfg: TownConfig, as_of: pd.Timestamp) -> TopicProgress | None:
-    """One topic's progress, or None when the town lacks its layers."""
+def _topic(
+    key: str, town, cfg: TownConfig, as_of: pd.Timestamp, high_standard: dict | None = None
+) -> TopicProgress | None:
+    """One topic's progress, or None when the town lacks its layers (``high_standard``: the
+    construction ``sections`` and their ``checks`` for :func:`high_standard_progress`)."""
     L = town.layers
     villages = L.get("villages")
     if key == "afforestation" and ("afforestation" in L or "afforestation_points" in L):
@@ -151,9 +160,12 @@ def _topic(key: str, town, cfg: TownConfig, as_of: pd.Timestamp) -> TopicProgres
             as_of=as_of,
             villages=villages,
             reclamation=L.get("reclamation"),
+            scenes=cfg.ndvi_scene_paths() or None,
         )
     if key == "high_standard" and "farmland" in L:
-        return high_standard_progress(L["farmland"], config=cfg, as_of=as_of, villages=villages)
+        return high_standard_progress(
+            L["farmland"], config=cfg, as_of=as_of, villages=villages, **(high_standard or {})
+        )
     if key == "zones" and "farmland" in L and "zones" in L:
         return zone_progress(L["farmland"], L["zones"], config=cfg, as_of=as_of)
     if key == "roads" and "roads" in L:
@@ -166,7 +178,11 @@ def _topic(key: str, town, cfg: TownConfig, as_of: pd.Timestamp) -> TopicProgres
 
 
 def plan_progress(
-    town, as_of: str | dt.date | pd.Timestamp, *, config: TownConfig | None = None
+    town,
+    as_of: str | dt.date | pd.Timestamp,
+    *,
+    config: TownConfig | None = None,
+    high_standard: dict | None = None,
 ) -> dict[str, TopicProgress]:
     """Run every topic the town has layers for; a topic without its layers gets a ``no_data`` summary row.
 
@@ -177,6 +193,11 @@ def plan_progress(
     as_of : date or "YYYY-MM-DD"
     config : TownConfig, optional
         The targets; default ``town.config``.
+    high_standard : dict, optional
+        ``sections`` (the construction sections) and ``checks`` (their
+        acceptance check, :func:`~gis_town.analysis.progress.construction.section_checks`)
+        for :func:`high_standard_progress`; the runner reads them
+        (:func:`gis_town.runners.progress.high_standard_inputs`).
 
     Returns
     -------
@@ -188,7 +209,7 @@ def plan_progress(
     cfg = town.config if config is None else config
     out: dict[str, TopicProgress] = {}
     for key, label, layers in TOPICS:
-        res = _topic(key, town, cfg, as_of)
+        res = _topic(key, town, cfg, as_of, high_standard)
         out[key] = res if res is not None else _missing_topic(key, label, layers)
     return out
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from gis_town.analysis.progress.fields import _codes, _dates, _numbers, _require
+from gis_town.analysis.progress.first_crop import crop_plots, first_crop, first_crop_summary
 from gis_town.analysis.progress.stages import (
     STAGE_LABELS,
     STAGE_PREREQUISITES,
@@ -336,6 +337,7 @@ def resettlement_progress(
     as_of: str | dt.date | pd.Timestamp,
     villages: pd.DataFrame | None = None,
     reclamation: gpd.GeoDataFrame | None = None,
+    scenes: dict | None = None,
 ) -> TopicProgress:
     """Resettlement progress (地质灾害避险搬迁) as of a date, against the config's milestones.
 
@@ -364,6 +366,10 @@ def resettlement_progress(
         The ``reclamation`` layer (plots by household): measured area (mu)
         reclaimed by ``as_of`` (``reclaimed_date``, else the household's
         ``reclaimed`` date).
+    scenes : mapping date -> NDVI raster, optional
+        Dated NDVI scenes (``[rasters] ndvi_scenes``): with them and
+        ``reclamation``, the first crop of each reclaimed plot
+        (:func:`~gis_town.analysis.progress.first_crop.first_crop`).
 
     Returns
     -------
@@ -381,6 +387,8 @@ def resettlement_progress(
         a partial milestone, e.g. 70 % moved in: the households to work on),
         ``order_issue`` and ``behind`` (True when anything is overdue).
         ``details["reclamation"]``: reclaimed plots and mu per cohort and village.
+        ``details["first_crop"]`` (with ``scenes``): each plot's first crop, and
+        a summary row per cohort (plots cropped of the plots due).
 
     Raises
     ------
@@ -419,6 +427,10 @@ def resettlement_progress(
         rec = _reclamation(reclamation, hh, as_of, names)
         details["reclamation"] = rec
         summary += _reclamation_summary(rec)
+        if scenes is not None:
+            crop = first_crop(crop_plots(reclamation, hh, names), scenes, config=config, as_of=as_of)
+            details["first_crop"] = crop
+            summary += first_crop_summary(crop, config)
     return TopicProgress(
         "resettlement", "地质灾害避险搬迁 resettlement", table, _summary(summary), details
     )

@@ -1,4 +1,5 @@
-"""The resettlement stages (地质灾害避险搬迁的环节): the one definition, in plan order.
+"""The resettlement stages (地质灾害避险搬迁的环节) and the high-standard farmland construction
+stages: the one definition of each, in plan order.
 
 The analysis, the reports, the map and the demo generator all take the
 stages from here (``from gis_town.analysis.progress.stages import STAGES``).
@@ -14,7 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["STAGES", "STAGE_LABELS", "STAGE_PREREQUISITES", "StageDates", "reached_in_order"]
+__all__ = [
+    "HIGH_STANDARD_STAGES",
+    "STAGES",
+    "STAGE_LABELS",
+    "STAGE_PREREQUISITES",
+    "StageDates",
+    "reached_in_order",
+]
 
 #: Resettlement stages (fields of the resettlement layer), in plan order.
 STAGES: tuple[str, ...] = (
@@ -53,6 +61,15 @@ STAGE_PREREQUISITES: dict[str, tuple[str, ...]] = {
     "self_inspected": ("moved_in",),
     "reclaimed": ("demolished",),
     "funds_paid": ("agreement_signed",),
+}
+
+#: High-standard farmland construction stages of a section (建设片区), in order -> Chinese label.
+HIGH_STANDARD_STAGES: dict[str, str] = {
+    "planned": "规划设计",
+    "started": "开工建设",
+    "built": "完工",
+    "accepted": "竣工验收",
+    "uploaded": "上图入库",
 }
 
 
