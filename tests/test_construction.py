@@ -161,3 +161,23 @@ def test_demo_built_area_is_the_area_of_its_built_sections(tmp_path):
         expect = sum(abs(_GEOD.geometry_area_perimeter(g)[0]) for g in mine.geometry) / MU
         name = next(n for n in got.index if project in str(n))
         assert got.at[name, "built_mu"] == pytest.approx(expect, abs=0.01)
+
+
+def test_the_progress_map_shows_each_section_by_stage_and_rings_the_failed(tmp_path):
+    """The demo's progress map: 14 sections by stage reached, the 3 of 石峡 whose check failed ringed."""
+    from gis_town.cli import main
+    from tests.demo_files import copy_demo
+    from tests.test_maps import column, page_layers
+
+    town = copy_demo(tmp_path, rasters=True)
+    page = tmp_path / "progress.html"
+    assert main(["map", str(town), "--kind", "progress", "--as-of", "2023-12-31", "--out", str(page), "-q"]) == 0
+    layers = page_layers(page.read_text(encoding="utf-8"))
+    sections = layers["高标准农田建设片区 high-standard sections"]
+    ids = column(sections, "标段编号")
+    stage = dict(zip(ids, column(sections, "已到阶段"), strict=True))
+    assert len(ids) == 14
+    assert stage["V10-BD01"] == "上图入库" and stage["V04-BD04"] == "开工建设"
+    assert stage["V10-BD02"] == "完工"  # accepted before built: not counted
+    failed = layers["验收前检查未通过片区 sections failing the check"]
+    assert sorted(column(failed, "标段编号")) == ["V03-BD01", "V03-BD03", "V03-BD04"]

@@ -29,6 +29,7 @@ from pathlib import Path
 from gis_town.cli.common import (
     add_command,
     add_town_args,
+    config_from_args,
     echo,
     open_town,
     print_table,
@@ -230,7 +231,12 @@ def run(args: argparse.Namespace) -> int:
     required = _REQUIRED[kind]
     if kind == "patrol" and args.tracks is None:
         required = ("rivers", "patrols")
-    town = open_town(args, layers=layers, required=required)
+    cfg = config_from_args(args)
+    if kind == "progress":  # and the acceptance check's context, for the sections' stages
+        from gis_town.runners.progress import progress_layers
+
+        layers = list(dict.fromkeys([*layers, *progress_layers(cfg)]))
+    town = open_town(args, layers=layers, required=required, config=cfg)
     cfg = town.config
     specs, title, subtitle = map_specs(
         town, kind, as_of=args.as_of, result=_result(kind, town, args)

@@ -29,6 +29,7 @@ from pathlib import Path
 from gis_town.cli.common import (
     add_command,
     add_town_args,
+    config_from_args,
     echo,
     echo_written,
     open_town,
@@ -69,9 +70,10 @@ def run(args: argparse.Namespace) -> int:
         resettlement_totals,
         write_progress,
     )
-    from gis_town.runners.progress import LAYERS, run_progress
+    from gis_town.runners.progress import progress_layers, run_progress
 
-    town = open_town(args, layers=LAYERS)
+    cfg = config_from_args(args)
+    town = open_town(args, layers=progress_layers(cfg), config=cfg)
     result = run_progress(town, town.config, as_of=args.as_of, visits=args.visits)
     out_dir: Path = args.out
     t0 = time.time()

@@ -344,12 +344,18 @@ def _write_config(out: Path, demo_config: Path, tiles: list[Path], bands: dict[i
         "rivers": {"path": "河长制/河段.shp", "fields": dict(RIVER_FIELDS)},
         "resettlement": {"path": "台账/搬迁户台账.xlsx"},
     }
-    for section in [*data.get("programmes", {}).values(), data.get("monitoring", {})]:
-        if section.get("path"):  # the demo's ledgers, beside the demo town
-            section["path"] = os.path.relpath(demo_config.parent / section["path"], out).replace(os.sep, "/")
+    def beside_demo(p: str) -> str:  # a file beside the demo town, from the delivered folder
+        return os.path.relpath(demo_config.parent / p, out).replace(os.sep, "/")
+
+    sections = [*data.get("programmes", {}).values(), data.get("monitoring", {}), data.get("high_standard", {})]
+    for section in sections:
+        if section.get("path"):  # the demo's ledgers and sections, beside the demo town
+            section["path"] = beside_demo(section["path"])
+    scenes = data.get("rasters", {}).get("ndvi_scenes", {})
     data["rasters"] = {
         "dem": [rel(t) for t in tiles],
         "ndvi": {y: {"red": rel(r), "nir": rel(n), "scale": 0.0001, "offset": -0.1} for y, (r, n) in bands.items()},
+        "ndvi_scenes": {day: beside_demo(p) for day, p in scenes.items()},
     }
     head = "# 示范镇（按收到的样子）/ the demo town as a town office receives it: see gis_town.demo.delivered\n"
     path = out / "town.yaml"

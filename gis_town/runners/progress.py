@@ -44,6 +44,16 @@ LAYERS: list[str] = [
 ]
 
 
+def progress_layers(config: TownConfig) -> list[str]:
+    """The town layers a progress run reads: :data:`LAYERS`, and the context layers of the
+    acceptance check that feeds the high-standard sections' *accepted* stage (rivers, red line,
+    basic farmland, ...: without them its context rules would fail every plot)."""
+    from gis_town.analysis.check.rulesets import load_rule_set
+    from gis_town.runners.check import context_layers
+
+    return list(dict.fromkeys([*LAYERS, *context_layers(load_rule_set("high_standard", config))]))
+
+
 @dataclass
 class ProgressResult:
     """Plan progress of a town on a date.

@@ -107,7 +107,7 @@ def high_standard_progress(
     -------
     TopicProgress
         ``table``: per project (:data:`_COLUMNS`), last row 合计 (projects
-        with a target). ``details["high_standard_sections"]``: every section
+        with a target). ``details["high_standard_sections"]`` (a GeoDataFrame): every section
         with its dates, the stage reached and the check's verdict.
     """
     return _progress(_project_parcels(farmland), config=config, as_of=parse_as_of(as_of),
@@ -137,7 +137,11 @@ def _progress(
     table = pd.DataFrame(rows, columns=_COLUMNS)
     table["status_label"] = table["status"].map(STATUS_LABELS)
     table["measure_label"] = table["measure"].map(MEASURES)
-    details = {} if sec is None else {"high_standard_sections": sec[SECTION_COLUMNS]}
+    details = {}
+    if sec is not None:  # with the sections' outlines, for the map
+        details["high_standard_sections"] = gpd.GeoDataFrame(
+            sec[SECTION_COLUMNS], geometry=sections.geometry.to_numpy(), crs=sections.crs
+        )
     return TopicProgress(
         "high_standard",
         "高标准农田 high-standard farmland",

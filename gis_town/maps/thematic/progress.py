@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis_town.analysis.progress.stages import HIGH_STANDARD_STAGES
 from gis_town.io.town import Town
 from gis_town.maps.base import TownMap
 from gis_town.maps.colors import ordered
@@ -20,6 +21,7 @@ from gis_town.maps.layout import (
 from gis_town.maps.spec import LayerSpec, Style, geometry_kind, graduated_classes, split_by_family
 from gis_town.maps.thematic.common import TOTAL_ID, context_specs
 from gis_town.reports.progress import (
+    HIGH_STANDARD_HEADERS,
     PROGRAMME_HEADERS,
     PROGRESS_LABELS,
     STAGE_LABELS,
@@ -313,6 +315,7 @@ def progress_specs(
                 )
             )
 
+    specs += _section_specs(res.get("high_standard"))
     specs += _programme_specs(town, result.programmes)
 
     if town.has("roads"):
@@ -354,6 +357,29 @@ def progress_specs(
 
 #: The legend class of an item that has reached no stage yet.
 NOT_STARTED_LABEL = "未开始 not started"
+
+
+def _section_specs(topic) -> list[LayerSpec]:
+    """The high-standard farmland sections by the last stage reached (light to dark), and the
+    sections whose acceptance check failed, ringed in red."""
+    sec = None if topic is None else topic.details.get("high_standard_sections")
+    if not isinstance(sec, gpd.GeoDataFrame) or not len(sec) or sec.crs is None:
+        return []
+    order = [NOT_STARTED_LABEL, *HIGH_STANDARD_STAGES.values()]
+    g = sec.assign(stage_reached=sec["stage_reached"].where(sec["stage_reached"].isin(order), NOT_STARTED_LABEL))
+    styles = {lab: Style(color=c, fill=c, weight=1, fill_opacity=0.6) for lab, c in zip(order, ordered(len(order)))}
+    labels = {**PROGRESS_LABELS, **HIGH_STANDARD_HEADERS}
+    fields = ["section_id", "project", "village_name", "area_mu", "stage_reached", "check_state_label",
+              "failed_plot_ids", "order_issue", "note", *HIGH_STANDARD_STAGES]
+    specs = [LayerSpec("高标准农田建设片区 high-standard sections", g, fields=fields,
+                       tooltip=["section_id", "stage_reached"], labels=labels,
+                       category="stage_reached", styles=styles)]
+    failed = g[(g["check_state"] == "failed").to_numpy()]
+    if len(failed):
+        specs.append(LayerSpec("验收前检查未通过片区 sections failing the check", failed, fields=fields,
+                               tooltip=["section_id", "failed_plot_ids"], labels=labels,
+                               style=Style(color="#d00000", fill="#ffffff", weight=3, fill_opacity=0.0)))
+    return specs
 
 
 def _programme_specs(town: Town, programmes: dict) -> list[LayerSpec]:
