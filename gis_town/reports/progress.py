@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from gis_town.analysis.progress.resettlement import HOUSEHOLD_COLUMNS
-from gis_town.analysis.progress.stages import STAGE_LABELS, STAGES
+from gis_town.analysis.progress.stages import HIGH_STANDARD_STAGES, STAGE_LABELS, STAGES
 from gis_town.analysis.progress.status import needs_attention
 from gis_town.reports.labels import labels_beside_codes
 from gis_town.reports.totals import balance_to_totals
@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "HEADERS",
+    "HIGH_STANDARD_HEADERS",
+    "HIGH_STANDARD_STAGES",
     "NOT_STARTED",
     "OUTPUTS",
     "PROGRESS_LABELS",

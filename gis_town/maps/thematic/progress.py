@@ -8,7 +8,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gis_town.analysis.progress.stages import HIGH_STANDARD_STAGES
 from gis_town.io.town import Town
 from gis_town.maps.base import TownMap
 from gis_town.maps.colors import ordered
@@ -22,6 +21,7 @@ from gis_town.maps.spec import LayerSpec, Style, geometry_kind, graduated_classe
 from gis_town.maps.thematic.common import TOTAL_ID, context_specs
 from gis_town.reports.progress import (
     HIGH_STANDARD_HEADERS,
+    HIGH_STANDARD_STAGES,
     PROGRAMME_HEADERS,
     PROGRESS_LABELS,
     STAGE_LABELS,
