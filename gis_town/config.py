@@ -374,7 +374,7 @@ class HighStandardSection(_Model):
     #: source column -> field (``"标段编号" = "section_id"``, ``"完工日期" = "built"``)
     fields: dict[str, str] = Field(default_factory=dict)
     id_field: str = "section_id"
-    #: the upload (上图入库) export keeps plots of these land classes (GB/T 21010 耕地)
+    #: the land classes the upload (上图入库) export is to keep (GB/T 21010 耕地; export not built yet)
     upload_land_uses: list[str] = Field(default_factory=lambda: ["水田", "水浇地", "旱地"], min_length=1)
 
 
