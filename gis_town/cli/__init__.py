@@ -37,6 +37,7 @@ COMMANDS: tuple[str, ...] = (
     "patrol",
     "risk",
     "progress",
+    "upload",
     "check",
     "compare",
     "visits",

@@ -22,7 +22,7 @@ from gis_town.io.survey import is_file_gdb
 from gis_town.io.validate import PROBLEM_COLUMNS, validate_layer
 from gis_town.schema import LAYERS
 
-__all__ = ["Town", "load_layer", "load_town", "read_options"]
+__all__ = ["Town", "load_layer", "load_town", "read_options", "stored_layer"]
 
 log = logging.getLogger(__name__)
 
@@ -244,3 +244,13 @@ def read_config_layer(
     if source is None:
         raise ConfigError("没有数据文件 / no file: give path", field=f"{key}.path")
     return read_layer(source, layer, fields=fields or None)
+
+
+def stored_layer(town: Town, name: str) -> gpd.GeoDataFrame | None:
+    """Layer ``name`` as stored in the town's GeoPackage (invalid geometries kept, for the checks
+    that report them), else the validated layer of ``town``; None when the town has neither."""
+    p = town.path
+    is_gpkg = p is not None and Path(p).is_file() and Path(p).suffix.lower() == ".gpkg"
+    if is_gpkg and name in {n for n, _ in list_layers(p)}:
+        return read_layer(p, name)
+    return town.layers.get(name)

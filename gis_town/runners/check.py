@@ -159,23 +159,14 @@ def _rasters(config: TownConfig, dem, ndvi) -> tuple[Path | None, Path | None]:
     return dem, ndvi
 
 
-def _raw_layer(town: Town, name: str) -> gpd.GeoDataFrame | None:
-    """A layer read as stored (invalid geometries reach the validity rule), else the validated one."""
-    from gis_town.io.read import list_layers, read_layer
-
-    p = town.path
-    is_gpkg = p is not None and Path(p).is_file() and Path(p).suffix.lower() == ".gpkg"
-    if is_gpkg and name in {n for n, _ in list_layers(p)}:
-        return read_layer(p, name)
-    return town.layers.get(name)
-
-
 def _town_jobs(town: Town | None, rules) -> list[tuple[str, Any, Any]]:
     """The town's layers of plots and their rule sets: ``acceptance_plots`` gets ``rules``."""
+    from gis_town.io.town import stored_layer
+
     jobs = []
     if town is not None:
         for lname, default in TOWN_PLOT_LAYERS:
-            g = _raw_layer(town, lname)
+            g = stored_layer(town, lname)
             if g is not None and len(g):
                 jobs.append((lname, g, rules if lname == "acceptance_plots" else default))
     if not jobs:

@@ -27,7 +27,15 @@ from gis_town.analysis.progress import (
 from gis_town.config import TownConfig
 from gis_town.settings import LOCAL_TZ
 
-__all__ = ["LAYERS", "ProgressResult", "high_standard_inputs", "progress_as_of", "run_progress"]
+__all__ = [
+    "LAYERS",
+    "AcceptanceVerdict",
+    "ProgressResult",
+    "acceptance_verdict",
+    "high_standard_inputs",
+    "progress_as_of",
+    "run_progress",
+]
 
 log = logging.getLogger(__name__)
 
@@ -194,30 +202,68 @@ def read_sections(town, config: TownConfig):
                              key="high_standard")
 
 
+@dataclass
+class AcceptanceVerdict:
+    """The acceptance check (验收前检查) of the town's ``acceptance_plots``, per plot.
+
+    Attributes
+    ----------
+    plots : GeoDataFrame
+        The plots as checked (input order, index reset).
+    ids : ndarray of str
+        Per plot: its id (``"#<row>"`` where blank).
+    passed : ndarray of bool
+        Per plot: passed every error rule.
+    rules_failed : ndarray of str
+        Per plot: the rules it failed or that could not run, ``; ``-separated.
+    """
+
+    plots: object
+    ids: np.ndarray
+    passed: np.ndarray
+    rules_failed: np.ndarray
+
+
+def acceptance_verdict(town, config: TownConfig) -> AcceptanceVerdict | None:
+    """The ``high_standard`` rules (shipped or configured, :func:`gis_town.runners.check.run_check`)
+    on the town's ``acceptance_plots``; None when the town has none, or when a raster the rules
+    read is missing (a warning says so)."""
+    from gis_town.errors import InputError
+    from gis_town.io.town import stored_layer
+    from gis_town.runners.check import run_check
+
+    plots = stored_layer(town, "acceptance_plots")
+    if plots is None or not len(plots):
+        return None
+    try:
+        res = run_check(town, config, plots=plots, rules="high_standard", layer="acceptance_plots")
+    except InputError as err:  # a raster the rules read is missing: go on without the verdict
+        log.warning("验收前检查未运行，竣工验收按日期计 / acceptance check not run, accepted counted by "
+                    "its date: %s", err)
+        return None
+    rows = res.summary["row"].to_numpy(dtype=int)
+    passed = np.zeros(res.n_plots, dtype=bool)
+    passed[rows] = res.summary["passed"].to_numpy(dtype=bool)
+    failed = np.full(res.n_plots, "", dtype=object)
+    rules = res.summary["rules_failed"].fillna("").astype(str).to_numpy()
+    unchecked = res.summary["rules_not_checked"].fillna("").astype(str).to_numpy()
+    failed[rows] = ["; ".join(x for x in pair if x) for pair in zip(rules, unchecked, strict=True)]
+    return AcceptanceVerdict(res.plots.gdf, np.asarray(res.plots.ids, dtype=object), passed, failed)
+
+
 def high_standard_inputs(town, config: TownConfig) -> dict | None:
     """What :func:`~gis_town.analysis.progress.high_standard_progress` needs beyond the farmland:
     the construction ``sections`` and, when the town has ``acceptance_plots``, the acceptance
-    check's verdict per section (``checks``: the shipped or configured ``high_standard`` rules,
-    :func:`gis_town.runners.check.run_check`). None without sections."""
+    check's verdict per section (``checks``, :func:`acceptance_verdict`). None without sections."""
     from gis_town.analysis.progress.construction import section_checks
-    from gis_town.errors import InputError
-    from gis_town.runners.check import _raw_layer, run_check
 
     sections = read_sections(town, config)
     if sections is None:
         return None
-    plots = _raw_layer(town, "acceptance_plots")
-    if plots is None or not len(plots):
+    verdict = acceptance_verdict(town, config)
+    if verdict is None:
         return {"sections": sections, "checks": None}
-    try:
-        res = run_check(town, config, plots=plots, rules="high_standard", layer="acceptance_plots")
-    except InputError as err:  # a raster the rules read is missing: progress goes on, by the dates
-        log.warning("验收前检查未运行，竣工验收按日期计 / acceptance check not run, accepted counted by "
-                    "its date: %s", err)
-        return {"sections": sections, "checks": None}
-    passed = np.zeros(res.n_plots, dtype=bool)
-    passed[res.summary["row"].to_numpy(dtype=int)] = res.summary["passed"].to_numpy(dtype=bool)
-    checks = section_checks(sections, res.plots.gdf, passed, plot_ids=res.plots.ids,
+    checks = section_checks(sections, verdict.plots, verdict.passed, plot_ids=verdict.ids,
                             id_field=config.high_standard.id_field)
     return {"sections": sections, "checks": checks}
 
