@@ -374,8 +374,19 @@ class HighStandardSection(_Model):
     #: source column -> field (``"标段编号" = "section_id"``, ``"完工日期" = "built"``)
     fields: dict[str, str] = Field(default_factory=dict)
     id_field: str = "section_id"
-    #: the land classes the upload (上图入库) export is to keep (GB/T 21010 耕地; export not built yet)
+    #: the land classes ``gis-town upload`` (上图入库) keeps (GB/T 21010 耕地: 水田, 水浇地, 旱地)
     upload_land_uses: list[str] = Field(default_factory=lambda: ["水田", "水浇地", "旱地"], min_length=1)
+
+    @field_validator("upload_land_uses")
+    @classmethod
+    def _cropland_only(cls, v: list[str]) -> list[str]:
+        from gis_town.schema import CROPLAND_CODES
+
+        bad = [x for x in v if x not in CROPLAND_CODES]
+        if bad:
+            raise ValueError(f"上图入库只含耕地地类 / the upload keeps cropland classes only: expected 水田, "
+                             f"水浇地 or 旱地, got {bad}")
+        return v
 
 
 class AfforestationTargets(_Model):

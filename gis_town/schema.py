@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "CODE_VALUES",
+    "CROPLAND_CODES",
     "FIELD_LABELS",
     "LAYERS",
     "TLS_FIELD_MAP",
@@ -236,6 +237,9 @@ FIELD_LABELS: dict[str, str] = {
     "problem_id": "问题编号", "reported_date": "上报日期", "reported_by": "上报河长",
     "rectified_date": "整改日期", "photo": "照片",
 }
+
+#: GB/T 21010-2017 class 01 耕地 (cropland): land class name -> code.
+CROPLAND_CODES: dict[str, str] = {"水田": "0101", "水浇地": "0102", "旱地": "0103"}
 
 #: Ready field mapping for third-land-survey (三调) parcel layers (DLTB) -> farmland schema.
 #: TBMJ (图斑面积, m²) is converted to ``declared_area_mu`` by the loader.

@@ -40,6 +40,7 @@ def _steps(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
                     "--out", str(rep / "visits")]),
         ("risk", ["risk", town, *visits, "--out", str(rep / "risk")]),
         ("progress", ["progress", town, *as_of, *visits, "--out", str(rep / "progress")]),
+        ("upload", ["upload", town, *as_of, "--out", str(rep / "upload")]),
         ("compare", ["compare", str(layers / "demo_town_2022.gpkg"), town, "--old-date", "2022-12-31",
                      *offline, "--out", str(rep / "compare")]),
         ("check", ["check", f"{town}:acceptance_plots", "--town", town, "--rules", "high_standard",

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[list[str], list[str]]] = {
     "patrol": (["patrol", "{town}", "--as-of", "2023-06-30", "--out", "{out}"], ["patrol_segments.csv"]),
     "risk": (["risk", "{town}", "--out", "{out}"], ["risk.csv"]),
     "progress": (["progress", "{town}", "--as-of", "2023-06-30", "--out", "{out}"], ["progress.xlsx"]),
+    "upload": (["upload", "{town}", "--as-of", "2023-12-31", "--out", "{out}"], ["upload_rejects.csv"]),
     "check_high_standard": (["check", "{plots}:plots", "--town", "{town}", "--rules", "high_standard", "--out", "{out}"],
                             ["check_results.csv", "check_summary.csv", "check_report.html"]),
     "check_reclamation": (["check", "{plots}:reclamation_plots", "--town", "{town}", "--rules", "reclamation",

@@ -31,11 +31,9 @@ import shapely
 
 from gis_town.analysis.progress.construction import _plot_sections
 from gis_town.geodesy import area_m2, m2_to_mu
+from gis_town.schema import CROPLAND_CODES
 
 __all__ = ["CROPLAND_CODES", "REJECT_REASONS", "UPLOAD_FIELDS", "UploadPlots", "upload_plots", "upload_summary"]
-
-#: GB/T 21010-2017 class 01 耕地: name -> code.
-CROPLAND_CODES: dict[str, str] = {"水田": "0101", "水浇地": "0102", "旱地": "0103"}
 
 #: The upload's fields -> their Chinese names, in order.
 UPLOAD_FIELDS: dict[str, str] = {
@@ -126,6 +124,8 @@ def upload_plots(
     plots, where, project, usable = farmland[cand], where[cand], project[cand], usable[cand]
     ids = _text_column(plots, "parcel_id")
     st = stages.set_index("section_id")
+    own = project == ""  # an untagged parcel in a section: the section's project
+    project[own] = pd.Series(where[own]).map(st["project"]).fillna("").to_numpy(dtype=object)
     land = _land_names(plots)
     failures = check_failures or {}
     tests = {
@@ -133,7 +133,7 @@ def upload_plots(
         "no_section": where != None,  # noqa: E711 (element-wise)
         "check_failed": ~np.isin(ids, list(failures)),
         "not_accepted": pd.Series(where).map(st["accepted_reached"]).fillna(False).to_numpy(dtype=bool),
-        "not_cropland": np.isin(land, [u for u in land_uses if u in CROPLAND_CODES]),
+        "not_cropland": np.isin(land, list(land_uses)),
     }
     code = np.full(len(plots), "", dtype=object)
     for c, ok in tests.items():
