@@ -57,6 +57,7 @@ from jinja2 import Template
 
 from gis_town.errors import InputError, OutputError
 from gis_town.io.write import atomic_path
+from gis_town.maps import overview as _overview_mod
 from gis_town.maps.encode import safe_json
 from gis_town.maps.gcj02 import shift_coords_to_gcj02
 from gis_town.maps.spec import (
@@ -208,6 +209,18 @@ class TileSet:
     fields: list[str] = field(default_factory=list)
     attr_bytes: int = 0
     n_attr_blocks: int = 0
+    parcel_zoom: int = -1
+    overview: list[dict] = field(default_factory=list)
+
+    @property
+    def overview_bytes(self) -> int:
+        """Bytes of the overview archives (the packed pieces are :attr:`overview_packed_bytes`)."""
+        return sum(v["archive_bytes"] for v in self.overview)
+
+    @property
+    def overview_packed_bytes(self) -> int:
+        """Bytes of the overview archives' packed pieces."""
+        return sum(v["packed_bytes"] for v in self.overview)
 
     def page_options(self, spec: LayerSpec, html_path: str | Path | None) -> dict:
         """The options :data:`TILES_JS` reads (names and labels escaped; no data values)."""
@@ -230,6 +243,18 @@ class TileSet:
             "fl": [escape(spec.label(c)) for c in shown],
             "pf": [shown.index(c) for c in spec.fields if c in shown],
             "tf": [shown.index(c) for c in (spec.tooltip or []) if c in shown],
+            "ov": [
+                {
+                    "key": v["key"],
+                    "dir": _relative_url(v["chunk_dir"], html_path),
+                    "size": v["archive_bytes"],
+                    "z": v["max_zoom"],
+                }
+                for v in self.overview
+            ],
+            "cl": [escape(spec.name)] + [escape(spec.class_label(c)) for c in spec.classes()],
+            "oa": _overview_mod.AREA_FIELD,
+            "on": _overview_mod.COUNT_FIELD,
         }
 
 
@@ -331,7 +356,8 @@ def write_tiles(
     minz, maxz = tile_zooms(bounds, max_zoom)
     archive = folder / f"{key}.pmtiles"
     try:
-        write_archive(tiles, archive, layer=key, min_zoom=minz, max_zoom=maxz, name=spec.name)
+        split, levels = _overview(tiles, folder, key, minz, maxz, spec.name)
+        write_archive(tiles, archive, layer=key, min_zoom=split, max_zoom=maxz, name=spec.name)
     except OSError as exc:
         raise OutputError(
             f"无法写出矢量瓦片 / cannot write vector tiles: {exc}", path=str(archive)
@@ -363,6 +389,31 @@ def write_tiles(
         list(attrs.columns),
         attr_bytes,
         len(extra),
+        split,
+        levels,
+    )
+
+
+def _overview(
+    tiles: gpd.GeoDataFrame, folder: Path, key: str, minz: int, maxz: int, name: str
+) -> tuple[int, list[dict]]:
+    """The zoom the parcels start at, and the overview levels below it (none for a small layer)."""
+    if len(tiles) <= _overview_mod.OVERVIEW_ABOVE:
+        return minz, []
+    w, s, e, n = tiles.total_bounds
+    corners = _to_merc(np.array([[w, s], [e, n]], dtype="float64"))
+    split = _overview_mod.parcel_zoom(corners.ravel(), len(tiles), minz, maxz)
+    if split <= minz:
+        return minz, []
+    return split, _overview_mod.write_levels(tiles, folder, key, lo=minz, split=split, name=name)
+
+
+def _to_merc(xy: np.ndarray) -> np.ndarray:
+    """lon/lat (degrees) to Web Mercator metres."""
+    r = _overview_mod.WORLD_M / (2 * math.pi)
+    lat = np.clip(xy[:, 1], -85.0, 85.0)
+    return np.column_stack(
+        [np.radians(xy[:, 0]) * r, np.log(np.tan(math.pi / 4 + np.radians(lat) / 2)) * r]
     )
 
 
@@ -385,7 +436,9 @@ def write_archive(
         # expected at the lowest zooms of a large layer
         warnings.filterwarnings("ignore", message=".*maximum tile size.*")
         pyogrio.write_dataframe(
-            frame.to_crs(4326) if frame.crs is not None else frame,
+            frame
+            if frame.crs is None or frame.crs.to_epsg() in (3857, 4326)
+            else frame.to_crs(4326),
             tmp,
             driver="PMTiles",
             layer=layer,
@@ -566,79 +619,130 @@ TILES_JS = r"""
     });
   }
   function pick(lyr, latlng) {
+    // the feature under the mouse: a parcel, or at low zooms a shape of the overview ({ov: true})
     if (!lyr._map) { return null; }
-    var found = lyr.queryTileFeaturesDebug(latlng.lng, latlng.lat, 4).get("") || [];
-    for (var k = found.length - 1; k >= 0; k--) {
-      if (found[k].layerName === lyr._gtOpts.layer) { return found[k].feature; }
-    }
-    return null;
+    var out = null;
+    lyr.queryTileFeaturesDebug(latlng.lng, latlng.lat, 4).forEach(function (found, sn) {
+      for (var k = found.length - 1; k >= 0 && !out; k--) {
+        if (found[k].layerName === lyr._gtNames[sn]) { out = {f: found[k].feature, ov: sn !== ""}; }
+      }
+    });
+    return out;
+  }
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+  function num(x, d) {
+    var v = Number(x);
+    return isFinite(v) ? v.toLocaleString("en-US", {maximumFractionDigits: d, minimumFractionDigits: d}) : "";
+  }
+  // an overview shape's rows: class, area, parcels (labels are static text, values escaped)
+  function ovRows(o, f) {
+    var c = f.props[o.cls] || 0;
+    return [["类别 class", o.cl[c] || o.cl[0]], ["面积 area (亩)", esc(num(f.props[o.oa], 1))],
+            ["地块 parcels", esc(num(f.props[o.on], 0))]];
+  }
+  function symbolizer(p, outline) {
+    return outline ? new protomapsL.PolygonSymbolizer({fill: p.fill, stroke: p.stroke, width: p.width, opacity: 1})
+      : new protomapsL.PolygonSymbolizer({fill: p.fill, width: 0, opacity: 1});
   }
   GT.tiled = function (map, o) {
-    var set = GT.tileSets[o.key] = GT.tileSets[o.key] ||
-      {key: o.key, dir: o.dir, size: o.size, chunk: o.chunk, got: {}, waiting: {}};
-    if (!map.getPane("gtTiled")) { map.createPane("gtTiled").style.zIndex = 350; }
-    var rules = [];
-    for (var c = 0; c < o.paint.length; c++) {
-      (function (cls, p) {
-        rules.push({
-          dataLayer: o.layer,
-          filter: function (z, f) { return (f.props[o.cls] || 0) === cls; },
-          symbolizer: new protomapsL.PolygonSymbolizer({fill: p.fill, stroke: p.stroke, width: p.width, opacity: 1})
-        });
-      })(c, o.paint[c]);
+    function tileSet(key, dir, size) {
+      return GT.tileSets[key] = GT.tileSets[key] ||
+        {key: key, dir: dir, size: size, chunk: o.chunk, got: {}, waiting: {}};
     }
+    var set = tileSet(o.key, o.dir, o.size);
+    if (!map.getPane("gtTiled")) { map.createPane("gtTiled").style.zIndex = 350; }
+    // the parcels (source ""), and one source per overview archive; each answers at its own zooms only
+    var sources = {"": {url: archive(set), maxDataZoom: o.maxz}}, names = {"": o.layer};
+    (o.ov || []).forEach(function (v) {
+      sources["o" + v.z] = {url: archive(tileSet(v.key, v.dir, v.size)), maxDataZoom: o.maxz};
+      names["o" + v.z] = v.key;
+    });
+    var rules = [];
+    Object.keys(sources).forEach(function (sn) {
+      for (var c = 0; c < o.paint.length; c++) {
+        (function (cls, p) {
+          rules.push({
+            dataSource: sn, dataLayer: names[sn],
+            filter: function (z, f) { return (f.props[o.cls] || 0) === cls; },
+            symbolizer: symbolizer(p, sn === "")
+          });
+        })(c, o.paint[c]);
+      }
+    });
     var lyr = protomapsL.leafletLayer({
-      url: archive(set), maxDataZoom: o.maxz, paintRules: rules, labelRules: [],
+      sources: sources, paintRules: rules, labelRules: [],
       attribution: "", pane: "gtTiled", maxZoom: 22
     });
     lyr._gtOpts = o;
     lyr._gtName = o.n;
+    lyr._gtNames = names;
     var tip = L.tooltip({className: "gt-tip", direction: "right", offset: [12, 0]}), frame = 0, over = -1;
     function hide() { over = -1; if (map.hasLayer(tip)) { map.closeTooltip(tip); } }
+    function show(latlng, text) {
+      tip.setLatLng(latlng).setContent(text);
+      if (!map.hasLayer(tip)) { tip.openOn(map); }
+    }
     map.on("mousemove", function (e) {
       if (!lyr._map || frame) { return; }
       frame = requestAnimationFrame(function () {
         frame = 0;
-        var f = pick(lyr, e.latlng);
-        if (!f) { hide(); return; }
-        var id = f.props[o.fid];
+        var hit = pick(lyr, e.latlng);
+        if (!hit) { hide(); return; }
+        if (hit.ov) {
+          over = -1;
+          var r = ovRows(o, hit.f);
+          show(e.latlng, r[0][1] + " · " + r[1][1] + " 亩 · " + r[2][1] + " 块");
+          return;
+        }
+        var id = hit.f.props[o.fid];
         over = id;
         values(set, o, id, o.tf).then(function (r) {
           if (over !== id) { return; }
           var parts = [];
           for (var k = 0; k < r.length; k++) { if (r[k][1] !== "") { parts.push(r[k][1]); } }
-          tip.setLatLng(e.latlng).setContent(parts.length ? parts.join(" · ") : o.n);
-          if (!map.hasLayer(tip)) { tip.openOn(map); }
+          show(e.latlng, parts.length ? parts.join(" · ") : o.n);
         });
       });
     });
     map.on("mouseout", hide);
+    function popup(latlng, r, note) {
+      var h = '<div class="gt-popup"><div class="gt-pt-title">' + o.n + "</div><table>";
+      for (var k = 0; k < r.length; k++) { h += "<tr><th>" + r[k][0] + "</th><td>" + r[k][1] + "</td></tr>"; }
+      h += "</table>" + (note ? '<div class="gt-ov-note">' + note + "</div>" : "") + "</div>";
+      L.popup({maxWidth: 380}).setLatLng(latlng).setContent(h).openOn(map);
+    }
     map.on("click", function (e) {
-      var f = pick(lyr, e.latlng);
-      if (!f || !o.pf.length) { return; }
-      values(set, o, f.props[o.fid], o.pf).then(function (r) {
-        var h = '<div class="gt-popup"><div class="gt-pt-title">' + o.n + "</div><table>";
-        for (var k = 0; k < r.length; k++) { h += "<tr><th>" + r[k][0] + "</th><td>" + r[k][1] + "</td></tr>"; }
-        L.popup({maxWidth: 380}).setLatLng(e.latlng).setContent(h + "</table></div>").openOn(map);
-      });
+      var hit = pick(lyr, e.latlng);
+      if (!hit) { return; }
+      if (hit.ov) { popup(e.latlng, ovRows(o, hit.f), "概览：放大查看地块 / overview: zoom in for the parcels"); return; }
+      if (!o.pf.length) { return; }
+      values(set, o, hit.f.props[o.fid], o.pf).then(function (r) { popup(e.latlng, r, ""); });
     });
     map.on("overlayremove", function (e) { if (e.layer === lyr) { hide(); } });
     GT.tiledLayers[o.id] = lyr;
     return lyr;
   };
-  // distinct features of a tiled layer in the tiles read so far (for tests and benchmarks)
+  // what a tiled layer holds in the tiles read so far (for tests and benchmarks): distinct
+  // parcels, and of the overview level read most, its shapes and the parcels they stand for
   GT.tiledDrawn = function (lyr) {
-    var ids = {}, n = 0, fid = lyr._gtOpts.fid;
-    lyr.views.forEach(function (view) {
+    var o = lyr._gtOpts, ids = {}, n = 0, best = {overview: 0, overviewParcels: 0};
+    lyr.views.forEach(function (view, sn) {
+      var seen = {}, shapes = 0, parcels = 0;
       view.tileCache.cache.forEach(function (entry) {
-        var feats = entry.data.get(lyr._gtOpts.layer) || [];
+        var feats = entry.data.get(lyr._gtNames[sn]) || [];
         for (var k = 0; k < feats.length; k++) {
-          var id = feats[k].props[fid];
-          if (!ids[id]) { ids[id] = 1; n++; }
+          var id = feats[k].props[o.fid];
+          if (sn === "") { if (!ids[id]) { ids[id] = 1; n++; } }
+          else if (!seen[id]) { seen[id] = 1; shapes++; parcels += feats[k].props[o.on] || 0; }
         }
       });
+      if (parcels > best.overviewParcels) { best = {overview: shapes, overviewParcels: parcels}; }
     });
-    return {features: n};
+    return {features: n, overview: best.overview, overviewParcels: best.overviewParcels};
   };
 })();
 """
