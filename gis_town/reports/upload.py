@@ -31,11 +31,11 @@ UPLOAD_NAME = "high_standard_upload"
 #: Summary columns -> headers.
 SUMMARY_HEADERS: dict[str, str] = {
     "project": "项目 project",
-    "accepted_sections": "已验收片区 sections accepted",
+    "accepted_sections": "验收片区 accepted",
     "plots": "上传地块 plots",
-    "area_mu": "上传面积(亩) area_mu",
-    "uploaded_plots": "其中已入库 already uploaded",
-    "rejected_plots": "未上传 rejected",
+    "area_mu": "面积(亩) area_mu",
+    "uploaded_plots": "已入库 uploaded",
+    "rejected_plots": "未上传 left out",
 }
 
 #: Reject columns -> headers.

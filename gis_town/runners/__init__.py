@@ -1,6 +1,6 @@
 """One runner per topic: the only code that turns a town and its config into analysis calls.
 
-``run_areas``, ``run_patrol``, ``run_risk``, ``run_progress`` and
+``run_areas``, ``run_patrol``, ``run_risk``, ``run_progress``, ``run_upload`` and
 ``run_check`` each take ``(town, config=None, **options)`` and return the
 topic's result. They decide which rasters, tracks and as-of date an
 analysis gets, and whether it runs in one process or on Dask, so that a
@@ -17,7 +17,7 @@ from typing import Any
 __all__ = ["TOPICS", "has_runner", "run_topic"]
 
 #: The topics with a runner (module ``gis_town.runners.<topic>``, function ``run_<topic>``).
-TOPICS: tuple[str, ...] = ("areas", "patrol", "risk", "progress", "check")
+TOPICS: tuple[str, ...] = ("areas", "patrol", "risk", "progress", "upload", "check")
 
 
 def has_runner(topic: str) -> bool:
