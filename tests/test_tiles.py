@@ -22,6 +22,8 @@ import re
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -312,3 +314,248 @@ def test_a_map_without_a_place_for_tiles_keeps_its_parcels_in_the_page():
     m = build_map([spec()], title="t", offline=True, tiles_above=10)  # a notebook's map
     assert any(isinstance(c, CompactLayer) for c in m._children.values())
     assert not any(isinstance(c, T.TiledLayer) for c in m._children.values())
+
+
+# --------------------------------------------------------------------------- overview
+
+#: A wider grid for the overview: 40 x 30 squares of 300 m on a 400 m pitch (16 km x 12 km),
+#: three classes in stripes and spots, one class label carrying HTML.
+OX, OY, OPITCH, OSIDE = 40, 30, 400.0, 300.0
+DRY_LABEL = "旱地 <b>dry</b>"
+
+
+def wide_parcels() -> gpd.GeoDataFrame:
+    cells, ids, use = [], [], []
+    for i in range(OX):
+        for j in range(OY):
+            x, y = X0 + i * OPITCH, Y0 + j * OPITCH
+            cells.append(shapely.box(x, y, x + OSIDE, y + OSIDE))
+            ids.append(f"W{i:02d}{j:02d}")
+            use.append(
+                "水田" if (i * 7 + j * 3) % 11 == 0 else ("旱地" if i < OX // 2 else "水浇地")
+            )
+    return gpd.GeoDataFrame({"parcel_id": ids, "land_use": use}, geometry=cells, crs=4544)
+
+
+def wide_spec() -> LayerSpec:
+    s = spec(wide_parcels())
+    styles = dict(s.styles)
+    styles["水田"] = Style(color="#00ff00", fill="#00ff00", weight=0.5, fill_opacity=1.0)
+    return LayerSpec(
+        s.name,
+        s.gdf,
+        fields=s.fields,
+        tooltip=s.tooltip,
+        category="land_use",
+        styles=styles,
+        class_labels={"旱地": DRY_LABEL},
+        schema_layer="farmland",
+        coverage=True,
+    )
+
+
+@pytest.fixture()
+def small_overview(monkeypatch):
+    """Overviews for layers of a thousand features: above 100, parcels from zoom 14."""
+    from gis_town.maps import overview as ov
+
+    monkeypatch.setattr(ov, "OVERVIEW_ABOVE", 100)
+    monkeypatch.setattr(ov, "PARCELS_PER_TILE", 40)
+    return ov
+
+
+def _geodesic_mu(gdf: gpd.GeoDataFrame) -> pd.Series:
+    """Each parcel's area in mu, from pyproj's geodesic area on the CGCS2000 ellipsoid."""
+    import pyproj
+
+    geod = pyproj.Geod(a=6378137.0, rf=298.257222101)
+    ll = gdf.to_crs(4490)
+    m2 = [abs(geod.geometry_area_perimeter(g)[0]) for g in ll.geometry]
+    return pd.Series(m2, index=gdf.index) / (10000.0 / 15.0)
+
+
+def test_overview_keeps_each_class_total_area_and_count(small_overview):
+    ov = small_overview
+    gdf = wide_parcels()
+    index = {"旱地": 1, "水浇地": 2, "水田": 3}
+    cls = gdf["land_use"].map(index).to_numpy()
+    merc = gdf.to_crs(3857)
+    base = ov.dissolve(merc, cls, ov.cell_size(14))
+    want_mu = _geodesic_mu(gdf).groupby(cls).sum()
+    got_mu = base.groupby("gt_class")["gt_area"].sum()
+    assert sorted(got_mu.index) == [1, 2, 3]
+    for c in (1, 2, 3):
+        assert got_mu[c] == pytest.approx(want_mu[c], rel=1e-6)
+    assert (
+        base.groupby("gt_class")["gt_n"].sum().to_dict() == pd.Series(cls).value_counts().to_dict()
+    )
+    assert len(base) < len(gdf) / 3  # dissolved: far fewer shapes than parcels
+    # the shapes cover the parcels of their class exactly (areas in EPSG:4544, metres)
+    shapes = base.to_crs(4544)
+    for c in (1, 2, 3):
+        want = gdf.geometry[cls == c].area.sum()
+        assert shapes.geometry[shapes["gt_class"] == c].area.sum() == pytest.approx(want, rel=1e-6)
+    # a level drops nothing at a zoom where each square is many pixels, and stays within 1 %
+    lv = ov.level(base, 13)
+    assert len(lv) == len(base)
+    lv_area = lv.to_crs(4544).geometry.area.sum()
+    assert lv_area == pytest.approx(gdf.geometry.area.sum(), rel=0.01)
+    # no two shapes of a level overlap (a class drawn over another would hide it)
+    assert shapely.union_all(lv.geometry.values).area == pytest.approx(
+        lv.geometry.area.sum(), rel=1e-6
+    )
+
+
+def test_overview_level_drops_what_is_smaller_than_a_pixel(small_overview):
+    ov = small_overview
+    big = shapely.box(0, 0, 20_000, 20_000).difference(shapely.box(5_000, 5_000, 5_010, 5_010))
+    spot = shapely.box(30_000, 0, 30_010, 10)
+    base = gpd.GeoDataFrame(
+        {"gt_class": [1, 2], "gt_id": [0, 1], "gt_area": [1.0, 2.0], "gt_n": [1, 1]},
+        geometry=[shapely.MultiPolygon([big, spot]), shapely.box(5_000, 5_000, 5_010, 5_010)],
+        crs=3857,
+    )
+    lv = ov.level(base, 10)  # a pixel is 76 m: the 10 m hole, spot and square go
+    assert list(lv["gt_id"]) == [0]
+    g = lv.geometry.iloc[0]
+    assert g.geom_type == "Polygon" and len(g.interiors) == 0
+    assert g.area == pytest.approx(20_000**2, rel=1e-6)
+    assert len(ov.level(base, 20)) == 2  # a pixel of 0.07 m: everything stays
+
+
+def test_overview_levels_and_zooms():
+    from gis_town.maps import overview as ov
+
+    assert ov.overview_levels(9, 13) == [(6, 9), (10, 10), (11, 11), (12, 12)]
+    assert ov.overview_levels(10, 10) == []
+    # a million parcels over 50 km x 50 km (Web Mercator metres at 35.6 N: 61 km x 61 km)
+    b = np.array([0.0, 0.0, 61_000.0, 61_000.0])
+    assert ov.parcel_zoom(b, 1_000_000, 9, 14) == 13
+    assert ov.parcel_zoom(b, 10_000, 9, 14) == 10
+    assert ov.parcel_zoom(b, 1_000, 9, 14) == 9
+
+
+def _header_zooms(path: Path) -> tuple[int, int]:
+    """(min, max) zoom from a PMTiles v3 header (bytes 100 and 101)."""
+    head = path.read_bytes()[:127]
+    assert head[:7] == b"PMTiles" and head[7] == 3
+    return head[100], head[101]
+
+
+@pytest.fixture()
+def wide_page(tmp_path, small_overview) -> Path:
+    page = tmp_path / "wide.html"
+    m = build_map(
+        [wide_spec()], title="概览 overview", offline=True, html_path=page, tiles_above=100
+    )
+    save_map(m, page)
+    return page
+
+
+def test_overview_archives_beside_the_parcels(wide_page):
+    import pyogrio
+
+    folder = wide_page.parent / "wide_tiles"
+    lo, hi = T.tile_zooms(wide_parcels().to_crs(4326).total_bounds)
+    assert _header_zooms(folder / "00_farmland.pmtiles") == (14, 14)  # parcels only where visible
+    levels = sorted(folder.glob("00_farmland_o*.pmtiles"), key=lambda p: int(p.stem.split("_o")[1]))
+    assert [int(p.stem.split("_o")[1]) for p in levels] == list(range(lo, 14))
+    assert _header_zooms(levels[0]) == (max(0, lo - 3), lo)
+    for p in levels[1:]:
+        z = int(p.stem.split("_o")[1])
+        assert _header_zooms(p) == (z, z)
+    df = pyogrio.read_dataframe(levels[-1])
+    assert {"gt_class", "gt_id", "gt_area", "gt_n"} <= set(df.columns)
+    assert df.groupby("gt_id")["gt_n"].first().sum() == OX * OY
+    # each level is packed like the parcels (the pieces join to the archive)
+    for p in levels:
+        pieces = sorted((folder / p.stem).glob("0*.js"))
+        joined = b"".join(
+            base64.b64decode(re.search(r',"([A-Za-z0-9+/=]*)"\);', q.read_text()).group(1))
+            for q in pieces
+        )
+        assert joined == p.read_bytes()
+    page = wide_page.read_text(encoding="utf-8")
+    assert '"ov":[{"key":"00_farmland_o' in page
+    assert html.escape(DRY_LABEL, quote=True) in page and DRY_LABEL not in page
+    assert "W0000" not in page
+
+
+@pytest.mark.browser
+def test_overview_drawn_at_the_first_view_and_parcels_closer_in(wide_page):
+    from tests.test_map_browser import CHROMIUM, CHROMIUM_ARGS, Opened
+
+    if not CHROMIUM.exists():
+        pytest.skip("headless Chromium not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            _check_overview(Opened(browser, wide_page, width=1280, height=820))
+        finally:
+            browser.close()
+
+
+#: The farmland layer's state once every tile in view is drawn.
+DRAWN_JS = (
+    "() => { const l = Object.values(GisTown.tiledLayers)[0];"
+    " if (!l._map || l.isLoading()) return null; return GisTown.tiledDrawn(l); }"
+)
+
+
+def _drawn(o, ok) -> dict:
+    o.page.wait_for_function(
+        f"() => {{ const d = ({DRAWN_JS})(); return d && ({ok}); }}", timeout=20000
+    )
+    o.page.wait_for_timeout(200)
+    return o.js(DRAWN_JS)
+
+
+def _check_overview(o) -> None:
+    d = _drawn(o, "d.overview > 0")
+    assert o.requests == [] and o.errors == [], (o.requests, o.errors)
+    # the first view is the overview: dissolved shapes standing for every parcel, none drawn alone
+    assert o.js("GisTown.map.getZoom()") <= 13
+    assert d["features"] == 0 and d["overviewParcels"] == OX * OY and d["overview"] < OX * OY / 3
+
+    # each class's colour covers what its squares take on screen (fill only, no outlines)
+    lonlat = wide_parcels().to_crs(4326)
+    boxes = lambda b: b[["miny", "minx", "maxy", "maxx"]].to_numpy().tolist()  # noqa: E731
+    dry = lonlat[lonlat["land_use"] == "旱地"]
+    want_red = o.js(AREA_JS, boxes(dry.geometry.bounds))
+    want_blue = o.js(AREA_JS, boxes(lonlat[lonlat["land_use"] == "水浇地"].geometry.bounds))
+    dpr = o.js("window.devicePixelRatio")
+    red, blue = o.js(COLOUR_JS)
+    assert want_red > 20_000
+    assert abs(red / dpr**2 - want_red) < 0.15 * want_red, (red, want_red)
+    assert abs(blue / dpr**2 - want_blue) < 0.15 * want_blue, (blue, want_blue)
+    o.screenshot("tiled_overview")
+
+    # the overview's tooltip and popup: class (its label escaped), area, parcels
+    c = dry.geometry.iloc[len(dry) // 2].centroid
+    o.click_latlng(c.y, c.x, hover=True)
+    o.page.wait_for_selector(".gt-tip", timeout=5000)
+    tip = o.page.locator(".gt-tip").inner_text()
+    assert re.fullmatch(re.escape(DRY_LABEL) + r" · [\d,]+\.\d 亩 · \d+ 块", tip), tip
+    assert o.js("document.querySelectorAll('.gt-tip b').length") == 0
+    o.click_latlng(c.y, c.x)
+    o.page.wait_for_selector(".gt-popup", timeout=5000)
+    text = o.page.locator(".gt-popup").inner_text()
+    assert DRY_LABEL in text and "overview" in text
+    o.no_harm()
+    o.js("GisTown.map.closePopup()")
+
+    # closer in, the parcels themselves, with their own tooltip
+    o.js("([a, b]) => { GisTown.map.setView([a, b], 15, {animate: false}); }", [c.y, c.x])
+    d = _drawn(o, "d.features > 0")
+    assert 0 < d["features"] < OX * OY
+    o.page.mouse.move(5, 5)
+    o.click_latlng(c.y, c.x, hover=True)
+    o.page.wait_for_function(
+        "() => { const t = document.querySelector('.gt-tip'); return t && /^W\\d{4} · /.test(t.innerText); }",
+        timeout=5000,
+    )
+    assert o.errors == [] and o.requests == []
+    o.close()
