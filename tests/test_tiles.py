@@ -415,11 +415,14 @@ def test_overview_level_drops_what_is_smaller_than_a_pixel(small_overview):
         geometry=[shapely.MultiPolygon([big, spot]), shapely.box(5_000, 5_000, 5_010, 5_010)],
         crs=3857,
     )
-    lv = ov.level(base, 10)  # a pixel is 76 m: the 10 m hole, spot and square go
-    assert list(lv["gt_id"]) == [0]
+    lv = ov.level(base, 10)  # a pixel is 76 m: the 10 m hole and spot go
+    assert list(lv["gt_id"]) == [0, 1]
     g = lv.geometry.iloc[0]
     assert g.geom_type == "Polygon" and len(g.interiors) == 0
     assert g.area == pytest.approx(20_000**2, rel=1e-6)
+    # a shape with nothing but small parts keeps its largest (scattered parcels stay seen)
+    sq = lv.geometry.iloc[1]
+    assert sq.area > 0 and shapely.box(5_000, 5_000, 5_010, 5_010).buffer(1e-6).contains(sq)
     assert len(ov.level(base, 20)) == 2  # a pixel of 0.07 m: everything stays
 
 

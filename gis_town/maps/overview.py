@@ -190,12 +190,17 @@ def dissolve(merc: gpd.GeoDataFrame, cls: np.ndarray, cell: float) -> gpd.GeoDat
 
 
 def _drop_small(geoms: np.ndarray, min_area: float) -> np.ndarray:
-    """``geoms`` without the holes and polygon parts of less than ``min_area`` (m²); None where nothing is left."""
+    """``geoms`` without the holes and polygon parts of less than ``min_area`` (m²).
+
+    A geometry all of whose parts are smaller keeps its largest part, so that
+    a class of scattered parcels stays visible; None only for an empty one.
+    """
     parts, pidx = shapely.get_parts(geoms, return_index=True)
     rings, ridx = shapely.get_rings(
         parts, return_index=True
     )  # each part: its shell, then its holes
-    big = shapely.area(shapely.polygons(rings)) >= min_area
+    area = shapely.area(shapely.polygons(rings))
+    big = area >= min_area
     shell = np.r_[True, ridx[1:] != ridx[:-1]] if len(ridx) else np.zeros(0, dtype=bool)
     keep: dict[int, list] = {}  # part -> [shell, holes...] of the parts whose shell is big enough
     for r in np.flatnonzero(big):
@@ -207,6 +212,16 @@ def _drop_small(geoms: np.ndarray, min_area: float) -> np.ndarray:
     out: list[list] = [[] for _ in range(len(geoms))]
     for p, (sh, *holes) in keep.items():
         out[int(pidx[p])].append(shapely.Polygon(sh, holes or None))
+    # a shape all of whose parts are too small keeps its largest one (scattered parcels stay seen)
+    shells = np.flatnonzero(shell)
+    owner = pidx[ridx[shells]]
+    by_size = shells[np.lexsort((-area[shells], owner))]  # per geometry, largest shell first
+    owner = pidx[ridx[by_size]]
+    largest = by_size[np.r_[True, owner[1:] != owner[:-1]]] if len(by_size) else by_size
+    for r in largest:
+        g = int(pidx[ridx[r]])
+        if not out[g]:
+            out[g].append(shapely.Polygon(rings[r]))
     return np.array(
         [None if not v else (v[0] if len(v) == 1 else shapely.MultiPolygon(v)) for v in out],
         dtype=object,
