@@ -10,9 +10,9 @@ layer instead as vector tiles:
 * **the archive**: GDAL's PMTiles driver (through :mod:`pyogrio`; Mapbox
   Vector Tiles inside, gzip-compressed, zooms :func:`tile_zooms`) writes
   ``NAME.pmtiles`` into the tiles folder beside the HTML (``<page>_tiles/``
-  by default). Each tile holds the feature's class (``gt_class``) and the
-  fields its tooltip and popup show, formatted for people (codes as Chinese
-  labels) but not escaped, so the archive opens in QGIS as it is;
+  by default). Each tile feature holds its class (``gt_class``) and its row
+  (``gt_id``); the fields its tooltip and popup show, formatted for people
+  and escaped, go once into values blocks beside the pieces (``aNNNNN.js``);
 * **the packed copy** the page reads (:func:`pack_archive`): the same bytes cut
   into :data:`CHUNK_BYTES` pieces, each a small script ``NAME/00012.js`` that
   hands its piece (base64) to the page. A page opened from a local folder
@@ -21,14 +21,26 @@ layer instead as vector tiles:
   that hold the header, the directories and the tiles in view, on demand.
   No server is needed, and the folder can be copied to another PC with the
   page (the same page works over HTTP too);
+* **the overview** (:mod:`gis_town.maps.overview`): a layer of more than
+  :data:`~gis_town.maps.overview.OVERVIEW_ABOVE` features has its parcels
+  only from the zoom at which a tile holds at most
+  :data:`~gis_town.maps.overview.PARCELS_PER_TILE` of them
+  (:func:`~gis_town.maps.overview.parcel_zoom`; at a county's density, zoom
+  13, shown from display zoom 14). Below it, the parcels dissolved per class
+  and grid cell, simplified per zoom, go into one small archive per zoom
+  (``NAME_oZ.pmtiles`` and its pieces ``NAME_oZ/``): the whole-county view
+  draws a few thousand shapes instead of a million parcels;
 * **the page** draws the tiles with protomaps-leaflet 5.1.0 (BSD-3-Clause,
   from the npm registry, inlined like Leaflet; see ``assets/README.md``),
   whose PMTiles reader (pmtiles 4, bundled in it) gets its bytes from the
   packed pieces. Each class gets its fill and outline
   (:meth:`gis_town.maps.spec.Style`), the legend and the layer control treat
   the tiled layer like any other, and hover tooltips and click popups are
-  built from the tile's properties, every value HTML-escaped in the page
-  (:data:`TILES_JS`, ``esc``) and field labels escaped in Python.
+  built from the values blocks (escaped in Python), over the overview from
+  its class label (escaped in Python), area and count (escaped in the page,
+  :data:`TILES_JS`, ``esc``). The parcels and each overview level are
+  sources of one protomaps-leaflet layer; each archive holds only its own
+  zooms, so at any zoom one of them answers.
 
 No tile encoder is written here: GDAL encodes, pmtiles and protomaps-leaflet
 decode and draw.
@@ -370,7 +382,7 @@ def write_tiles(
         "矢量瓦片 vector tiles %s: %d features, zoom %d-%d, %.1f MB (%d pieces), values %.1f MB",
         archive,
         len(tiles),
-        minz,
+        split,
         maxz,
         size / 1e6,
         n_chunks,
@@ -635,8 +647,11 @@ TILES_JS = r"""
     });
   }
   function num(x, d) {
+    // "12,345.6": fixed decimals, thousands separated (cheap enough for every mouse move)
     var v = Number(x);
-    return isFinite(v) ? v.toLocaleString("en-US", {maximumFractionDigits: d, minimumFractionDigits: d}) : "";
+    if (!isFinite(v)) { return ""; }
+    var p = v.toFixed(d).split(".");
+    return p[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (p.length > 1 ? "." + p[1] : "");
   }
   // an overview shape's rows: class, area, parcels (labels are static text, values escaped)
   function ovRows(o, f) {
