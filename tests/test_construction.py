@@ -181,3 +181,13 @@ def test_the_progress_map_shows_each_section_by_stage_and_rings_the_failed(tmp_p
     assert stage["V10-BD02"] == "完工"  # accepted before built: not counted
     failed = layers["验收前检查未通过片区 sections failing the check"]
     assert sorted(column(failed, "标段编号")) == ["V03-BD01", "V03-BD03", "V03-BD04"]
+
+
+def test_blank_or_repeated_section_ids_are_named():
+    from gis_town.errors import FieldError
+
+    sec = _sections()
+    sec.loc[1, "section_id"] = "S1"
+    sec.loc[2, "section_id"] = None
+    with pytest.raises(FieldError, match=r"1:S1.*2:S1.*3:\(空 blank\)"):
+        section_stages(sec, as_of=pd.Timestamp(AS_OF), names={})

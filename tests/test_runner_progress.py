@@ -96,3 +96,26 @@ def test_belt_share_on_the_map_equals_zones_csv(outputs):
     for name, share in on_map.items():
         expected = float(zones.loc[zones["name"] == name, "share_pct"].iloc[0])
         assert float(str(share).replace(",", "")) == pytest.approx(expected, abs=0.06)
+
+
+def test_sections_that_are_not_polygons_go_to_the_rejects():
+    from types import SimpleNamespace
+
+    import geopandas as gpd
+    import shapely
+
+    from gis_town.io.validate import PROBLEM_COLUMNS
+    from gis_town.runners.progress import _polygon_sections
+
+    sections = gpd.GeoDataFrame(
+        {"section_id": ["A", "B", "C"]},
+        geometry=[shapely.box(0, 0, 1, 1), shapely.LineString([(0, 0), (1, 1)]), shapely.Polygon()],
+        crs=4544,
+    )
+    town = SimpleNamespace(problems=pd.DataFrame(columns=PROBLEM_COLUMNS))
+    kept = _polygon_sections(town, sections, "high_standard_sections", "section_id")
+    assert list(kept["section_id"]) == ["A"]
+    assert list(town.problems["feature_id"]) == ["B", "C"]
+    assert (town.problems["action"] == "rejected").all()
+    _polygon_sections(town, sections, "high_standard_sections", "section_id")  # read again: listed once
+    assert len(town.problems) == 2

@@ -198,8 +198,33 @@ def read_sections(town, config: TownConfig):
         p = town.path
         if p is None or not Path(p).is_file() or hs.layer not in {n for n, _ in list_layers(p)}:
             return None
-    return read_config_layer(config, town.path, path=hs.path, layer=hs.layer, fields=hs.fields,
-                             key="high_standard")
+    sections = read_config_layer(config, town.path, path=hs.path, layer=hs.layer, fields=hs.fields,
+                                 key="high_standard")
+    return _polygon_sections(town, sections, hs.layer, hs.id_field)
+
+
+def _polygon_sections(town, sections, layer: str, id_field: str):
+    """The sections that are polygons; the others (empty, or cleaned into lines or points) are
+    set aside into ``town.problems`` (rejects.csv), once, with a warning."""
+    import pandas as pd
+
+    geom = sections.geometry
+    ok = (geom.geom_type.isin(["Polygon", "MultiPolygon"]) & ~geom.is_empty).to_numpy()
+    if ok.all():
+        return sections
+    rows = np.flatnonzero(~ok)
+    ids = (sections[id_field].astype("object").fillna("").astype(str).to_numpy()[rows]
+           if id_field in sections.columns else np.full(len(rows), "", dtype=object))
+    log.warning("%s: %d 个建设片区不是面，未计入 / %d section(s) are not polygons, left out (rejects.csv)",
+                layer, len(rows), len(rows))
+    problems = getattr(town, "problems", None)
+    if problems is not None and not (problems.get("layer", pd.Series(dtype=object)) == layer).any():
+        extra = pd.DataFrame({"layer": layer, "feature_id": ids, "row": rows, "field": "geometry",
+                              "action": "rejected",
+                              "reason": "建设片区不是面(空或退化为线、点) / the section is not a polygon "
+                                        "(empty, or degenerate: a line or point); redraw it"})
+        town.problems = pd.concat([problems, extra], ignore_index=True) if len(problems) else extra
+    return sections[ok].reset_index(drop=True)
 
 
 @dataclass

@@ -184,11 +184,28 @@ def build_town(folder: Path, cases: list[Case], *, start: int = 0,
     names.update({i: c.name for i, c in zip(curve_ids, curves)})
     for name in FUZZ_LAYERS:
         _write(overrides[name], gpkg, name, curve_wkb, curve_ids, LAYERS[name].id_field)
+    _write_construction(gpkg, placed, curve_wkb, curve_ids)
     plots = folder / "plots.gpkg"
     farm = overrides["farmland"].rename(columns={"parcel_id": "plot_id"})
     _write(farm, plots, "plots", curve_wkb, curve_ids, "plot_id")
     _write(overrides["reclamation"], plots, "reclamation_plots", curve_wkb, curve_ids, "plot_id")
     return FuzzTown(gpkg, plots, names)
+
+
+def _write_construction(gpkg: Path, placed: list, curves: list[bytes], curve_ids: list[str]) -> None:
+    """High-standard sections for progress and upload: one accepted section over the whole town
+    (no acceptance plots: its date counts, so every fuzz parcel reaches the upload's writers) and
+    every fuzz geometry as a section of its own."""
+    stages = {"project": "P", "village_id": "V1", "planned": "2023-01-01", "started": "2023-02-01",
+              "built": "2023-03-01", "accepted": "2023-04-01", "uploaded": None}
+    whole = shapely.box(X0, Y0, X0 + 2000.0, Y0 + 1000.0)
+    lon, lat = _TO_GEO.transform(*np.asarray(whole.exterior.coords).T)
+    sections = gpd.GeoDataFrame(
+        {"section_id": ["S-ALL", *(f"F{k:05d}" for k in range(len(placed)))], **stages},
+        geometry=[shapely.Polygon(np.column_stack([lon, lat])), *placed], crs="EPSG:4490",
+    )
+    sections = sections.astype({c: object for c in sections.columns if c != "geometry"})  # _write's text columns
+    _write(sections, gpkg, "high_standard_sections", curves, curve_ids, "section_id")
 
 
 @dataclass

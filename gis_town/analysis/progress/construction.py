@@ -20,9 +20,10 @@ import shapely
 
 from gis_town.analysis.progress.fields import _dates, _numbers, _require
 from gis_town.analysis.progress.stages import HIGH_STANDARD_STAGES, reached_in_order
+from gis_town.errors import FieldError
 from gis_town.geodesy import area_m2, m2_to_mu
 
-__all__ = ["SECTION_COLUMNS", "section_checks", "section_stages"]
+__all__ = ["SECTION_COLUMNS", "section_checks", "section_ids", "section_stages"]
 
 LAYER = "high_standard_sections"
 STAGES: tuple[str, ...] = tuple(HIGH_STANDARD_STAGES)
@@ -54,6 +55,29 @@ CHECK_STATES: dict[str, str] = {
     "failed": "未通过 not passed",
     "unchecked": "未检查 not checked",
 }
+
+
+def section_ids(sections: gpd.GeoDataFrame, id_field: str = "section_id") -> np.ndarray:
+    """The sections' ids as text, each given once.
+
+    Raises
+    ------
+    FieldError
+        A blank or repeated id (the rows and ids named): each section needs its own.
+    """
+    _require(sections, (id_field,), LAYER)
+    raw = sections[id_field].astype("object")
+    sid = raw.fillna("").astype(str).str.strip()
+    bad = (sid == "") | sid.duplicated(keep=False)
+    if bad.any():
+        rows = np.flatnonzero(bad.to_numpy())
+        shown = "、".join(f"{r + 1}:{sid.iloc[r] or '(空 blank)'}" for r in rows[:10])
+        raise FieldError(
+            f"标段编号为空或重复 / blank or repeated {id_field} in {len(rows)} section(s) (row:id {shown}): "
+            "give each section its own id",
+            layer=LAYER, field=id_field,
+        )
+    return sid.to_numpy(dtype=object)
 
 
 def section_checks(
@@ -88,7 +112,7 @@ def section_checks(
         ``section_id``, ``checked_plots``, ``failed_plots``, ``failed_plot_ids``
         (up to 10, ``、``-separated); sections without a checked plot have 0.
     """
-    sid = sections[id_field].astype(str).to_numpy()
+    sid = section_ids(sections, id_field)
     where = _plot_sections(sections, sid, plots, id_field)
     out = pd.DataFrame({"section_id": where, "failed": ~np.asarray(passed, dtype=bool),
                         "plot_id": np.asarray(plot_ids).astype(str)})
@@ -110,9 +134,9 @@ def _plot_sections(
     """Per plot: the id of its section (its own field, else the one containing it), None outside."""
     where = np.full(len(plots), None, dtype=object)
     if id_field in plots.columns:
-        own = plots[id_field].astype("object")
-        has = own.notna().to_numpy() & own.isin(set(sid)).to_numpy()
-        where[has] = own.astype(str).to_numpy()[has]
+        own = plots[id_field].astype("object").fillna("").astype(str).str.strip().to_numpy(dtype=object)
+        has = np.isin(own, sid)
+        where[has] = own[has]
     todo = np.flatnonzero(where == None)  # noqa: E711 (element-wise)
     if not len(todo):
         return where
@@ -151,11 +175,12 @@ def section_stages(
         Missing ``section_id`` or ``project``, a date that cannot be parsed.
     """
     _require(sections, (id_field, "project"), LAYER)
+    sid = section_ids(sections, id_field)
     dates = {s: _dates(sections, s, LAYER, id_field).to_numpy() for s in STAGES}
     st = reached_in_order(dates, as_of, stages=STAGES, prerequisites=PREREQUISITES,
                           labels=HIGH_STANDARD_STAGES)
     sec = pd.DataFrame({
-        "section_id": sections[id_field].astype(str).to_numpy(),
+        "section_id": sid,
         "project": sections["project"].astype(str).str.strip().to_numpy(),
         "village_id": sections["village_id"].astype(str).to_numpy()
         if "village_id" in sections.columns else "",

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis_town.analysis.progress.construction import _plot_sections
+from gis_town.analysis.progress.construction import _plot_sections, section_ids
 from gis_town.geodesy import area_m2, m2_to_mu
 from gis_town.schema import CROPLAND_CODES
 
@@ -115,7 +115,7 @@ def upload_plots(
     geom = farmland.geometry.to_numpy()
     usable = ~shapely.is_missing(geom) & ~shapely.is_empty(geom) & shapely.is_valid(geom)
     usable &= np.isin(shapely.get_type_id(geom), (3, 6))  # Polygon, MultiPolygon
-    sid = sections[id_field].astype(str).to_numpy()
+    sid = section_ids(sections, id_field)
     where = np.full(len(farmland), None, dtype=object)
     if usable.any():
         where[usable] = _plot_sections(sections, sid, farmland[usable], id_field)
