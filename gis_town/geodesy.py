@@ -37,6 +37,7 @@ __all__ = [
     "mu_to_m2",
     "pick_gk_crs",
     "project_to_gk",
+    "reproject",
     "to_geographic",
 ]
 
@@ -70,12 +71,18 @@ def _require_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries, what: str) -> CRS:
     return CRS.from_user_input(gdf.crs)
 
 
+def reproject(gdf, crs, *, layer: str | None = None):
+    """Return ``gdf`` in ``crs``; ``gdf`` itself when it is in it already (pyproj's equality, not
+    the same WKT text: a GeoParquet's EPSG:4490 and a GeoPackage's are one CRS, and an identity
+    transform of a million parcels costs seconds)."""
+    src = _require_crs(gdf, layer or "geometry")
+    target = CRS.from_user_input(crs)
+    return gdf if src.equals(target) else gdf.to_crs(target)
+
+
 def to_geographic(gdf, *, layer: str | None = None):
     """Return ``gdf`` in CGCS2000 geographic coordinates (EPSG:4490), lon/lat order."""
-    crs = _require_crs(gdf, layer or "geometry")
-    if crs.equals(CRS.from_user_input(settings.CGCS2000)):
-        return gdf
-    return gdf.to_crs(settings.CGCS2000)
+    return reproject(gdf, settings.CGCS2000, layer=layer)
 
 
 def _lonlat_center(gdf, layer: str | None) -> tuple[float, float]:

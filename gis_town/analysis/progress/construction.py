@@ -21,7 +21,7 @@ import shapely
 from gis_town.analysis.progress.fields import _dates, _numbers, _require
 from gis_town.analysis.progress.stages import HIGH_STANDARD_STAGES, reached_in_order
 from gis_town.errors import FieldError
-from gis_town.geodesy import area_m2, m2_to_mu
+from gis_town.geodesy import area_m2, m2_to_mu, reproject
 
 __all__ = ["SECTION_COLUMNS", "section_checks", "section_ids", "section_stages"]
 
@@ -140,7 +140,7 @@ def _plot_sections(
     todo = np.flatnonzero(where == None)  # noqa: E711 (element-wise)
     if not len(todo):
         return where
-    geom = plots.geometry.to_crs(sections.crs).to_numpy()[todo]
+    geom = reproject(plots.geometry, sections.crs, layer=LAYER).to_numpy()[todo]
     ok = shapely.is_valid(geom) & ~shapely.is_empty(geom) & ~shapely.is_missing(geom)
     pts = np.empty(len(geom), dtype=object)
     pts[ok] = shapely.point_on_surface(geom[ok])

@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 
 from gis_town.analysis.progress.construction import _plot_sections, section_ids
-from gis_town.geodesy import area_m2, m2_to_mu
+from gis_town.geodesy import area_m2, m2_to_mu, to_geographic
 from gis_town.schema import CROPLAND_CODES
 
 __all__ = ["CROPLAND_CODES", "REJECT_REASONS", "UPLOAD_FIELDS", "UploadPlots", "upload_plots", "upload_summary"]
@@ -161,8 +161,9 @@ def _land_names(plots: gpd.GeoDataFrame) -> np.ndarray:
     return names.fillna("").astype(str).str.strip().to_numpy(dtype=object)
 
 
-def _day(v) -> str:
-    return "" if pd.isna(v) else f"{pd.Timestamp(v):%Y-%m-%d}"
+def _days(dates: pd.Series) -> np.ndarray:
+    """Dates as ``YYYY-MM-DD`` text ('' for none)."""
+    return pd.to_datetime(dates).dt.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object)
 
 
 def _upload_frame(
@@ -183,10 +184,10 @@ def _upload_frame(
         "DLBM": [CROPLAND_CODES[x] for x in land],
         "DLMC": land,
         "DKMJ": np.round(m2_to_mu(area_m2(plots, layer="acceptance_plots")), 2),
-        "YSRQ": [_day(v) for v in sec["accepted"]],
-        "RKRQ": [_day(v) if r else "" for v, r in zip(sec["uploaded"], sec["uploaded_reached"], strict=True)],
+        "YSRQ": _days(sec["accepted"]),
+        "RKRQ": np.where(sec["uploaded_reached"].fillna(False).to_numpy(dtype=bool), _days(sec["uploaded"]), ""),
     }
-    return gpd.GeoDataFrame(cols, geometry=plots.geometry.to_crs(4490).to_numpy(), crs=4490)
+    return gpd.GeoDataFrame(cols, geometry=to_geographic(plots.geometry).to_numpy(), crs=4490)
 
 
 def _rejects(
