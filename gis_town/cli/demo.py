@@ -82,6 +82,7 @@ def _delivered_steps(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
         ("patrol", ["patrol", gdb, "--tracks", str(d / "巡河轨迹"), *as_of, "--out", str(rep / "patrol")]),
         ("risk", ["risk", gdb, "--out", str(rep / "risk")]),
         ("progress", ["progress", gdb, *as_of, "--out", str(rep / "progress")]),
+        ("upload", ["upload", gdb, *as_of, "--out", str(rep / "upload")]),
         ("map", ["map", gdb, "--kind", "layout", "--out", str(args.maps / "delivered_layout.html")]),
     ]
 
