@@ -71,8 +71,8 @@ class UploadPlots:
     plots : GeoDataFrame
         :data:`UPLOAD_FIELDS`, CGCS2000 longitude/latitude (EPSG:4490), in input order.
     rejects : DataFrame
-        ``plot_id``, ``project``, ``section_id``, ``reason_code``, ``reason``: one row per plot
-        left out.
+        ``plot_id``, ``project``, ``section_id``, ``reason_code``, ``reason``: one row per
+        candidate left out.
     """
 
     plots: gpd.GeoDataFrame
@@ -183,7 +183,7 @@ def _upload_frame(
         "ZLDWMC": [names.get(v, "") for v in village],
         "DLBM": [CROPLAND_CODES[x] for x in land],
         "DLMC": land,
-        "DKMJ": np.round(m2_to_mu(area_m2(plots, layer="acceptance_plots")), 2),
+        "DKMJ": np.round(m2_to_mu(area_m2(plots, layer="farmland")), 2),
         "YSRQ": _days(sec["accepted"]),
         "RKRQ": np.where(sec["uploaded_reached"].fillna(False).to_numpy(dtype=bool), _days(sec["uploaded"]), ""),
     }
