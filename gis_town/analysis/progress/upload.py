@@ -3,7 +3,7 @@
 The candidates are the farmland parcels of the projects: those tagged with a ``project``
 and those lying in a construction section. A candidate goes into the upload when
 
-1. its geometry is a valid, non-empty polygon;
+1. its geometry is a non-empty polygon (geometry is repaired once, where it is read);
 2. it lies in a construction section (its own ``section_id``, else the section containing
    its representative point: :func:`~gis_town.analysis.progress.construction.section_checks`);
 3. it did not fail the acceptance check (验收前检查), when it was among the checked plots
@@ -51,8 +51,8 @@ UPLOAD_FIELDS: dict[str, str] = {
 
 #: Reject code -> reason (``{stage}``, ``{rules}``, ``{land_use}`` filled per plot), in the order tested.
 REJECT_REASONS: dict[str, str] = {
-    "invalid_geometry": "几何无效(空、非面或自相交)，请在GIS软件中修复 / invalid geometry (empty, "
-                        "not a polygon or self-intersecting): repair it in the GIS software",
+    "invalid_geometry": "几何无效(空或非面)，请在GIS软件中修复 / invalid geometry (empty or not a "
+                        "polygon): repair it in the GIS software",
     "no_section": "不在任何建设片区内，请核对标段编号或边界 / in no construction section: check its "
                   "section_id or boundary",
     "check_failed": "未通过验收前检查 / failed the acceptance check: {rules}",
@@ -112,9 +112,8 @@ def upload_plots(
     -------
     UploadPlots
     """
-    geom = farmland.geometry.to_numpy()
-    usable = ~shapely.is_missing(geom) & ~shapely.is_empty(geom) & shapely.is_valid(geom)
-    usable &= np.isin(shapely.get_type_id(geom), (3, 6))  # Polygon, MultiPolygon
+    geom = farmland.geometry.to_numpy()  # repaired where it was read: only the kind is tested here
+    usable = ~shapely.is_missing(geom) & ~shapely.is_empty(geom) & np.isin(shapely.get_type_id(geom), (3, 6))
     sid = section_ids(sections, id_field)
     where = np.full(len(farmland), None, dtype=object)
     if usable.any():
