@@ -29,7 +29,10 @@ Workloads
   first frame after ``load``), time to switch the farmland layer on with the
   layer control until it is drawn (tiles: every tile in view loaded and
   painted), and the frame times while the map is dragged 400 px with the
-  farmland on (95th percentile and worst; the goal is under 50 ms).
+  farmland on (95th percentile and worst; the goal is under 50 ms). What the
+  first view drew is noted: parcels, or at the low zooms of a large layer the
+  overview's dissolved shapes and the parcels they stand for
+  (:mod:`gis_town.maps.overview`).
 
 At county sizes (``--size county`` or a fraction) the parcels come from
 :mod:`county`; the folium baseline runs on a sample of at most 20,000
