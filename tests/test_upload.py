@@ -222,3 +222,15 @@ def test_upload_without_sections_says_what_to_configure(tmp_path):
     proc = _cli("upload", str(town), "--out", str(tmp_path / "u"), cwd=REPO)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "[high_standard]" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_pending_only_leaves_the_uploaded_sections_out():
+    sections, farmland = _sections(), _farmland()
+    stages = section_stages(sections, as_of=pd.Timestamp("2023-12-31"), names={})
+    res = upload_plots(farmland, sections, stages, check_failures={"P4": "slope"}, pending_only=True)
+    assert len(res.plots) == 0  # A, the only accepted section, is uploaded already
+    codes = dict(zip(res.rejects["plot_id"], res.rejects["reason_code"], strict=True))
+    assert codes["P1"] == codes["P2"] == "already_uploaded" and codes["P3"] == "not_cropland"
+    before = section_stages(sections, as_of=pd.Timestamp("2023-09-30"), names={})  # accepted, not uploaded
+    res = upload_plots(farmland, sections, before, check_failures={"P4": "slope"}, pending_only=True)
+    assert list(res.plots["DKBH"]) == ["P1", "P2"] and (res.plots["RKRQ"] == "").all()

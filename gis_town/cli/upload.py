@@ -46,6 +46,8 @@ def register(sub) -> None:
     add_town_args(p, out="reports/upload", vector_format=False, dask=False)
     p.add_argument("--as-of", dest="as_of", default=None,
                    help="统计日期 as-of date YYYY-MM-DD (default: the config's town.data_date, else today)")
+    p.add_argument("--pending", dest="pending_only", action="store_true",
+                   help="只导出尚未上图入库的片区 only the sections not uploaded yet (a second batch)")
     p.set_defaults(func=run)
 
 
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args)
     town = open_town(args, layers=upload_layers(cfg), config=cfg)
-    result = run_upload(town, town.config, as_of=args.as_of)
+    result = run_upload(town, town.config, as_of=args.as_of, pending_only=args.pending_only)
     out_dir: Path = args.out
     t0 = time.time()
     write_upload(result, out_dir, producer=cfg.town.name)

@@ -54,6 +54,7 @@ REJECT_LABELS: dict[str, str] = {
     "check_failed": "未通过验收前检查 failed the check",
     "not_accepted": "片区未竣工验收 section not accepted",
     "not_cropland": "非耕地地类 not cropland",
+    "already_uploaded": "已上图入库 uploaded already",
 }
 
 _SECTION_HEADERS: dict[str, str] = {

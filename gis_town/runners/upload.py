@@ -59,8 +59,11 @@ class UploadResult:
     checked: bool
 
 
-def run_upload(town, config: TownConfig | None = None, *, as_of: str | dt.date | None = None) -> UploadResult:
-    """The accepted plots of ``town`` to upload on ``as_of`` (default: ``town.data_date``, else today).
+def run_upload(
+    town, config: TownConfig | None = None, *, as_of: str | dt.date | None = None, pending_only: bool = False
+) -> UploadResult:
+    """The accepted plots of ``town`` to upload on ``as_of`` (default: ``town.data_date``, else today);
+    with ``pending_only``, only those of the sections not uploaded yet.
 
     Raises
     ------
@@ -97,7 +100,8 @@ def run_upload(town, config: TownConfig | None = None, *, as_of: str | dt.date |
     names = _names(town.layers.get("villages"))
     stages = section_stages(sections, as_of=day, names=names, checks=checks, id_field=hs.id_field)
     upload = upload_plots(farmland, sections, stages, check_failures=failures,
-                          land_uses=hs.upload_land_uses, id_field=hs.id_field, names=names)
+                          land_uses=hs.upload_land_uses, id_field=hs.id_field, names=names,
+                          pending_only=pending_only)
     log.info("上图入库 upload as of %s: %d plots, %d rejected", f"{day:%Y-%m-%d}", len(upload.plots),
              len(upload.rejects))
     return UploadResult(day, upload, upload_summary(upload, stages), stages, verdict is not None)

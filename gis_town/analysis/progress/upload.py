@@ -12,7 +12,8 @@ and those lying in a construction section. A candidate goes into the upload when
    (:func:`~gis_town.analysis.progress.construction.section_stages`: by its date, after
    *built*, and with no failed plot);
 5. its land class is cropland (耕地, GB/T 21010-2017 class 01: 0101 水田, 0102 水浇地,
-   0103 旱地), among the config's ``[high_standard] upload_land_uses``.
+   0103 旱地), among the config's ``[high_standard] upload_land_uses``;
+6. with ``pending_only`` (a second batch), its section is not uploaded yet.
 
 Every candidate is in the upload or in the rejects with the first condition it fails
 (:data:`REJECT_REASONS`). The upload's fields follow the names of the land survey
@@ -59,6 +60,8 @@ REJECT_REASONS: dict[str, str] = {
     "not_accepted": "所在片区未竣工验收(已到: {stage}) / its section is not accepted (reached: {stage})",
     "not_cropland": "地类「{land_use}」不是上传的耕地地类 / land class {land_use!r} is not a cropland "
                     "class of the upload",
+    "already_uploaded": "所在片区已上图入库，本次不再上传 / its section is uploaded already (only the "
+                        "sections still to upload were asked for)",
 }
 
 
@@ -88,6 +91,7 @@ def upload_plots(
     land_uses: tuple[str, ...] | list[str] = tuple(CROPLAND_CODES),
     id_field: str = "section_id",
     names: dict[str, str] | None = None,
+    pending_only: bool = False,
 ) -> UploadPlots:
     """The accepted parcels to upload (上图入库) and the rejects, each candidate in exactly one.
 
@@ -107,6 +111,9 @@ def upload_plots(
         The cropland classes to keep (names of :data:`CROPLAND_CODES`).
     names : dict, optional
         village_id -> village name (``ZLDWMC``).
+    pending_only : bool
+        Only the sections not uploaded yet (上图入库 not reached): a second batch. The others'
+        parcels are rejected as ``already_uploaded``.
 
     Returns
     -------
@@ -133,6 +140,8 @@ def upload_plots(
         "check_failed": ~np.isin(ids, list(failures)),
         "not_accepted": pd.Series(where).map(st["accepted_reached"]).fillna(False).to_numpy(dtype=bool),
         "not_cropland": np.isin(land, list(land_uses)),
+        "already_uploaded": ~(pending_only & pd.Series(where).map(st["uploaded_reached"]).fillna(False)
+                              .to_numpy(dtype=bool)),
     }
     code = np.full(len(plots), "", dtype=object)
     for c, ok in tests.items():
