@@ -203,20 +203,29 @@ def _echo_tiles(m) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``gis-town map`` (heavy imports here: the parser stays light)."""
-    import pandas as pd
-
-    from gis_town.maps import save_map
-    from gis_town.maps.layout import town_data_date, town_map
-    from gis_town.maps.printmap import print_map, town_map_number
+    """Run ``gis-town map``: open the town, build the layers of the kind, write a print or web map."""
     from gis_town.maps.thematic import map_specs
 
     out: Path = args.out
-    suffix = out.suffix.lower()
-    if suffix not in (".html", ".htm", ".png", ".pdf"):
+    if out.suffix.lower() not in (".html", ".htm", ".png", ".pdf"):
         raise InputError(
             f"输出文件须为 .html、.png 或 .pdf / --out must end in .html, .png or .pdf, got {out.name!r}"
         )
+    town = _open_map_town(args)
+    specs, title, subtitle = map_specs(
+        town, args.kind, as_of=args.as_of, result=_result(args.kind, town, args)
+    )
+    dem = _dem(args, town.config)
+    if out.suffix.lower() in (".png", ".pdf"):
+        _write_print_map(args, town, specs, title, subtitle, dem)
+    else:
+        _write_web_map(args, town, specs, title, subtitle, dem)
+    write_rejects(town, out.parent)
+    return 0
+
+
+def _open_map_town(args: argparse.Namespace):
+    """The town with the layers the map kind reads (progress: the progress runner's own)."""
     kind = args.kind
     layers = list(KIND_LAYERS[kind])
     required = _REQUIRED[kind]
@@ -227,74 +236,61 @@ def run(args: argparse.Namespace) -> int:
         from gis_town.runners.progress import progress_layers
 
         layers = progress_layers(cfg)
-    town = open_town(args, layers=layers, required=required, config=cfg)
-    cfg = town.config
-    specs, title, subtitle = map_specs(
-        town, kind, as_of=args.as_of, result=_result(kind, town, args)
-    )
+    return open_town(args, layers=layers, required=required, config=cfg)
+
+
+def _dem(args: argparse.Namespace, cfg) -> Path | None:
+    """``--dem``, else the config's DEM when its file exists (a warning when it does not)."""
     dem = args.dem if args.dem is not None else cfg.dem_path()
     if dem is not None and not Path(dem).is_file():
         if args.dem is not None:
             raise InputError("DEM 文件不存在 / DEM file not found: check --dem", path=str(dem))
         log.warning("配置中的 DEM 不存在 / the config's DEM %s does not exist: no hillshade", dem)
         dem = None
+    return dem
 
-    if suffix in (".png", ".pdf"):
-        print_map(
-            specs,
-            out,
-            title=title,
-            subtitle=subtitle,
-            data_date=town_data_date(town),
-            paper=args.paper,
-            dpi=args.dpi,
-            crs=town.gk_crs,
-            dem=dem,
-            public=args.public,
-            town_name=cfg.town.name,
-            producer=cfg.map.producer,
-            map_number=town_map_number(cfg.town.name, kind, town_data_date(town)),
-        )
-        echo(
-            f"已写出打印版地图 wrote print map {out} ({args.paper}, {args.dpi} dpi, {out.stat().st_size / 1024:.0f} KB)"
-        )
-    else:
-        m = town_map(
-            town,
-            specs,
-            title,
-            subtitle=subtitle,
-            basemap=args.basemap,
-            offline=args.offline,
-            public=args.public,
-            dem=dem if (args.offline or (args.basemap or cfg.map.basemap) == "none") else None,
-            orthophoto=args.orthophoto,
-            tiles_dir=args.tiles,
-            html_path=out,
-            simplify_m=args.simplify,
-            tiles_above=args.tiles_above,
-            tiles_out=args.tiles_out,
-        )
-        save_map(m, out)
-        rows = []
-        for child in m._children.values():
-            n = getattr(child, "n_features", None)
-            if n is not None:
-                rows.append(
-                    {
-                        "图层 layer": child.plain_name,
-                        "要素 features": n,
-                        "KB": round(child.n_bytes / 1024, 1),
-                    }
-                )
-        if rows:
-            print_table(pd.DataFrame(rows), title=title)
-        _echo_tiles(m)
-        size = out.stat().st_size
-        mode = "离线 offline" if args.offline else "在线 online"
-        echo(
-            f"已写出地图 wrote map {out} ({size / 1024 / 1024:.2f} MB, {mode}"
-            f"{', 公开版 public' if args.public else ''})"
-        )
-    write_rejects(town, out.parent)
-    return 0
+
+def _write_print_map(args: argparse.Namespace, town, specs, title: str, subtitle, dem) -> None:
+    """The PNG or PDF print map."""
+    from gis_town.maps.layout import town_data_date
+    from gis_town.maps.printmap import print_map, town_map_number
+
+    cfg, out = town.config, args.out
+    print_map(
+        specs, out, title=title, subtitle=subtitle, data_date=town_data_date(town), paper=args.paper,
+        dpi=args.dpi, crs=town.gk_crs, dem=dem, public=args.public, town_name=cfg.town.name,
+        producer=cfg.map.producer, map_number=town_map_number(cfg.town.name, args.kind, town_data_date(town)),
+    )
+    echo(
+        f"已写出打印版地图 wrote print map {out} ({args.paper}, {args.dpi} dpi, {out.stat().st_size / 1024:.0f} KB)"
+    )
+
+
+def _write_web_map(args: argparse.Namespace, town, specs, title: str, subtitle, dem) -> None:
+    """The web map, and its table of layers (features, KB) and tiles."""
+    import pandas as pd
+
+    from gis_town.maps import save_map
+    from gis_town.maps.layout import town_map
+
+    cfg, out = town.config, args.out
+    m = town_map(
+        town, specs, title, subtitle=subtitle, basemap=args.basemap, offline=args.offline,
+        public=args.public,
+        dem=dem if (args.offline or (args.basemap or cfg.map.basemap) == "none") else None,
+        orthophoto=args.orthophoto, tiles_dir=args.tiles, html_path=out, simplify_m=args.simplify,
+        tiles_above=args.tiles_above, tiles_out=args.tiles_out,
+    )
+    save_map(m, out)
+    rows = [
+        {"图层 layer": child.plain_name, "要素 features": child.n_features, "KB": round(child.n_bytes / 1024, 1)}
+        for child in m._children.values() if getattr(child, "n_features", None) is not None
+    ]
+    if rows:
+        print_table(pd.DataFrame(rows), title=title)
+    _echo_tiles(m)
+    mode = "离线 offline" if args.offline else "在线 online"
+    echo(
+        f"已写出地图 wrote map {out} ({out.stat().st_size / 1024 / 1024:.2f} MB, {mode}"
+        f"{', 公开版 public' if args.public else ''})"
+    )
