@@ -47,6 +47,23 @@ GK_ZONE_WARN_DEG: float = 2.0
 #: Coordinates are rounded to this many decimals of a degree in web maps (~0.1 m).
 MAP_COORD_DECIMALS: int = 6
 
+#: A polygon coverage kept in a web map's page (villages with their names) with
+#: more vertices than this is simplified for display
+#: (:func:`gis_town.maps.encode.display_simplify`): Leaflet projects, clips and
+#: redraws every vertex after each drag and zoom. A town's layers stay below it.
+MAP_DISPLAY_VERTICES: int = 100_000
+
+#: The display simplification's tolerance: this many pixels ...
+MAP_DISPLAY_PX: float = 0.5
+
+#: ... at this many zooms closer than the one that fits the layer in
+#: :data:`MAP_VIEW_PX` (borders stay within half a pixel there, one pixel a
+#: zoom closer).
+MAP_DISPLAY_ZOOMS: int = 2
+
+#: The screen (width, height in CSS pixels) the first view is planned for.
+MAP_VIEW_PX: tuple[int, int] = (1400, 900)
+
 #: Features :func:`gis_town.raster.zonal_stats` hands to exactextract at a
 #: time: the cells of one block are held in memory (a 1,000,000-parcel county
 #: on a 5 m DEM touches about 100 million cells; one block of 50,000 parcels,

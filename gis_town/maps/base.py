@@ -52,7 +52,13 @@ from gis_town.geodesy import pick_gk_crs, to_geographic
 from gis_town.io.write import write_text
 from gis_town.maps import offline as _offline
 from gis_town.maps import tiles as _tiles
-from gis_town.maps.encode import bounds_lonlat, encode_layer, safe_json, simplify_layer
+from gis_town.maps.encode import (
+    bounds_lonlat,
+    display_simplify,
+    encode_layer,
+    safe_json,
+    simplify_layer,
+)
 from gis_town.maps.gcj02 import wgs84_to_gcj02
 from gis_town.maps.page import DECODER_JS, NO_TILES_NOTE, PAGE_CSS
 from gis_town.maps.spec import LayerSpec, Style, escape, escape_name, public_specs
@@ -468,7 +474,12 @@ def build_map(
         Where the page will be saved (local tile URLs are made relative to it).
     simplify_m : float, optional
         Simplification tolerance in metres (default ``[map] simplify_m``, 0 =
-        none); polygon coverages keep their shared borders.
+        none); polygon coverages keep their shared borders. Without it, a
+        line layer or a named polygon coverage kept in the page (villages) of more than
+        :data:`~gis_town.settings.MAP_DISPLAY_VERTICES` vertices is simplified
+        for display to half a pixel two zooms closer than the first view
+        (:func:`~gis_town.maps.encode.display_simplify`; a county's villages:
+        about 8 m).
     gk_crs : CRS, optional
         Gauss-Kruger zone for simplification (picked from the data if omitted).
     decimals : int
@@ -517,6 +528,9 @@ def build_map(
         gdf = spec.gdf[[*spec.columns_used(), spec.gdf.geometry.name]]
         if tol and tol > 0 and spec.kind in ("polygon", "line"):
             gdf = simplify_layer(gdf, tol, gk_crs, coverage=spec.coverage)
+        elif _display_simplified(spec) and len(gdf):  # a county's villages, rivers: display detail
+            gk = gk_crs if gk_crs is not None else pick_gk_crs(gdf)
+            gdf, _ = display_simplify(gdf, gk, coverage=spec.kind == "polygon")
         frames.append(to_geographic(gdf, layer=spec.name))
 
     fig = TownFigure(offline=offline, title=title)
@@ -646,6 +660,13 @@ def build_map(
         (s, w), (n, e) = _shift_bounds([[s, w], [n, e]], gcj)
         m.fit_bounds([[s, w], [n, e]], padding=(10, 10))
     return m
+
+
+def _display_simplified(spec: LayerSpec) -> bool:
+    """Simplified for display when large: a named polygon coverage kept in the page (villages), lines (rivers)."""
+    if spec.kind == "line":
+        return True
+    return spec.kind == "polygon" and spec.coverage and not _tiles.is_tileable(spec)
 
 
 def _count_drawn(frame: gpd.GeoDataFrame) -> int:

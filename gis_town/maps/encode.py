@@ -51,6 +51,9 @@ __all__ = [
     "label_points",
     "safe_json",
     "simplify_layer",
+    "display_simplify",
+    "display_tolerance_m",
+    "fit_zoom",
 ]
 
 log = logging.getLogger(__name__)
@@ -322,6 +325,113 @@ def simplify_layer(
     simp = np.where(empty, geoms, simp)
     out = proj.set_geometry(gpd.GeoSeries(simp, index=proj.index, crs=gk_crs))
     return out.to_crs(src_crs)
+
+
+#: Web Mercator metres per pixel at zoom 0 on the equator (256-pixel tiles).
+_M_PER_PX_Z0 = 2 * np.pi * 6_378_137.0 / 256
+
+
+def fit_zoom(bounds: tuple[float, float, float, float], view_px: tuple[int, int]) -> int:
+    """The whole zoom at which Leaflet's ``fitBounds`` shows lon/lat ``bounds`` in ``view_px``.
+
+    Parameters
+    ----------
+    bounds : tuple of float
+        ``(west, south, east, north)`` in degrees.
+    view_px : tuple of int
+        The view's (width, height) in CSS pixels.
+
+    Returns
+    -------
+    int
+        The largest zoom (0-20) at which the bounds fit.
+    """
+    w, s, e, n = bounds
+    y = lambda lat: np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))  # noqa: E731
+    dx = max(np.radians(e - w), 1e-12) / (2 * np.pi)  # world widths
+    dy = max(y(n) - y(s), 1e-12) / (2 * np.pi)
+    z = min(np.log2(view_px[0] / 256 / dx), np.log2(view_px[1] / 256 / dy))
+    return int(np.clip(np.floor(z), 0, 20))
+
+
+def display_tolerance_m(
+    bounds: tuple[float, float, float, float],
+    *,
+    view_px: tuple[int, int] = settings.MAP_VIEW_PX,
+    px: float = settings.MAP_DISPLAY_PX,
+    zooms: int = settings.MAP_DISPLAY_ZOOMS,
+) -> float:
+    """Ground metres of ``px`` pixels at ``zooms`` zooms closer than the first view of ``bounds``.
+
+    Parameters
+    ----------
+    bounds : tuple of float
+        The layer's ``(west, south, east, north)`` in degrees.
+    view_px : tuple of int
+        The screen the first view is planned for (CSS pixels).
+    px : float
+        Pixels of error allowed there.
+    zooms : int
+        Zooms closer than the one that fits ``bounds``.
+
+    Returns
+    -------
+    float
+        Tolerance in metres (Web Mercator pixel size at the layer's middle latitude).
+    """
+    z = fit_zoom(bounds, view_px) + zooms
+    lat = np.radians((bounds[1] + bounds[3]) / 2)
+    return float(px * _M_PER_PX_Z0 * np.cos(lat) / 2**z)
+
+
+def display_simplify(
+    gdf: gpd.GeoDataFrame,
+    gk_crs,
+    *,
+    coverage: bool = True,
+    max_vertices: int | None = None,
+) -> tuple[gpd.GeoDataFrame, float]:
+    """A layer with more than ``max_vertices`` vertices, simplified for display.
+
+    The tolerance is :func:`display_tolerance_m` of the layer's bounds; a
+    polygon coverage is simplified with :func:`shapely.coverage_simplify`, so
+    neighbours keep one shared border (no gaps, no overlaps), other layers
+    (rivers) feature by feature, keeping their topology. Only what the page
+    draws changes; the layer itself is not touched.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        The layer (any CRS).
+    gk_crs : CRS
+        Gauss-Kruger zone the simplification works in (metres).
+    coverage : bool
+        The polygons tile (villages): simplify them as one coverage.
+    max_vertices : int, optional
+        Layers with at most this many vertices are returned as they are
+        (default :data:`~gis_town.settings.MAP_DISPLAY_VERTICES`).
+
+    Returns
+    -------
+    (GeoDataFrame, float)
+        The frame to draw (in ``gdf``'s CRS) and the tolerance used in metres
+        (0 when left as it is).
+    """
+    limit = settings.MAP_DISPLAY_VERTICES if max_vertices is None else max_vertices
+    n_vertices = int(shapely.get_num_coordinates(np.asarray(gdf.geometry.values)).sum())
+    if len(gdf) == 0 or n_vertices <= limit:
+        return gdf, 0.0
+    b = gdf.to_crs(4326).total_bounds
+    tol = display_tolerance_m((float(b[0]), float(b[1]), float(b[2]), float(b[3])))
+    out = simplify_layer(gdf, tol, gk_crs, coverage=coverage)
+    log.info(
+        "显示简化 %.1f 米 / simplified for display at %.1f m: %d -> %d vertices",
+        tol,
+        tol,
+        n_vertices,
+        int(shapely.get_num_coordinates(np.asarray(out.geometry.values)).sum()),
+    )
+    return out, tol
 
 
 def encode_layer(
