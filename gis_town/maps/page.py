@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from gis_town.maps.encode import safe_json
 
-__all__ = ["DECODER_JS", "NO_TILES_NOTE", "PAGE_CSS", "TILE_ERROR_MS", "TILE_WAIT_MS"]
+__all__ = ["CANVAS_PAD", "DECODER_JS", "NO_TILES_NOTE", "PAGE_CSS", "TILE_ERROR_MS", "TILE_WAIT_MS"]
 
 #: The note shown on the map when its basemap tiles cannot load.
 NO_TILES_NOTE = (
@@ -29,6 +29,10 @@ TILE_ERROR_MS = 1500
 
 #: Map width (CSS px) at or below which the page lays itself out for a phone.
 PHONE_PX = 640
+
+#: Margin of the vector canvas on each side, as a fraction of the view (Leaflet's default 0.1).
+#: A drag that ends with the view inside what was drawn keeps the canvas as it is.
+CANVAS_PAD = 0.35
 
 #: After the first tile request, how long (ms) to wait for any tile at all (a host that
 #: drops requests silently never reports an error).
@@ -132,7 +136,31 @@ DECODER_JS = r"""
     for (var v = s; v < e; v++) { x += c[2 * v]; y += c[2 * v + 1]; out[v - s] = [(oy + y) / m, (ox + x) / m]; }
     return out;
   }
+  // Leaflet re-clips and redraws every path of its canvas at each move end (60-130 ms for a
+  // county's villages and rivers). The canvas is drawn CANVAS_PAD of the view beyond each side,
+  // and a move that ends with the view still inside what was drawn keeps it as it is.
+  GT.keepCanvas = function () {
+    if (L.Canvas.prototype._gtKeep) { return; }
+    L.Canvas.prototype._gtKeep = true;
+    L.Canvas.prototype.options.padding = CANVAS_PAD;
+    var events = L.Canvas.prototype.getEvents;
+    L.Canvas.prototype.getEvents = function () {
+      var ev = events.call(this);
+      ev.moveend = this._gtMoveEnd;
+      return ev;
+    };
+    L.Canvas.prototype._gtMoveEnd = function () {
+      var map = this._map, b = this._bounds;
+      if (b && !this._postponeUpdatePaths && this._zoom === map.getZoom()) {
+        var seen = L.bounds(map.containerPointToLayerPoint([0, 0]),
+          map.containerPointToLayerPoint(map.getSize()));
+        if (b.contains(seen)) { return; }
+      }
+      this._update();
+    };
+  };
   GT.panes = function (map) {
+    GT.keepCanvas();
     var z = {gtBackground: 250, gtLabels: 450};
     for (var name in z) {
       if (!map.getPane(name)) { var p = map.createPane(name); p.style.zIndex = z[name]; }
@@ -163,24 +191,38 @@ DECODER_JS = r"""
     }, 0);
   };
   // Labels that would collide are hidden: zone labels first, then villages, then the rest, each
-  // kept only where it overlaps no label already kept (2 px apart); re-run at each zoom.
+  // kept only where it overlaps no label already kept (2 px apart); re-run at each zoom. A hidden
+  // label leaves the layout (display: none): a county's 1,000 village names would otherwise be
+  // restyled and hit-tested at every drag. Each label's size and offset are measured once, and
+  // its place follows from its marker's position, so a re-run reads no layout.
   GT.labelRank = function (span) {
     var cls = span.parentNode.className || "";
     return cls.indexOf("gt-zone") >= 0 ? 0 : (cls.indexOf("gt-village") >= 0 ? 1 : 2);
   };
+  function labelAt(map, c, s) {  // c: the container's client rect (read once: no layout in loops)
+    var p = map.layerPointToContainerPoint(L.DomUtil.getPosition(s.parentNode));
+    return [c.left + p.x, c.top + p.y];
+  }
   GT.declutter = function (map) {
     var spans = Array.prototype.slice.call(map.getContainer().querySelectorAll(".gt-label span"));
+    var fresh = spans.filter(function (s) { return s._gtBox === undefined; }), k;
+    for (k = 0; k < fresh.length; k++) { fresh[k].parentNode.style.display = ""; }
+    var c = map.getContainer().getBoundingClientRect();
+    for (k = 0; k < fresh.length; k++) {  // one layout for all new labels
+      var s0 = fresh[k], r0 = s0.getBoundingClientRect(), at = labelAt(map, c, s0);
+      s0._gtBox = [r0.left - at[0], r0.top - at[1], r0.width, r0.height];
+    }
     spans.sort(function (a, b) { return GT.labelRank(a) - GT.labelRank(b); });
     var kept = [];
-    for (var k = 0; k < spans.length; k++) {
-      var s = spans[k];
-      s.style.visibility = "";
-      var r = s.getBoundingClientRect();
-      if (!r.width) { continue; }
-      var hit = kept.some(function (q) {
+    for (k = 0; k < spans.length; k++) {
+      var s = spans[k], b = s._gtBox, p = labelAt(map, c, s);
+      var r = {left: p[0] + b[0], top: p[1] + b[1], right: p[0] + b[0] + b[2], bottom: p[1] + b[1] + b[3]};
+      var hit = !b[2] || kept.some(function (q) {
         return r.left < q.right + 2 && r.right > q.left - 2 && r.top < q.bottom + 2 && r.bottom > q.top - 2;
       });
-      if (hit) { s.style.visibility = "hidden"; } else { kept.push(r); }
+      var show = b[2] && !hit ? "" : "none";
+      if (s.parentNode.style.display !== show) { s.parentNode.style.display = show; }
+      if (!hit) { kept.push(r); }
     }
   };
   // The title between the top-left tools and the layer list when, centred, it would run into them.
@@ -370,4 +412,5 @@ DECODER_JS = (
     .replace("TILE_ERROR_MS", str(int(TILE_ERROR_MS)))
     .replace("TILE_WAIT_MS", str(int(TILE_WAIT_MS)))
     .replace("PHONE_PX", str(int(PHONE_PX)))
+    .replace("CANVAS_PAD", repr(float(CANVAS_PAD)))
 )
