@@ -187,3 +187,77 @@ def test_simplified_villages_show_their_names_escaped_in_chromium(monkeypatch, t
         finally:
             o.close()
             b.close()
+
+
+_SHOWN_JS = """() => [...document.querySelectorAll('.gt-label span')]
+  .filter(s => getComputedStyle(s.parentNode).display !== 'none')
+  .map(s => { const r = s.getBoundingClientRect(); return [s.textContent, r.left, r.top, r.right, r.bottom]; })"""
+
+
+def _overlaps(boxes) -> int:
+    n = 0
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            n += a[1] < b[3] and a[3] > b[1] and a[2] < b[4] and a[4] > b[2]
+    return n
+
+
+@pytest.mark.browser
+def test_a_short_drag_keeps_the_canvas_and_labels_never_overlap(tmp_path):
+    """A drag that ends inside the drawn margin redraws nothing; a long pan redraws; shown labels never overlap."""
+    from tests.test_map_browser import CHROMIUM, CHROMIUM_ARGS, Opened
+
+    if not CHROMIUM.exists():
+        pytest.skip("headless Chromium not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from gis_town.maps.base import build_map, save_map
+    from gis_town.maps.page import CANVAS_PAD
+
+    gdf = wiggly_villages(k=8).to_crs(4490)
+    path = save_map(build_map([_spec(gdf)], title="t", offline=True), Path(tmp_path) / "d.html")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        o = Opened(b, path, width=1000, height=700)
+        try:
+            o.js(
+                "() => { const r = GisTown.layers['行政村 villages'].getLayers()[0]._renderer;"
+                " window.__redraws = 0; const f = r._update;"
+                " r._update = function () { window.__redraws++; return f.apply(this, arguments); }; }"
+            )
+            c0 = o.js("() => GisTown.map.getCenter()")
+            box = o.page.locator(".leaflet-container").first.bounding_box()
+            x, y = box["x"] + 500, box["y"] + 350
+            step = 1000 * CANVAS_PAD * 0.8 / 10  # 80% of the margin, in 10 moves
+            o.page.mouse.move(x, y)
+            o.page.mouse.down()
+            for k in range(1, 11):
+                o.page.mouse.move(x - step * k, y)
+            o.page.mouse.up()
+            o.page.wait_for_timeout(300)
+            assert o.js("() => GisTown.map.getCenter()") != c0
+            assert o.js("() => window.__redraws") == 0
+            o.js("() => GisTown.map.panBy([1000, 0], {animate: false})")
+            o.page.wait_for_timeout(300)
+            assert o.js("() => window.__redraws") >= 1
+            z0 = o.js("() => GisTown.map.getZoom()")
+            hidden = []
+            for z in (
+                z0,
+                z0 - 2,
+                z0 - 4,
+                z0,
+            ):  # each zoom: shown labels apart, the rest out of layout
+                o.js(
+                    "([c, z]) => GisTown.map.setView([c.lat, c.lng], z, {animate: false})", [c0, z]
+                )
+                o.page.wait_for_timeout(300)
+                shown = o.js(_SHOWN_JS)
+                assert shown and _overlaps(shown) == 0
+                hidden.append(len(gdf) - len(shown))
+            assert hidden[2] > hidden[0] == hidden[3]  # names crowd out as the map zooms out
+            assert o.js("() => document.querySelectorAll('.gt-label span').length") == len(gdf)
+            o.no_harm()
+            assert o.errors == []
+        finally:
+            o.close()
+            b.close()
