@@ -29,7 +29,9 @@ Workloads
   first frame after ``load``), time to switch the farmland layer on with the
   layer control until it is drawn (tiles: every tile in view loaded and
   painted), and the frame times while the map is dragged 400 px with the
-  farmland on (95th percentile and worst; the goal is under 50 ms). What the
+  farmland on (95th percentile and worst; the goal is under 50 ms), and the
+  worst frame of a 960 px drag after it (beyond the margin the page's vector
+  canvas is drawn with, so that drag ends in a redraw). What the
   first view drew is noted: parcels, or at the low zooms of a large layer the
   overview's dissolved shapes and the parcels they stand for
   (:mod:`gis_town.maps.overview`).
@@ -299,15 +301,21 @@ _FRAMES_START_JS = """() => {
 }"""
 
 
-def _drag_frames(page) -> tuple[float, float]:
-    """Frame times (ms: 95th percentile, worst) while the map is dragged 400 px and settles."""
+def _drag_frames(page, steps: int = 25) -> tuple[float, float]:
+    """Frame times (ms: 95th percentile, worst) while the map is dragged and settles.
+
+    ``steps`` moves of (16, 6) px: 25 is a drag of 400 px (inside the margin the
+    page's vector canvas is drawn with), 60 one of 960 px (beyond it: redrawn).
+    """
     box = page.locator(".leaflet-container").first.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.evaluate(_FRAMES_START_JS)
+    if steps > 25:  # a long drag starts from the right, so the view stays on the county
+        x = box["x"] + box["width"] - 10
     page.mouse.move(x, y)
     page.mouse.down()
-    for k in range(1, 26):
-        page.mouse.move(x - 16 * k, y - 6 * k)
+    for k in range(1, steps + 1):
+        page.mouse.move(x - 16 * k, y - 6 * k * 25 / steps)
         page.wait_for_timeout(16)
     page.mouse.up()
     page.wait_for_timeout(1500)
@@ -321,7 +329,7 @@ def paint_toggle_pan(path: str, *, tiled: bool, repeat: int = 3) -> dict:
     """Median first paint (s), farmland toggle (s) and drag frame times (ms) in Chromium, network blocked."""
     from playwright.sync_api import sync_playwright
 
-    paints, toggles, p95s, worsts, drawn = [], [], [], [], 0
+    paints, toggles, p95s, worsts, longs, drawn = [], [], [], [], [], 0
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         for _ in range(repeat):
@@ -346,6 +354,7 @@ def paint_toggle_pan(path: str, *, tiled: bool, repeat: int = 3) -> dict:
             p95, worst = _drag_frames(page)
             p95s.append(p95)
             worsts.append(worst)
+            longs.append(_drag_frames(page, steps=60)[1])
             page.close()
         b.close()
 
@@ -358,6 +367,7 @@ def paint_toggle_pan(path: str, *, tiled: bool, repeat: int = 3) -> dict:
         "toggle_s": med(toggles),
         "frame_p95_ms": med(p95s),
         "frame_max_ms": med(worsts),
+        "long_drag_max_ms": med(longs),
         "drawn": drawn,
     }
 
@@ -423,7 +433,8 @@ def tiled_rows(size: str, town_path: str, what: str, tmp: Path, page_out: Path, 
             if "frame_p95_ms" in r and metric == "toggle_s":
                 note = (
                     f"{_drawn_note(r['drawn'])}; drag: frames p95 {r['frame_p95_ms']:.0f} ms, "
-                    f"worst {r['frame_max_ms']:.0f} ms (goal < 50 ms)"
+                    f"worst {r['frame_max_ms']:.0f} ms (goal < 50 ms); a 960 px drag: worst "
+                    f"{r['long_drag_max_ms']:.0f} ms"
                 )
             if name == "tiles" and metric == "toggle_s" and v is not None:
                 total = v + r["paint_s"]
