@@ -150,6 +150,8 @@ def test_the_map_draws_large_villages_simplified_and_small_ones_as_given(monkeyp
     page = map_html(build_map([_spec(gdf)], title="t", offline=True))
     assert _page_vertices(page) < n0 / 3
     assert int(shapely.get_num_coordinates(np.asarray(gdf.geometry.values)).sum()) == n0
+    exact = map_html(build_map([_spec(gdf)], title="t", offline=True, simplify_m=0))  # 0: none at all
+    assert _page_vertices(exact) == n0 - len(gdf)
 
 
 @pytest.mark.browser

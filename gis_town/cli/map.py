@@ -143,7 +143,8 @@ def register(sub) -> None:
         type=float,
         default=None,
         metavar="M",
-        help="简化容差(米) simplification tolerance in metres (default: config [map] simplify_m)",
+        help="简化容差(米) simplification tolerance in metres (default: config [map] simplify_m; "
+             "0: none, not even the display simplification of a county's villages)",
     )
     p.add_argument(
         "--tiles-above",

@@ -473,8 +473,8 @@ def build_map(
     html_path : path, optional
         Where the page will be saved (local tile URLs are made relative to it).
     simplify_m : float, optional
-        Simplification tolerance in metres (default ``[map] simplify_m``, 0 =
-        none); polygon coverages keep their shared borders. Without it, a
+        Simplification tolerance in metres (default ``[map] simplify_m``; 0 given
+        here: none at all, not even for display); polygon coverages keep their shared borders. Without it, a
         line layer or a named polygon coverage kept in the page (villages) of more than
         :data:`~gis_town.settings.MAP_DISPLAY_VERTICES` vertices is simplified
         for display to half a pixel two zooms closer than the first view
@@ -528,7 +528,7 @@ def build_map(
         gdf = spec.gdf[[*spec.columns_used(), spec.gdf.geometry.name]]
         if tol and tol > 0 and spec.kind in ("polygon", "line"):
             gdf = simplify_layer(gdf, tol, gk_crs, coverage=spec.coverage)
-        elif _display_simplified(spec) and len(gdf):  # a county's villages, rivers: display detail
+        elif simplify_m != 0 and _display_simplified(spec) and len(gdf):  # a county's villages: display detail
             gk = gk_crs if gk_crs is not None else pick_gk_crs(gdf)
             gdf, _ = display_simplify(gdf, gk, coverage=spec.kind == "polygon")
         frames.append(to_geographic(gdf, layer=spec.name))
