@@ -211,8 +211,8 @@ AREA_JS = """(boxes) => {
 }"""
 
 
-@pytest.mark.browser
-def test_tiled_map_draws_its_parcels_with_the_network_refused(tiled):
+def _in_chromium(page_path, check) -> None:
+    """Open ``page_path`` in headless Chromium (network refused) at 1280 x 820 and run ``check``."""
     from tests.test_map_browser import CHROMIUM, CHROMIUM_ARGS, Opened
 
     if not CHROMIUM.exists():
@@ -223,9 +223,14 @@ def test_tiled_map_draws_its_parcels_with_the_network_refused(tiled):
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
         try:
-            _check_page(Opened(browser, tiled, width=1280, height=820))
+            check(Opened(browser, page_path, width=1280, height=820))
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_tiled_map_draws_its_parcels_with_the_network_refused(tiled):
+    _in_chromium(tiled, _check_page)
 
 
 def _wait_drawn(o) -> None:
@@ -486,19 +491,7 @@ def test_overview_archives_beside_the_parcels(wide_page):
 
 @pytest.mark.browser
 def test_overview_drawn_at_the_first_view_and_parcels_closer_in(wide_page):
-    from tests.test_map_browser import CHROMIUM, CHROMIUM_ARGS, Opened
-
-    if not CHROMIUM.exists():
-        pytest.skip("headless Chromium not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            _check_overview(Opened(browser, wide_page, width=1280, height=820))
-        finally:
-            browser.close()
+    _in_chromium(wide_page, _check_overview)
 
 
 #: The farmland layer's state once every tile in view is drawn.
