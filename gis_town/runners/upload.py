@@ -68,9 +68,10 @@ def run_upload(
     Raises
     ------
     LayerError
-        The town has no construction sections or no ``acceptance_plots``.
+        The town has no construction sections or no farmland.
     FieldError
-        A section without ``section_id`` or ``project``, a date that cannot be parsed.
+        A section without ``project``, a blank or repeated ``section_id``, a date that cannot be
+        parsed.
     """
     from gis_town.analysis.progress.construction import section_checks, section_stages
     from gis_town.analysis.progress.status import _names
