@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -211,6 +212,8 @@ def test_upload_command_on_the_demo_town(tmp_path):
     assert total.iloc[3] == pytest.approx(round(up["DKMJ"].sum(), 2), abs=0.006)
     _, plots = _parse_txt(out / "high_standard_upload.txt")
     assert [p[0][2] for p in plots] == list(up["DKBH"])
+    kml = zipfile.ZipFile(out / "high_standard_upload.kmz").read("doc.kml").decode("utf-8")
+    assert kml.count("<Placemark") >= len(up) and "地块面积(亩)" in kml
 
 
 def test_upload_without_sections_says_what_to_configure(tmp_path):

@@ -8,6 +8,8 @@
 * ``high_standard_upload.txt``: the boundary points (界址点坐标文件,
   :func:`gis_town.io.coordinates.write_boundary_txt`) in the Gauss-Kruger zone;
 * ``upload_rejects.csv``: the plots left out, with their reasons;
+* ``high_standard_upload.kmz``: the plots for phone map apps (奥维互动地图, 两步路), fields under
+  their Chinese names, to check them in the field;
 * ``upload_summary.xlsx``: per project (合计 last), the plots, the rejects and the sections.
 """
 
@@ -71,6 +73,7 @@ _SECTION_HEADERS: dict[str, str] = {
 def write_upload(result: UploadResult, out_dir: str | Path, *, producer: str = "") -> list[Path]:
     """Write the upload's files (module docstring) into ``out_dir``; returns their paths."""
     from gis_town.io.coordinates import write_boundary_txt
+    from gis_town.io.kml_write import write_kml_layer
     from gis_town.io.write import write_csv, write_vector, write_xlsx
 
     out = Path(out_dir)
@@ -82,6 +85,8 @@ def write_upload(result: UploadResult, out_dir: str | Path, *, producer: str = "
         write_boundary_txt(plots, out / f"{UPLOAD_NAME}.txt", id_field="DKBH", name_field="XMMC",
                            class_field="DLBM", producer=producer, date=result.as_of.date()),
         write_csv(result.upload.rejects, out / "upload_rejects.csv"),
+        write_kml_layer(plots.rename(columns=UPLOAD_FIELDS), out / f"{UPLOAD_NAME}.kmz",
+                        layer="高标准农田上图入库地块", id_field=UPLOAD_FIELDS["DKBH"]),
     ]
     table = pd.DataFrame(plots.drop(columns=plots.geometry.name)).rename(
         columns={k: f"{v} {k}" for k, v in UPLOAD_FIELDS.items()})
