@@ -347,7 +347,7 @@ def fit_zoom(bounds: tuple[float, float, float, float], view_px: tuple[int, int]
         The largest zoom (0-20) at which the bounds fit.
     """
     w, s, e, n = bounds
-    y = lambda lat: np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))  # noqa: E731
+    y = lambda lat: np.log(np.tan(np.pi / 4 + np.radians(np.clip(lat, -85.0, 85.0)) / 2))  # noqa: E731
     dx = max(np.radians(e - w), 1e-12) / (2 * np.pi)  # world widths
     dy = max(y(n) - y(s), 1e-12) / (2 * np.pi)
     z = min(np.log2(view_px[0] / 256 / dx), np.log2(view_px[1] / 256 / dy))

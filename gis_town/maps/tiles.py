@@ -70,7 +70,7 @@ from jinja2 import Template
 from gis_town.errors import InputError, OutputError
 from gis_town.io.write import atomic_path
 from gis_town.maps import overview as _overview_mod
-from gis_town.maps.encode import safe_json
+from gis_town.maps.encode import fit_zoom, safe_json
 from gis_town.maps.gcj02 import shift_coords_to_gcj02
 from gis_town.maps.spec import (
     LayerSpec,
@@ -154,20 +154,6 @@ def tiles_folder(html_path: str | Path | None, tiles_out: str | Path | None) -> 
     return p.parent / f"{p.stem}_tiles"
 
 
-def _fit_zoom(bounds: Sequence[float]) -> int:
-    """The zoom at which Leaflet fits lon/lat ``bounds`` (w, s, e, n) on the expected screen."""
-    w, s, e, n = bounds
-
-    def merc_y(lat: float) -> float:
-        lat = max(-85.0, min(85.0, lat))
-        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-
-    dx = max((e - w) / 360.0, 1e-9)
-    dy = max((merc_y(n) - merc_y(s)) / (2 * math.pi), 1e-9)
-    z = min(math.log2(_SCREEN_PX[0] / 256 / dx), math.log2(_SCREEN_PX[1] / 256 / dy))
-    return int(math.floor(z))
-
-
 def tile_zooms(bounds: Sequence[float], max_zoom: int = MAX_ZOOM) -> tuple[int, int]:
     """(lowest, highest) zoom of a layer's tiles.
 
@@ -177,7 +163,7 @@ def tile_zooms(bounds: Sequence[float], max_zoom: int = MAX_ZOOM) -> tuple[int, 
     parcels), but no more than :data:`ZOOM_LEVELS` below ``max_zoom`` (a
     county's million parcels at a lower zoom would fill one tile).
     """
-    lo = _fit_zoom(bounds) - 2
+    lo = fit_zoom(tuple(bounds), _SCREEN_PX) - 2
     lo = max(max_zoom - ZOOM_LEVELS, min(lo, max_zoom), 0)
     return lo, max_zoom
 
