@@ -32,6 +32,7 @@ __all__ = [
     "AcceptanceVerdict",
     "ProgressResult",
     "acceptance_verdict",
+    "construction_inputs",
     "high_standard_inputs",
     "progress_as_of",
     "run_progress",
@@ -248,6 +249,12 @@ class AcceptanceVerdict:
     passed: np.ndarray
     rules_failed: np.ndarray
 
+    @property
+    def failures(self) -> dict[str, str]:
+        """The plots that did not pass: id -> the rules they failed or that could not run."""
+        out = ~self.passed
+        return dict(zip(self.ids[out], self.rules_failed[out], strict=True))
+
 
 def acceptance_verdict(town, config: TownConfig) -> AcceptanceVerdict | None:
     """The ``high_standard`` rules (shipped or configured, :func:`gis_town.runners.check.run_check`)
@@ -276,20 +283,30 @@ def acceptance_verdict(town, config: TownConfig) -> AcceptanceVerdict | None:
     return AcceptanceVerdict(res.plots.gdf, np.asarray(res.plots.ids, dtype=object), passed, failed)
 
 
-def high_standard_inputs(town, config: TownConfig) -> dict | None:
-    """What :func:`~gis_town.analysis.progress.high_standard_progress` needs beyond the farmland:
-    the construction ``sections`` and, when the town has ``acceptance_plots``, the acceptance
-    check's verdict per section (``checks``, :func:`acceptance_verdict`). None without sections."""
+def construction_inputs(town, config: TownConfig):
+    """The construction sections of ``[high_standard]``, the acceptance check of the town's
+    ``acceptance_plots`` (:func:`acceptance_verdict`, None when it did not run) and its verdict
+    per section (:func:`~gis_town.analysis.progress.construction.section_checks`, None with
+    it); None without sections. Progress and the upload both start from these."""
     from gis_town.analysis.progress.construction import section_checks
 
     sections = read_sections(town, config)
     if sections is None:
         return None
     verdict = acceptance_verdict(town, config)
-    if verdict is None:
-        return {"sections": sections, "checks": None}
-    checks = section_checks(sections, verdict.plots, verdict.passed, plot_ids=verdict.ids,
-                            id_field=config.high_standard.id_field)
+    checks = None if verdict is None else section_checks(
+        sections, verdict.plots, verdict.passed, plot_ids=verdict.ids, id_field=config.high_standard.id_field)
+    return sections, verdict, checks
+
+
+def high_standard_inputs(town, config: TownConfig) -> dict | None:
+    """What :func:`~gis_town.analysis.progress.high_standard_progress` needs beyond the farmland:
+    the construction ``sections`` and the acceptance check's verdict per section (``checks``;
+    :func:`construction_inputs`). None without sections."""
+    got = construction_inputs(town, config)
+    if got is None:
+        return None
+    sections, _, checks = got
     return {"sections": sections, "checks": checks}
 
 

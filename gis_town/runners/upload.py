@@ -73,16 +73,16 @@ def run_upload(
         A section without ``project``, a blank or repeated ``section_id``, a date that cannot be
         parsed.
     """
-    from gis_town.analysis.progress.construction import section_checks, section_stages
+    from gis_town.analysis.progress.construction import section_stages
     from gis_town.analysis.progress.status import _names
     from gis_town.errors import LayerError
-    from gis_town.runners.progress import acceptance_verdict, progress_as_of, read_sections
+    from gis_town.runners.progress import construction_inputs, progress_as_of
 
     cfg = town.config if config is None else config
     day = progress_as_of(as_of, cfg)
     hs = cfg.high_standard
-    sections = read_sections(town, cfg)
-    if sections is None:
+    got = construction_inputs(town, cfg)
+    if got is None:
         raise LayerError(
             f"没有高标准农田建设片区图层 / no construction sections: the town has no layer {hs.layer!r}; "
             "name their file in the config's [high_standard] path (docs/config.md)",
@@ -92,12 +92,8 @@ def run_upload(
     if farmland is None:
         raise LayerError("没有耕地图层 / the town has no farmland layer: the upload takes its parcels",
                          layer="farmland")
-    verdict = acceptance_verdict(town, cfg)
-    checks = failures = None
-    if verdict is not None:
-        checks = section_checks(sections, verdict.plots, verdict.passed, plot_ids=verdict.ids,
-                                id_field=hs.id_field)
-        failures = dict(zip(verdict.ids[~verdict.passed], verdict.rules_failed[~verdict.passed], strict=True))
+    sections, verdict, checks = got
+    failures = None if verdict is None else verdict.failures
     names = _names(town.layers.get("villages"))
     stages = section_stages(sections, as_of=day, names=names, checks=checks, id_field=hs.id_field)
     upload = upload_plots(farmland, sections, stages, check_failures=failures,
