@@ -30,7 +30,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gis_town.geodesy import area_m2, gk_crs, gk_zone_for_lon, m2_to_ha
+from gis_town.geodesy import area_m2, gk_crs, gk_zone_for_lon, m2_to_ha, to_geographic
 from gis_town.io.write import atomic_path
 
 __all__ = ["write_boundary_txt"]
@@ -45,7 +45,7 @@ def _centre_lon(gdf: gpd.GeoDataFrame) -> float:
     """The longitude of the plots' centre (105E, zone 35, for no plots)."""
     if not len(gdf):
         return 105.0
-    minx, _, maxx, _ = gdf.geometry.to_crs(4490).total_bounds
+    minx, _, maxx, _ = to_geographic(gdf.geometry).total_bounds
     return float((minx + maxx) / 2)
 
 
@@ -118,11 +118,11 @@ def write_boundary_txt(
     if len(gdf):
         ha = m2_to_ha(area_m2(gdf, layer="upload"))
         prefixed = gdf.geometry.to_crs(gk_crs(lon, zone_prefix=True)).to_numpy()
-        for i, geom in enumerate(prefixed):
+        fields = zip(gdf[id_field].to_numpy(), gdf[name_field].to_numpy(), gdf[class_field].to_numpy(),
+                     strict=True)
+        for geom, a, (pid, name, cls) in zip(prefixed, ha, fields, strict=True):
             points = _plot_lines(geom, fmt=f".{decimals}f")
-            row = gdf.iloc[i]
-            body.append(f"{len(points)},{ha[i]:.4f},{_text(row[id_field])},{_text(row[name_field])},面,,"
-                        f"{_text(use)},{_text(row[class_field])},@")
+            body.append(f"{len(points)},{a:.4f},{_text(pid)},{_text(name)},面,,{_text(use)},{_text(cls)},@")
             body.extend(points)
     path = Path(path)
     with atomic_path(path) as tmp:

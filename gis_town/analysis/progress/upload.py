@@ -129,26 +129,27 @@ def upload_plots(
     cand = (project != "") | (where != None)  # noqa: E711 (element-wise)
     plots, where, project, usable = farmland[cand], where[cand], project[cand], usable[cand]
     ids = _text_column(plots, "parcel_id")
-    st = stages.set_index("section_id")
+    sec = stages.set_index("section_id").reindex(where).reset_index(drop=True)  # each plot's section
     own = project == ""  # an untagged parcel in a section: the section's project
-    project[own] = pd.Series(where[own]).map(st["project"]).fillna("").to_numpy(dtype=object)
+    project[own] = sec["project"].fillna("").to_numpy(dtype=object)[own]
     land = _land_names(plots)
     failures = check_failures or {}
+    uploaded = sec["uploaded_reached"].fillna(False).to_numpy(dtype=bool)
     tests = {
         "invalid_geometry": usable,
         "no_section": where != None,  # noqa: E711 (element-wise)
         "check_failed": ~np.isin(ids, list(failures)),
-        "not_accepted": pd.Series(where).map(st["accepted_reached"]).fillna(False).to_numpy(dtype=bool),
+        "not_accepted": sec["accepted_reached"].fillna(False).to_numpy(dtype=bool),
         "not_cropland": np.isin(land, list(land_uses)),
-        "already_uploaded": ~(pending_only & pd.Series(where).map(st["uploaded_reached"]).fillna(False)
-                              .to_numpy(dtype=bool)),
+        "already_uploaded": ~(pending_only & uploaded),
     }
     code = np.full(len(plots), "", dtype=object)
     for c, ok in tests.items():
         code[(code == "") & ~ok] = c
     keep = code == ""
-    out = _upload_frame(plots[keep], where[keep], st, ids[keep], land[keep], names or {})
-    rejects = _rejects(ids, project, where, code, land, st, failures)
+    out = _upload_frame(plots[keep], where[keep], sec[keep], ids[keep], land[keep], names or {})
+    rejects = _rejects(ids, project, where, code, land, sec["stage_reached"].fillna("").to_numpy(dtype=object),
+                       failures)
     return UploadPlots(out, rejects)
 
 
@@ -175,11 +176,10 @@ def _days(dates: pd.Series) -> np.ndarray:
 
 
 def _upload_frame(
-    plots: gpd.GeoDataFrame, where: np.ndarray, st: pd.DataFrame, ids: np.ndarray,
+    plots: gpd.GeoDataFrame, where: np.ndarray, sec: pd.DataFrame, ids: np.ndarray,
     land: np.ndarray, names: dict[str, str],
 ) -> gpd.GeoDataFrame:
-    """The kept plots in the upload's fields, EPSG:4490."""
-    sec = st.reindex(where)
+    """The kept plots in the upload's fields, EPSG:4490 (``sec``: each plot's section row)."""
     village = (plots["village_id"].astype("object").fillna("").astype(str).to_numpy()
                if "village_id" in plots.columns else np.full(len(plots), "", dtype=object))
     village = np.where(village == "", sec["village_id"].fillna("").to_numpy(dtype=object), village)
@@ -200,11 +200,10 @@ def _upload_frame(
 
 def _rejects(
     ids: np.ndarray, project: np.ndarray, where: np.ndarray, code: np.ndarray, land: np.ndarray,
-    st: pd.DataFrame, failures: dict[str, str],
+    stage: np.ndarray, failures: dict[str, str],
 ) -> pd.DataFrame:
-    """One row per candidate left out, with its reason."""
+    """One row per candidate left out, with its reason (``stage``: its section's stage reached)."""
     out = np.flatnonzero(code != "")
-    stage = pd.Series(where).map(st["stage_reached"]).fillna("").to_numpy(dtype=object)
     reasons = [
         REJECT_REASONS[code[i]].format(stage=stage[i], rules=failures.get(ids[i]) or "?", land_use=land[i])
         for i in out
