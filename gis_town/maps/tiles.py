@@ -51,7 +51,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-import math
 import os
 import re
 import shutil
@@ -66,6 +65,7 @@ import pandas as pd
 import shapely
 from folium.map import Layer
 from jinja2 import Template
+from pyproj import Transformer
 
 from gis_town.errors import InputError, OutputError
 from gis_town.io.write import atomic_path
@@ -399,20 +399,12 @@ def _overview(
     if len(tiles) <= _overview_mod.OVERVIEW_ABOVE:
         return minz, []
     w, s, e, n = tiles.total_bounds
-    corners = _to_merc(np.array([[w, s], [e, n]], dtype="float64"))
-    split = _overview_mod.parcel_zoom(corners.ravel(), len(tiles), minz, maxz)
+    to_merc = Transformer.from_crs(tiles.crs or "EPSG:4326", "EPSG:3857", always_xy=True)
+    (xw, xe), (ys, yn) = to_merc.transform([w, e], [s, n])
+    split = _overview_mod.parcel_zoom(np.array([xw, ys, xe, yn]), len(tiles), minz, maxz)
     if split <= minz:
         return minz, []
     return split, _overview_mod.write_levels(tiles, folder, key, lo=minz, split=split, name=name)
-
-
-def _to_merc(xy: np.ndarray) -> np.ndarray:
-    """lon/lat (degrees) to Web Mercator metres."""
-    r = _overview_mod.WORLD_M / (2 * math.pi)
-    lat = np.clip(xy[:, 1], -85.0, 85.0)
-    return np.column_stack(
-        [np.radians(xy[:, 0]) * r, np.log(np.tan(math.pi / 4 + np.radians(lat) / 2)) * r]
-    )
 
 
 def write_archive(
